@@ -1,0 +1,89 @@
+"""Every error perfcore raises on purpose, under one base.
+
+The hierarchy::
+
+    PerfcoreError                 anything perfcore reports to a user (the CLI prints one line)
+    ├── ConfigError               a parameters file (consortium, framework, thresholds, ...) is wrong
+    ├── SubmissionError           a submitted file cannot be accepted as a whole
+    │   ├── FileRejected          file-level rule broken: not well-formed, not valid, DTD,
+    │   │                         not a member, period in the future, bad CSV header
+    │   └── ConflictingSubmission same or lower Sequence with different content
+    ├── WarehouseError            the DuckDB warehouse cannot be opened, read or written
+    ├── IndicatorError            an indicator was asked for something it cannot compute
+    ├── AnalyticsError            a statistical method was asked for what the data cannot give
+    │   └── InsufficientData      too few months before/after, too few councils, ...
+    └── BuildError                a notebook or render step failed (the build records it and goes on)
+
+Errors from lxml, DuckDB, papermill or pandoc are turned into these at the
+boundary with ``raise ... from``, so the cause is kept for debugging while the
+message says what happened, where, and what to do.
+"""
+
+from __future__ import annotations
+
+
+class PerfcoreError(Exception):
+    """Base of every error perfcore reports. Its ``str`` is one line for a person."""
+
+
+class ConfigError(PerfcoreError):
+    """A file under ``parameters/`` is missing, malformed or inconsistent."""
+
+
+class SubmissionError(PerfcoreError):
+    """A submitted file cannot be accepted. Carries where the problem is."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.file = file
+        self.line = line
+        self.field = field
+        self.hint = hint
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        where = self.file or "<input>"
+        if self.line is not None:
+            where += f", line {self.line}"
+        if self.field:
+            where += f", field {self.field}"
+        text = f"{where}: {self.reason}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class FileRejected(SubmissionError):
+    """A file-level rule was broken: nothing of the file is loaded."""
+
+
+class ConflictingSubmission(SubmissionError):
+    """Same or lower Sequence than an accepted submission, with different content."""
+
+
+class WarehouseError(PerfcoreError):
+    """The warehouse could not be opened, read or written."""
+
+
+class IndicatorError(PerfcoreError):
+    """An indicator was requested that the framework or the data cannot give."""
+
+
+class AnalyticsError(PerfcoreError):
+    """A statistical method cannot give a sound answer for this request."""
+
+
+class InsufficientData(AnalyticsError):
+    """Too few observations (months, councils) for the method to be honest."""
+
+
+class BuildError(PerfcoreError):
+    """A notebook or a render step failed."""

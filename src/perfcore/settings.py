@@ -1,0 +1,76 @@
+"""Where perfcore finds its inputs and puts its outputs, declared once.
+
+``SETTINGS`` is the one table of settings (name, environment variable,
+default, help). The CLI builds its global options from it, ``resolve`` reads
+it, and a test checks the README documents every row, so docs cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "warehouse",
+        "PERFCORE_WAREHOUSE",
+        "data/warehouse.duckdb",
+        "DuckDB warehouse file; submitted files are kept beside it in submitted/",
+    ),
+    Setting(
+        "parameters",
+        "PERFCORE_PARAMETERS",
+        "parameters",
+        "folder with consortium.yaml, framework.yaml, thresholds.yaml, users.yaml, initiatives.yaml",
+    ),
+    Setting(
+        "reports",
+        "PERFCORE_REPORTS",
+        "reports",
+        "folder for executed notebooks, the built site and PDFs",
+    ),
+    Setting(
+        "today",
+        "PERFCORE_TODAY",
+        "",
+        "the date perfcore takes as today (YYYY-MM-DD), for reproducible runs; empty means the clock",
+    ),
+)
+
+
+def project_root() -> Path:
+    """The folder holding ``parameters/``: the working directory, or an ancestor of it."""
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / "parameters" / "consortium.yaml").exists():
+            return folder
+    return here
+
+
+def resolve(name: str, override: str | os.PathLike[str] | None = None) -> str:
+    """The value of a setting: an explicit override, else its variable, else its default."""
+    setting = next(s for s in SETTINGS if s.name == name)
+    if override not in (None, ""):
+        return str(override)
+    return os.environ.get(setting.env) or setting.default
+
+
+def resolve_path(name: str, override: str | os.PathLike[str] | None = None) -> Path:
+    value = Path(resolve(name, override))
+    return value if value.is_absolute() else project_root() / value
+
+
+def today(override: str | None = None) -> date:
+    value = resolve("today", override)
+    return date.fromisoformat(value) if value else date.today()
