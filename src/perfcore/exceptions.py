@@ -49,13 +49,14 @@ class SubmissionError(PerfcoreError):
         self.hint = hint
         super().__init__(self.describe())
 
-    def describe(self) -> str:
-        where = self.file or "<input>"
+    def describe(self, *, with_file: bool = True) -> str:
+        """'file, line 12, field Claim@decided: what is wrong (what to do)'."""
+        parts = [self.file or "<input>"] if with_file else []
         if self.line is not None:
-            where += f", line {self.line}"
+            parts.append(f"line {self.line}")
         if self.field:
-            where += f", field {self.field}"
-        text = f"{where}: {self.reason}"
+            parts.append(f"field {self.field}")
+        text = f"{', '.join(parts)}: {self.reason}" if parts else self.reason
         if self.hint:
             text += f" ({self.hint})"
         return text

@@ -1,0 +1,229 @@
+"""The ``perfcore`` command: a thin layer over the package.
+
+Each subcommand parses its arguments, calls one library function and prints.
+Only ``PerfcoreError`` is caught: it becomes one line on stderr (what, where,
+what to do) and exit status 2. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from perfcore import settings
+from perfcore.exceptions import PerfcoreError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except PerfcoreError as error:
+        print(f"perfcore: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("perfcore: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perfcore",
+        description="Performance management and reporting for councils' Housing Benefit services.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    for setting in settings.SETTINGS:
+        common.add_argument(
+            f"--{setting.name}", metavar=setting.name.upper(), default=None,
+            help=f"{setting.help} (env {setting.env}; default: {setting.default or 'none'})",
+        )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name, handler, help_text, add_arguments in COMMANDS:
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        add_arguments(sub)
+        sub.set_defaults(handler=handler)
+    return parser
+
+
+# -- shared helpers ----------------------------------------------------------------------------
+
+
+def _consortium(args):
+    from perfcore.parameters import load_consortium, parameters_dir
+
+    return load_consortium(parameters_dir(args.parameters))
+
+
+def _framework(args):
+    from perfcore.parameters import load_framework, parameters_dir
+
+    path = getattr(args, "framework", None) or parameters_dir(args.parameters) / "framework.yaml"
+    return load_framework(path)
+
+
+def _connect(args, read_only: bool = False):
+    from perfcore import warehouse
+
+    return warehouse.connect(args.warehouse, read_only=read_only)
+
+
+def _print_table(rows: list[dict], columns: list[str]) -> None:
+    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) if rows else len(c) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        print("  ".join(_cell(row.get(c)).ljust(widths[c]) for c in columns).rstrip())
+
+
+def _cell(value) -> str:
+    return "" if value is None else str(value)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def _ingest_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("paths", nargs="+", metavar="PATH", help="HBPE extracts (.xml), manual returns (.csv), or folders of them")
+
+
+def cmd_ingest(args) -> int:
+    from perfcore.ingest import ingest_paths
+
+    consortium, con = _consortium(args), _connect(args)
+    failed = 0
+    for result in ingest_paths(args.paths, con, consortium, today=settings.today(args.today)):
+        print(result.line(), flush=True)
+        failed += not result.ok
+    if failed:
+        print(f"{failed} file(s) rejected; `perfcore rejections` lists every reason", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _indicators_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--council", required=True, metavar="CODE|consortium", help="a member's GSS code, or 'consortium' for the pooled figure")
+    sub.add_argument("--period", metavar="YYYY-MM", help="the month (default: the latest month with data)")
+    sub.add_argument("--format", choices=("json", "table"), default="table")
+    sub.add_argument("--framework", metavar="FILE", help="a framework file to compute with instead of parameters/framework.yaml (to see the effect of a change)")
+
+
+def cmd_indicators(args) -> int:
+    from perfcore import indicators
+    from perfcore.exceptions import IndicatorError
+    from perfcore.parameters import CONSORTIUM
+
+    consortium, framework = _consortium(args), _framework(args)
+    area = args.council if args.council == CONSORTIUM else consortium.council(args.council).code
+    table = indicators.compute(_connect(args, read_only=True), framework, consortium.codes)
+    period = args.period or indicators.latest_period(table)
+    if period is None:
+        raise IndicatorError("the warehouse holds no data yet; ingest some files first")
+    values = indicators.values_for(table, framework, area, period)
+    if args.format == "json":
+        print(json.dumps(values))
+        return 0
+    print(f"{consortium.area_name(area)}, {period} (framework {framework.version})")
+    rows = [
+        {"indicator": i.id, "value": i.format(values[i.id]), "status": (i.rag(values[i.id]) or "").upper(), "name": i.name}
+        for i in framework.indicators
+    ]
+    _print_table(rows, ["indicator", "value", "status", "name"])
+    return 0
+
+
+def _rejections_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--format", choices=("json", "table"), default="table")
+
+
+def cmd_rejections(args) -> int:
+    from perfcore.ingest import rejections
+
+    rows = rejections(_connect(args, read_only=True))
+    if args.format == "json":
+        keys = ("file", "level", "line", "ref", "reason")
+        print(json.dumps([{k: row[k] for k in keys} for row in rows], indent=1))
+    else:
+        _print_table(rows, ["file", "level", "line", "ref", "reason"])
+    return 0
+
+
+def _submissions_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--format", choices=("json", "table"), default="table")
+
+
+def cmd_submissions(args) -> int:
+    from perfcore.ingest import submissions
+
+    rows = submissions(_connect(args, read_only=True))
+    if args.format == "json":
+        print(json.dumps(rows, indent=1, default=str))
+    else:
+        _print_table(rows, ["id", "file_name", "authority", "period", "sequence", "outcome", "records_loaded", "records_rejected"])
+    return 0
+
+
+def _demo_data_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("out", nargs="?", default=None, metavar="OUT", help="folder to write into (default: data/demo beside the warehouse)")
+    sub.add_argument("--seed", type=int, default=2026)
+    sub.add_argument("--councils", type=int, default=None, metavar="N", help="number of councils (more than the members invents extra ones)")
+    sub.add_argument("--months", type=int, default=24, metavar="M")
+
+
+def _demo_out(args) -> Path:
+    from perfcore import warehouse
+
+    return Path(args.out) if getattr(args, "out", None) else warehouse.warehouse_path(args.warehouse).parent / "demo"
+
+
+def cmd_demo_data(args) -> int:
+    from perfcore.demo import write_demo_data
+
+    out = _demo_out(args)
+    summary = write_demo_data(
+        out, consortium=_consortium(args), seed=args.seed, councils=args.councils,
+        months=args.months, today=settings.today(args.today),
+    )
+    print(f"wrote demo data for {len(summary.councils)} councils, {summary.periods[0]} to {summary.periods[-1]}, to {out}")
+    return 0
+
+
+def _demo_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--seed", type=int, default=2026)
+
+
+def cmd_demo(args) -> int:
+    """The main job on the embedded default: demo data, ingest, the latest month's indicators."""
+    from perfcore.demo import write_demo_data
+    from perfcore.ingest import ingest_paths
+
+    consortium, con = _consortium(args), _connect(args)
+    out = _demo_out(args)
+    today = settings.today(args.today)
+    summary = write_demo_data(out, consortium=consortium, seed=args.seed, today=today)
+    print(f"demo data: {len(summary.councils)} councils, {summary.periods[0]} to {summary.periods[-1]} in {out}")
+    outcomes: dict[str, int] = {}
+    for result in ingest_paths([out], con, consortium, today=today):
+        outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+    print("ingested: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())))
+    con.close()
+    args.council, args.period, args.format, args.framework = "consortium", None, "table", None
+    return cmd_indicators(args)
+
+
+COMMANDS = (
+    ("ingest", cmd_ingest, "Ingest HBPE extracts and manual returns into the warehouse.", _ingest_arguments),
+    ("indicators", cmd_indicators, "Print a council's or the consortium's indicators for a month.", _indicators_arguments),
+    ("rejections", cmd_rejections, "List every rejected file and record with its reason.", _rejections_arguments),
+    ("submissions", cmd_submissions, "List every submitted file with its outcome.", _submissions_arguments),
+    ("demo-data", cmd_demo_data, "Write realistic, reproducible demo extracts and manual returns.", _demo_data_arguments),
+    ("demo", cmd_demo, "The main job on demo data: generate, ingest, report the latest month.", _demo_arguments),
+)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""Reading HBPE 1.0 extracts: hardened, streaming, schema-validated.
+
+``read_extract`` walks a file once with lxml's ``iterparse``, validating
+against the XSD as it goes, and hands records to a sink in column batches.
+Memory stays flat in file size: each record element is cleared as soon as it
+has been read. File-level problems raise ``FileRejected`` naming the file, the
+line and what to do. Record-level rules (dates outside the period and so on)
+are not checked here: the warehouse checks them in SQL over the whole file,
+where they are fast and where the duplicate-ref rule can see every record.
+
+Hardening: the prolog is scanned before lxml sees the file, so a DTD (and
+with it every billion-laughs or XXE trick) is refused before any entity is
+declared; lxml then runs with entities unresolved, no DTD loading, no network
+and huge-tree protections on. XInclude is never processed, and an
+``xi:include`` element is simply not valid HBPE.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from perfcore import periods
+from perfcore.exceptions import FileRejected
+
+if TYPE_CHECKING:
+    from lxml import etree
+
+NS = "urn:perfcore:hbpe:1"
+_Q = "{" + NS + "}"
+BATCH_ROWS = 50_000
+_PROLOG_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Section:
+    """One kind of record: its element, its table, and its attributes in column order."""
+
+    element: str
+    table: str
+    attributes: tuple[str, ...]
+    has_ref: bool = True
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("Claim", "claims", ("ref", "received", "infoComplete", "decided", "outcome", "tenure")),
+    Section("Change", "changes", ("ref", "claim", "type", "notified", "effective", "actioned")),
+    Section("Item", "work_items", ("ref", "kind", "received")),
+    Section("Overpayment", "overpayments", ("ref", "claim", "identified", "amount", "cause")),
+    Section("Recovery", "recoveries", ("overpayment", "date", "amount"), has_ref=False),
+    Section("WriteOff", "write_offs", ("overpayment", "date", "amount"), has_ref=False),
+)
+SECTION_BY_TAG = {_Q + s.element: s for s in SECTIONS}
+
+
+@dataclass(frozen=True)
+class Header:
+    authority: str
+    authority_name: str
+    period: str
+    supplier: str
+    system: str
+    system_version: str | None
+    created: str
+    sequence: int
+    caseload: int | None = None
+    expenditure: str | None = None
+
+
+Batch = dict[str, list]  # column name -> values, plus "line"
+Sink = Callable[[Section, Batch], None]
+HeaderCheck = Callable[[Header], None]
+
+
+@lru_cache(maxsize=1)
+def schema() -> "etree.XMLSchema":
+    from lxml import etree
+
+    with resources.files("perfcore").joinpath("schema/hbpe-1.0.xsd").open("rb") as handle:
+        return etree.XMLSchema(etree.parse(handle))
+
+
+def check_prolog(path: Path) -> None:
+    """Refuse a DTD, entity declaration or non-UTF-8 encoding before parsing."""
+    with path.open("rb") as handle:
+        head = handle.read(_PROLOG_LIMIT)
+    text = head.decode("utf-8", errors="replace")
+    prolog = _strip_prolog_noise(text)
+    if re.search(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", prolog, re.IGNORECASE):
+        raise FileRejected(
+            "the document declares a DTD or entities, which HBPE 1.0 forbids",
+            file=path.name, line=_line_of(text, "<!"), field="DOCTYPE",
+            hint="remove the <!DOCTYPE ...> declaration and export plain XML",
+        )
+    declared = re.match(r"\s*<\?xml[^>]*encoding\s*=\s*[\"']([^\"']+)", text)
+    if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise FileRejected(
+            f"declared encoding {declared.group(1)!r}; HBPE 1.0 files are UTF-8",
+            file=path.name, line=1, field="encoding", hint="export the file as UTF-8",
+        )
+
+
+def _strip_prolog_noise(text: str) -> str:
+    """The prolog up to the root element, without comments and processing instructions."""
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
+    text = re.sub(r"<\?.*?\?>", "", text, flags=re.DOTALL)
+    root = re.search(r"<[A-Za-z_]", text)
+    return text[: root.start()] if root else text
+
+
+def _line_of(text: str, needle: str) -> int:
+    index = text.find(needle)
+    return text.count("\n", 0, index) + 1 if index >= 0 else 1
+
+
+def read_extract(path: Path, sink: Sink, check_header: HeaderCheck, batch_rows: int = BATCH_ROWS) -> Header:
+    """Validate and stream one extract. Returns its header (with caseload and expenditure).
+
+    ``check_header`` runs as soon as the header has been read, before any
+    record, so a file for a non-member or a future period stops early.
+    """
+    from lxml import etree
+
+    check_prolog(path)
+    header: Header | None = None
+    totals: dict[str, str] = {}
+    batches: dict[str, Batch] = {}
+    last_line = 1
+    # lxml raises schema errors a little after the offending element has been
+    # yielded, so a batch holding a bad value can reach the sink first. The
+    # sink's failure is held back until the parse ends: a schema error, which
+    # names the real problem, takes precedence.
+    sink = _GuardedSink(sink)
+    try:
+        context = etree.iterparse(
+            str(path), events=("end",), schema=schema(), resolve_entities=False,
+            load_dtd=False, no_network=True, huge_tree=False, remove_comments=True,
+        )
+        for _event, element in context:
+            last_line = element.sourceline or last_line
+            section = SECTION_BY_TAG.get(element.tag)
+            if section is not None:
+                batch = batches.setdefault(section.element, _empty_batch(section))
+                _append(batch, section, element)
+                if len(batch["line"]) >= batch_rows:
+                    sink(section, batch)
+                    batches[section.element] = _empty_batch(section)
+                _release(element)
+            elif element.tag == _Q + "Header":
+                header = _read_header(element, path)
+                check_header(header)
+                _release(element)
+            elif element.tag in (_Q + "Caseload", _Q + "Expenditure"):
+                totals.update(element.attrib)
+            elif element.tag in _SECTION_PARENTS:
+                _flush(batches, section_parent=element.tag, sink=sink)
+    except etree.XMLSyntaxError as exc:
+        raise _syntax_error(path, exc, last_line) from exc
+    _flush(batches, section_parent=None, sink=sink)
+    sink.raise_held()
+    assert header is not None  # the schema makes Header required
+    return Header(**{**header.__dict__, "caseload": int(totals["claims"]), "expenditure": totals["amount"]})
+
+
+_SECTION_PARENTS = {
+    _Q + parent: child
+    for parent, child in (
+        ("NewClaims", "Claim"), ("ChangeEvents", "Change"), ("WorkOnHand", "Item"),
+        ("Overpayments", "Overpayment"), ("Recoveries", "Recovery"), ("WriteOffs", "WriteOff"),
+    )
+}
+
+
+class _GuardedSink:
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+        self._held: BaseException | None = None
+
+    def __call__(self, section: Section, batch: Batch) -> None:
+        if self._held is None:
+            try:
+                self._sink(section, batch)
+            except Exception as exc:  # re-raised by raise_held unless the schema objects first
+                self._held = exc
+
+    def raise_held(self) -> None:
+        if self._held is not None:
+            raise self._held
+
+
+def _empty_batch(section: Section) -> Batch:
+    return {"line": [], **{name: [] for name in section.attributes}}
+
+
+def _append(batch: Batch, section: Section, element: "etree._Element") -> None:
+    get = element.attrib.get
+    batch["line"].append(element.sourceline)
+    for name in section.attributes:
+        batch[name].append(get(name))
+
+
+def _release(element: "etree._Element") -> None:
+    """Free a finished element and its earlier siblings: keeps memory flat."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def _flush(batches: dict[str, Batch], section_parent: str | None, sink: Sink) -> None:
+    names = [_SECTION_PARENTS[section_parent]] if section_parent else list(batches)
+    for name in names:
+        batch = batches.pop(name, None)
+        if batch and batch["line"]:
+            sink(next(s for s in SECTIONS if s.element == name), batch)
+
+
+def _read_header(element: "etree._Element", path: Path) -> Header:
+    def child(name: str) -> "etree._Element":
+        return element.find(_Q + name)
+
+    authority, source = child("Authority"), child("Source")
+    return Header(
+        authority=authority.get("code"),
+        authority_name=(authority.text or "").strip(),
+        period=child("Period").text.strip(),
+        supplier=source.get("supplier"),
+        system=source.get("system"),
+        system_version=source.get("version"),
+        created=child("Created").text.strip(),
+        sequence=int(child("Sequence").text),
+    )
+
+
+def check_period_not_future(period: str, today: date, *, file: str, line: int | None, field: str) -> None:
+    if period > periods.of(today):
+        raise FileRejected(
+            f"period {period} is in the future (today is {today.isoformat()})",
+            file=file, line=line, field=field, hint="check the period the system was asked to extract",
+        )
+
+
+def _syntax_error(path: Path, exc: "etree.XMLSyntaxError", last_line: int) -> FileRejected:
+    message = str(exc.msg if hasattr(exc, "msg") else exc).strip()
+    message = re.sub(r"\s*\(<string>, line \d+\)$", "", message)
+    if "SCHEMASV" in repr(exc.error_log) or "Element '" in message:
+        line = _locate_schema_error(path, message) or exc.lineno or last_line
+        return FileRejected(
+            f"not valid HBPE 1.0: {_readable(message)}",
+            file=path.name, line=line or None, field=_field_of(message),
+            hint="fix the extract (see hbpe-1.0.md) and resubmit it with the same Sequence",
+        )
+    return FileRejected(
+        f"not well-formed XML: {message}",
+        file=path.name, line=exc.lineno or last_line,
+        hint="the file is damaged or not XML; export it again from the benefits system",
+    )
+
+
+def _readable(message: str) -> str:
+    return message.replace(_Q, "").replace("{" + NS + "}", "")
+
+
+def _field_of(message: str) -> str | None:
+    element = re.search(r"Element '(?:\{[^}]*\})?([^']+)'", message)
+    attribute = re.search(r"attribute '([^']+)'", message)
+    if element and attribute:
+        return f"{element.group(1)}@{attribute.group(1)}"
+    return element.group(1) if element else None
+
+
+def _locate_schema_error(path: Path, message: str) -> int | None:
+    """lxml reports schema errors during iterparse without a line: find the element again.
+
+    The message names the element and, where it matters, the attribute (a bad
+    value, a missing or an unexpected attribute); a second streaming pass
+    without the schema finds the first element that fits. Memory stays flat;
+    this runs only for rejected files.
+    """
+    from lxml import etree
+
+    element = re.search(r"Element '(\{[^}]*\}[^']+|[^']+)'", message)
+    if not element:
+        return None
+    tag = element.group(1)
+    matches = _error_predicate(message)
+    try:
+        for event, node in etree.iterparse(
+            str(path), events=("start", "end"), resolve_entities=False, load_dtd=False, no_network=True
+        ):
+            if event == "start" and node.tag == tag and matches(node):
+                return node.sourceline
+            if event == "end" and len(node) == 0:
+                node.clear(keep_tail=False)
+    except etree.XMLSyntaxError:
+        return None
+    return None
+
+
+def _error_predicate(message: str) -> Callable[["etree._Element"], bool]:
+    bad_value = re.search(r"attribute '([^']+)': '([^']*)'", message)
+    if bad_value:
+        return lambda node: node.get(bad_value.group(1)) == bad_value.group(2)
+    missing = re.search(r"The attribute '([^']+)' is required", message)
+    if missing:
+        return lambda node: node.get(missing.group(1)) is None
+    unexpected = re.search(r"The attribute '([^']+)' is not allowed", message)
+    if unexpected:
+        return lambda node: node.get(unexpected.group(1)) is not None
+    return lambda node: True

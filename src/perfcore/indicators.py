@@ -1,0 +1,124 @@
+"""Indicator maths: the framework's ratios of sums, per council and pooled.
+
+For every indicator (parameters/framework.yaml) and every council-month::
+
+    value = scale × Σ numerator components ÷ Σ denominator components
+
+where the sums run over the month, or over April..month for a financial-year-
+to-date (FYTD) indicator, counting only months in which every input exists.
+The consortium figure sums the same numerators and denominators over the
+members with data: a pooled ratio, never a mean of the councils' ratios.
+Nothing to divide by, or inputs missing: the value is null (NaN in frames,
+None in dicts and JSON), never 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from perfcore import periods
+from perfcore.exceptions import IndicatorError
+from perfcore.parameters import CONSORTIUM, Framework, Indicator
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+COLUMNS = ("area", "period", "indicator", "value", "numerator", "denominator", "framework_version")
+
+
+def indicator_table(
+    components: "pd.DataFrame",
+    framework: Framework,
+    members: tuple[str, ...] | None = None,
+) -> "pd.DataFrame":
+    """Every indicator for every council-month with data and for the consortium, in long form.
+
+    Columns: area (GSS code or 'consortium'), period, indicator, value,
+    numerator, denominator (NaN for counts and totals), framework_version.
+    """
+    import pandas as pd
+
+    frame = components if members is None else components[components["authority"].isin(members)]
+    frame = frame.sort_values(["authority", "period"]).reset_index(drop=True)
+    parts = [_one_indicator(frame, indicator) for indicator in framework.indicators]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS[:-1])
+    table["framework_version"] = framework.version
+    return table[list(COLUMNS)]
+
+
+def _one_indicator(frame: "pd.DataFrame", indicator: Indicator) -> "pd.DataFrame":
+    import pandas as pd
+
+    sums = pd.DataFrame({"authority": frame["authority"], "period": frame["period"]})
+    sums["num"] = _sum_all_present(frame, indicator.numerator)
+    sums["den"] = _sum_all_present(frame, indicator.denominator) if indicator.is_ratio else 0.0
+    # A month counts only where every input exists.
+    sums["valid"] = sums["num"].notna() & sums["den"].notna()
+    sums.loc[~sums["valid"], ["num", "den"]] = 0.0
+    sums["fy"] = sums["period"].map(periods.financial_year_start)
+
+    councils = _accumulate(sums, indicator, by=["authority"])
+    pooled_months = sums.groupby("period", as_index=False).agg(
+        num=("num", "sum"), den=("den", "sum"), valid=("valid", "any"), fy=("fy", "first")
+    )
+    pooled_months["authority"] = CONSORTIUM
+    pooled = _accumulate(pooled_months, indicator, by=["authority"])
+    out = pd.concat([councils, pooled], ignore_index=True).rename(columns={"authority": "area"})
+    out["indicator"] = indicator.id
+    return out[["area", "period", "indicator", "value", "numerator", "denominator"]]
+
+
+def _sum_all_present(frame: "pd.DataFrame", names: tuple[str, ...]) -> "pd.Series":
+    return frame[list(names)].sum(axis=1, min_count=len(names))
+
+
+def _accumulate(sums: "pd.DataFrame", indicator: Indicator, by: list[str]) -> "pd.DataFrame":
+    """Apply the window (month or FYTD) and turn sums into values."""
+    import numpy as np
+
+    out = sums.sort_values([*by, "period"]).copy()
+    if indicator.window == "fytd":
+        group = out.groupby([*by, "fy"], sort=False)
+        out["numerator"] = group["num"].cumsum()
+        out["denominator"] = group["den"].cumsum()
+        out["has_data"] = group["valid"].cumsum() > 0
+    else:
+        out["numerator"], out["denominator"], out["has_data"] = out["num"], out["den"], out["valid"]
+    if indicator.is_ratio:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = indicator.scale * out["numerator"] / out["denominator"]
+        out["value"] = value.where(out["has_data"] & (out["denominator"] > 0))
+    else:
+        out["value"] = (indicator.scale * out["numerator"]).where(out["has_data"])
+        out["denominator"] = np.nan
+    out.loc[~out["has_data"], "numerator"] = np.nan
+    return out[[*by, "period", "value", "numerator", "denominator"]]
+
+
+def compute(con: "duckdb.DuckDBPyConnection", framework: Framework, members: tuple[str, ...] | None = None) -> "pd.DataFrame":
+    """The indicator table straight from the warehouse's current data."""
+    from perfcore.components import monthly_components
+
+    return indicator_table(monthly_components(con), framework, members)
+
+
+def values_for(table: "pd.DataFrame", framework: Framework, area: str, period: str) -> dict[str, float | None]:
+    """{indicator id: value or None} for one area and month: every framework id is a key."""
+    if not periods.is_period(period):
+        raise IndicatorError(f"--period {period!r} is not a month; use YYYY-MM, e.g. 2026-10")
+    rows = table[(table["area"] == area) & (table["period"] == period)]
+    found = dict(zip(rows["indicator"], rows["value"]))
+    return {i: _none_if_nan(found.get(i)) for i in framework.ids}
+
+
+def latest_period(table: "pd.DataFrame") -> str | None:
+    pooled = table[(table["area"] == CONSORTIUM) & table["value"].notna()]
+    return None if pooled.empty else str(pooled["period"].max())
+
+
+def _none_if_nan(value: float | None) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
