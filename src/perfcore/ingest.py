@@ -286,7 +286,7 @@ _COLUMN_SQL = {
 def _insert_batch(con, submission_id: int, section: extract.Section, batch: extract.Batch) -> None:
     import pandas as pd
 
-    frame = pd.DataFrame(batch)
+    frame = pd.DataFrame(batch, columns=["line", *section.attributes])
     con.register("incoming_batch", frame)
     try:
         con.execute(

@@ -363,6 +363,11 @@ def _load_yaml(path: Path) -> Any:
     return _read_yaml(path)
 
 
+def resolve_settings(settings: AnalyticsSettings | None) -> AnalyticsSettings:
+    """The settings given, or else those in the project's ``thresholds.yaml``."""
+    return settings if settings is not None else load_settings()
+
+
 def load_settings(folder: str | Path | None = None) -> AnalyticsSettings:
     """Read ``thresholds.yaml`` from the parameters folder."""
     path = _folder(folder) / "thresholds.yaml"

@@ -1,0 +1,513 @@
+"""What report notebooks call to show things: one source, two formats.
+
+Every helper publishes a Jupyter display output whose ``text/markdown`` (or
+``image/svg+xml``) is what the renderer (``perfcore.render``) puts on the web
+page *and* in the PDF, plus a ``text/html`` twin so the notebook still reads
+well in Jupyter. The output's metadata carries ``{"perfcore": {"kind": ...}}``
+so the renderer knows a table from a chart from its data table.
+
+    from perfcore import display as show
+    show.tiles([show.tile_for(indicator, value, previous)])
+    show.table(df, "New claims by council", align="lrr")
+    show.chart(chart, title="Days to decide new claims", alt="Line chart ...", data=df)
+    show.callout("note", "Figures for March are provisional.")
+
+Helpers return ``None`` on purpose: a returned value would be displayed a
+second time as the cell's result. The ``*_bundle`` builders return the output
+instead, for tests and for code that wants to inspect it.
+
+Colour: the Okabe-Ito palette (safe for the common colour-vision
+deficiencies); RAG status is always a word and a symbol as well as a colour.
+"""
+
+from __future__ import annotations
+
+import html
+import numbers
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # heavy imports stay out of import time
+    import pandas as pd
+
+    from perfcore.parameters import Indicator
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with the
+# common colour-vision deficiencies. Yellow and sky blue are last because they
+# have too little contrast on white for thin lines (WCAG 1.4.11 wants 3:1).
+OKABE_ITO: Mapping[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+CATEGORY_COLOURS: tuple[str, ...] = (
+    OKABE_ITO["blue"],
+    OKABE_ITO["orange"],
+    OKABE_ITO["bluish_green"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["reddish_purple"],
+    OKABE_ITO["black"],
+    OKABE_ITO["sky_blue"],
+    OKABE_ITO["yellow"],
+)
+RAG_COLOURS: Mapping[str, str] = {
+    "green": OKABE_ITO["bluish_green"],
+    "amber": OKABE_ITO["orange"],
+    "red": OKABE_ITO["vermillion"],
+}
+NO_RAG_COLOUR = "#6F777B"  # grey for measures without a target
+TEXT_COLOUR = "#0B0C0C"  # 19:1 on white
+CHART_FONT = "DejaVu Sans, Verdana, Arial, sans-serif"  # DejaVu is what typst embeds in the PDF
+
+# The status is a word and a distinct shape, so it survives greyscale print
+# and colour-blindness; the colour only reinforces it.
+RAG_SYMBOLS: Mapping[str, str] = {"green": "✔", "amber": "⚠", "red": "✖"}
+RAG_WORDS: Mapping[str, str] = {"green": "Green", "amber": "Amber", "red": "Red"}
+ARROWS: Mapping[str, str] = {"up": "↑", "down": "↓", "same": "→"}
+CALLOUT_KINDS: Mapping[str, str] = {
+    "note": "Note",
+    "tip": "Tip",
+    "important": "Important",
+    "warning": "Warning",
+    "caution": "Caution",
+}
+NO_DATA = "no data"
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|$~^@&#])")
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """One Jupyter display output: mime bundle plus metadata."""
+
+    data: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str | None:
+        return (self.metadata.get("perfcore") or {}).get("kind")
+
+    def as_output(self) -> Any:
+        """The bundle as an nbformat ``display_data`` output (for tests and tools)."""
+        import nbformat
+
+        return nbformat.v4.new_output("display_data", data=self.data, metadata=self.metadata)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A headline figure: the indicator, its value, RAG status and direction of travel."""
+
+    label: str
+    value: str
+    rag: str | None = None  # "green" | "amber" | "red" | None (no target)
+    direction: str | None = None  # "up" | "down" | "same" | None (nothing to compare)
+    improving: bool | None = None  # None: context measure, or no change
+    change: str | None = None  # e.g. "1.3 days fewer than September 2026"
+    target: str | None = None  # e.g. "Target: 20 days or fewer"
+
+    def __post_init__(self) -> None:
+        if self.rag not in (None, *RAG_WORDS):
+            raise ValueError(f"tile {self.label!r}: rag must be green, amber, red or None, not {self.rag!r}")
+        if self.direction not in (None, *ARROWS):
+            raise ValueError(f"tile {self.label!r}: direction must be up, down, same or None")
+
+
+# --- text helpers ---------------------------------------------------------------------
+
+
+def md_escape(text: object) -> str:
+    """Text made literal for pandoc markdown (inline context): no accidental emphasis, links, pipes."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def _attr(text: str) -> str:
+    """A value for a pandoc ``{key="..."}`` attribute."""
+    return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _check_id(value: str | None) -> str | None:
+    if value is not None and not _ID.match(value):
+        raise ValueError(f"id {value!r}: use letters, digits, '-' and '_', starting with a letter")
+    return value
+
+
+def format_cell(value: object, decimals: int = 1) -> str:
+    """How a table shows a raw value when the notebook did not format it."""
+    import numpy as np
+    import pandas as pd
+
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return NO_DATA
+    if isinstance(value, (bool, np.bool_)):
+        return "Yes" if value else "No"
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}"
+    if isinstance(value, numbers.Real):
+        return f"{float(value):,.{decimals}f}"
+    return str(value)
+
+
+# --- tables ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A DataFrame reduced to strings: what both formats need."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    align: tuple[str, ...]  # "left" | "right" | "center" per column
+
+
+_ALIGN_LETTERS = {"l": "left", "r": "right", "c": "center"}
+
+
+def _grid(df: pd.DataFrame, align: str | Mapping[str, str] | Sequence[str] | None, decimals: int) -> _Grid:
+    import pandas as pd
+
+    frame = df if isinstance(df.index, pd.RangeIndex) else df.reset_index()
+    header = tuple(str(c) for c in frame.columns)
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns]
+    columns = _resolve_align(header, numeric, align)
+    rows = tuple(tuple(format_cell(v, decimals) for v in row) for row in frame.itertuples(index=False, name=None))
+    return _Grid(header, rows, columns)
+
+
+def _resolve_align(header: Sequence[str], numeric: Sequence[bool], align: Any) -> tuple[str, ...]:
+    default = ["right" if n else "left" for n in numeric]
+    if align is None:
+        return tuple(default)
+    if isinstance(align, str):
+        if len(align) != len(header) or set(align) - set(_ALIGN_LETTERS):
+            raise ValueError(f"align {align!r}: give one of l, r, c per column ({len(header)} columns)")
+        return tuple(_ALIGN_LETTERS[a] for a in align)
+    if isinstance(align, Mapping):
+        return tuple(align.get(h, d) for h, d in zip(header, default))
+    return tuple(align)
+
+
+_PIPE_RULE = {"left": ":---", "right": "---:", "center": ":---:"}
+
+
+def _pipe_table(grid: _Grid, caption: str, id: str | None) -> str:
+    """A pandoc pipe table: parsed into a real table for HTML and Typst alike."""
+    lines = [
+        "| " + " | ".join(md_escape(h) for h in grid.header) + " |",
+        "|" + "|".join(_PIPE_RULE[a] for a in grid.align) + "|",
+        *("| " + " | ".join(md_escape(c) for c in row) + " |" for row in grid.rows),
+    ]
+    label = f" {{#{id}}}" if id else ""
+    return "\n".join(lines) + f"\n\n: {md_escape(caption)}{label}\n"
+
+
+def _html_table(grid: _Grid, caption: str, id: str | None) -> str:
+    """The same table for Jupyter's own display."""
+    esc = html.escape
+    style = lambda a: f' style="text-align: {a}"'  # noqa: E731
+    head = "".join(f'<th scope="col"{style(a)}>{esc(h)}</th>' for h, a in zip(grid.header, grid.align))
+    body = "".join(
+        "<tr>" + "".join(f"<td{style(a)}>{esc(c)}</td>" for c, a in zip(row, grid.align)) + "</tr>" for row in grid.rows
+    )
+    ident = f' id="{esc(id)}"' if id else ""
+    return f"<table{ident}><caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def table_bundle(
+    df: pd.DataFrame,
+    caption: str,
+    *,
+    id: str | None = None,
+    align: str | Mapping[str, str] | Sequence[str] | None = None,
+    decimals: int = 1,
+) -> Bundle:
+    """A table output. ``align``: "lrr", {column: "right"}, or None (numbers right, text left)."""
+    if not caption:
+        raise ValueError("a table needs a caption: it is the table's accessible name")
+    _check_id(id)
+    if df.empty:
+        text = f"{md_escape(caption)}: no data for this period."
+        return Bundle({"text/markdown": text + "\n", "text/plain": text}, {"perfcore": {"kind": "table", "id": id}})
+    grid = _grid(df, align, decimals)
+    return Bundle(
+        {
+            "text/markdown": _pipe_table(grid, caption, id),
+            "text/html": _html_table(grid, caption, id),
+            "text/plain": caption,
+        },
+        {"perfcore": {"kind": "table", "id": id, "caption": caption}},
+    )
+
+
+def table(
+    df: pd.DataFrame,
+    caption: str,
+    *,
+    id: str | None = None,
+    align: str | Mapping[str, str] | Sequence[str] | None = None,
+    decimals: int = 1,
+) -> None:
+    """Show a DataFrame as a real table on the page and in the PDF."""
+    _publish(table_bundle(df, caption, id=id, align=align, decimals=decimals))
+
+
+# --- charts ----------------------------------------------------------------------------
+
+
+def chart_bundles(
+    chart: Any,
+    *,
+    title: str,
+    alt: str,
+    data: pd.DataFrame,
+    id: str | None = None,
+    align: str | Mapping[str, str] | Sequence[str] | None = None,
+    decimals: int = 1,
+) -> tuple[Bundle, Bundle]:
+    """The chart (vector SVG) and its data table, as two outputs the renderer pairs by id."""
+    if not title or not alt:
+        raise ValueError("a chart needs a title and a text alternative (alt): WCAG 1.1.1")
+    _check_id(id)
+    svg = chart_svg(chart)
+    meta = {"kind": "chart", "id": id, "title": title, "alt": alt}
+    figure = Bundle({"image/svg+xml": svg, "text/plain": f"Chart: {title}"}, {"perfcore": meta})
+    return figure, chart_data_bundle(data, title=title, chart_id=id, align=align, decimals=decimals)
+
+
+def chart_data_bundle(
+    data: pd.DataFrame,
+    *,
+    title: str,
+    chart_id: str | None = None,
+    align: str | Mapping[str, str] | Sequence[str] | None = None,
+    decimals: int = 1,
+) -> Bundle:
+    caption = f"Data for the chart: {title}"
+    grid = _grid(data, align, decimals)
+    table_html = _html_table(grid, caption, None)
+    return Bundle(
+        {
+            "text/markdown": _pipe_table(grid, caption, None),
+            "text/html": f"<details><summary>{html.escape(caption)}</summary>{table_html}</details>",
+            "text/csv": data.to_csv(index=False),
+            "text/plain": caption,
+        },
+        {"perfcore": {"kind": "chart-data", "chart": chart_id, "title": title}},
+    )
+
+
+def chart(
+    chart: Any,
+    *,
+    title: str,
+    alt: str,
+    data: pd.DataFrame,
+    id: str | None = None,
+    align: str | Mapping[str, str] | Sequence[str] | None = None,
+    decimals: int = 1,
+) -> None:
+    """Show an Altair chart as SVG, with a text alternative and its data as a table.
+
+    ``alt`` says what the chart shows (the trend, not the encoding); ``data``
+    is what a reader who cannot see the chart needs: usually the plotted values
+    in wide form, one row per month.
+    """
+    for bundle in chart_bundles(chart, title=title, alt=alt, data=data, id=id, align=align, decimals=decimals):
+        _publish(bundle)
+
+
+def chart_svg(chart: Any) -> str:
+    """SVG of an Altair chart (or a Vega-Lite dict) with the perfcore theme, via vl-convert.
+
+    vl-convert keeps one JavaScript runtime per process, so only the first
+    chart a process draws pays its start-up (about half a second).
+    """
+    import vl_convert
+
+    spec = chart if isinstance(chart, Mapping) else _themed_spec(chart)
+    return vl_convert.vegalite_to_svg(spec)
+
+
+def _themed_spec(chart: Any) -> dict[str, Any]:
+    import altair as alt
+
+    register_altair_theme()
+    with alt.theme.enable("perfcore"):
+        return chart.to_dict()
+
+
+# --- tiles, callouts, prose ---------------------------------------------------------
+
+
+def tile_for(
+    indicator: Indicator,
+    value: float | None,
+    previous: float | None = None,
+    *,
+    previous_label: str = "last month",
+) -> Tile:
+    """A tile from a framework indicator: status from its thresholds, travel from ``previous``."""
+    direction = improving = change = None
+    if value is not None and previous is not None and value == value and previous == previous:
+        direction = "same" if value == previous else "up" if value > previous else "down"
+        improving = indicator.is_better(value, previous)
+        change = f"{'no change' if direction == 'same' else ('up' if direction == 'up' else 'down') + ' from ' + indicator.format(previous)} ({previous_label})"
+    target = None
+    if indicator.thresholds is not None:
+        sign = "or fewer" if indicator.better == "lower" else "or more"
+        target = f"Green: {indicator.format(indicator.thresholds.green)} {sign}"
+    return Tile(
+        label=indicator.name,
+        value=indicator.format(value),
+        rag=indicator.rag(value),
+        direction=direction,
+        improving=improving,
+        change=change,
+        target=target,
+    )
+
+
+def rag_text(rag: str | None) -> str:
+    """'✔ Green' etc.: the word carries the meaning, the symbol the shape."""
+    return f"{RAG_SYMBOLS[rag]} {RAG_WORDS[rag]}" if rag else "No target"
+
+
+def travel_text(tile: Tile) -> str | None:
+    if tile.direction is None:
+        return None
+    if tile.direction == "same":
+        word = "No change"
+    elif tile.improving is None:
+        word = "Up" if tile.direction == "up" else "Down"
+    else:
+        word = "Improving" if tile.improving else "Worsening"
+    return f"{ARROWS[tile.direction]} {word}"
+
+
+def _tile_markdown(tile: Tile) -> str:
+    rag = tile.rag or "none"
+    lines = [
+        f"::: {{.tile .rag-{rag}}}",
+        f"[{md_escape(tile.label)}]{{.tile-label}}",
+        "",
+        f"[{md_escape(tile.value)}]{{.tile-value}}",
+        "",
+        _symbol_span(rag_text(tile.rag), "tile-status", bool(tile.rag)),
+    ]
+    travel = travel_text(tile)
+    if travel:
+        detail = f" ({md_escape(tile.change)})" if tile.change else ""
+        lines += ["", _symbol_span(travel, "tile-trend", True, detail)]
+    if tile.target:
+        lines += ["", f"[{md_escape(tile.target)}]{{.tile-target}}"]
+    return "\n".join(lines + [":::"])
+
+
+def _symbol_span(text: str, cls: str, has_symbol: bool, detail: str = "") -> str:
+    """The symbol is hidden from screen readers (the word says it); the rest is read."""
+    if not has_symbol:
+        return f"[{md_escape(text)}{detail}]{{.{cls}}}"
+    symbol, word = text.split(" ", 1)
+    return f'[[{symbol}]{{.symbol aria-hidden="true"}} {md_escape(word)}{detail}]{{.{cls}}}'
+
+
+def tiles_bundle(items: Iterable[Tile | Mapping[str, Any]]) -> Bundle:
+    tiles_ = [t if isinstance(t, Tile) else Tile(**t) for t in items]
+    markdown = "::::: {.tiles}\n" + "\n\n".join(_tile_markdown(t) for t in tiles_) + "\n:::::\n"
+    cards = "".join(
+        f"<li><strong>{html.escape(t.label)}</strong><br>{html.escape(t.value)}<br>{html.escape(rag_text(t.rag))}"
+        f"{'<br>' + html.escape(travel_text(t) or '') if t.direction else ''}</li>"
+        for t in tiles_
+    )
+    return Bundle(
+        {"text/markdown": markdown, "text/html": f"<ul>{cards}</ul>", "text/plain": "; ".join(t.label for t in tiles_)},
+        {"perfcore": {"kind": "tiles"}},
+    )
+
+
+def tiles(items: Iterable[Tile | Mapping[str, Any]]) -> None:
+    """Headline tiles: indicator, value, RAG as word + symbol, direction of travel as arrow + word."""
+    _publish(tiles_bundle(items))
+
+
+def callout_bundle(kind: str, text: str, *, title: str | None = None) -> Bundle:
+    if kind not in CALLOUT_KINDS:
+        raise ValueError(f"callout kind {kind!r}: use one of {', '.join(CALLOUT_KINDS)}")
+    heading = title or CALLOUT_KINDS[kind]
+    markdown = f'::: {{.callout .callout-{kind} title="{_attr(heading)}"}}\n{text}\n:::\n'
+    return Bundle(
+        {"text/markdown": markdown, "text/plain": f"{heading}: {text}"},
+        {"perfcore": {"kind": "callout", "callout": kind}},
+    )
+
+
+def callout(kind: str, text: str, *, title: str | None = None) -> None:
+    """A boxed note: kind is note, tip, important, warning or caution; ``text`` is markdown."""
+    _publish(callout_bundle(kind, text, title=title))
+
+
+def markdown_bundle(text: str) -> Bundle:
+    return Bundle({"text/markdown": text, "text/plain": text}, {"perfcore": {"kind": "markdown"}})
+
+
+def markdown(text: str) -> None:
+    """Prose computed in code (e.g. an f-string with this month's figures), as markdown."""
+    _publish(markdown_bundle(text))
+
+
+# --- altair theme ----------------------------------------------------------------------
+
+
+def altair_theme() -> dict[str, Any]:
+    """Vega-Lite config: Okabe-Ito colours, dark text, no chart junk, readable sizes."""
+    axis = {
+        "labelColor": TEXT_COLOUR,
+        "titleColor": TEXT_COLOUR,
+        "labelFontSize": 12,
+        "titleFontSize": 12,
+        "titleFontWeight": "normal",
+        "gridColor": "#DDDDDD",
+        "domainColor": "#505A5F",
+        "tickColor": "#505A5F",
+    }
+    return {
+        "config": {
+            "font": CHART_FONT,
+            "background": "#FFFFFF",
+            "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 260},
+            "range": {"category": list(CATEGORY_COLOURS)},
+            "axis": axis,
+            "legend": {"labelColor": TEXT_COLOUR, "titleColor": TEXT_COLOUR, "labelFontSize": 12, "titleFontSize": 12},
+            "title": {"color": TEXT_COLOUR, "fontSize": 14, "anchor": "start"},
+            "line": {"strokeWidth": 2.5},
+            "point": {"size": 50, "filled": True},
+            "bar": {"color": OKABE_ITO["blue"]},
+            "mark": {"color": OKABE_ITO["blue"]},
+        }
+    }
+
+
+def register_altair_theme(enable: bool = False) -> None:
+    """Register the theme as "perfcore" (idempotent); ``enable`` makes it the default."""
+    import altair as alt
+
+    if "perfcore" not in alt.theme.names():
+        alt.theme.register("perfcore", enable=False)(altair_theme)
+    if enable:
+        alt.theme.enable("perfcore")
+
+
+# --- publishing ------------------------------------------------------------------------
+
+
+def _publish(bundle: Bundle) -> None:
+    from IPython.display import display
+
+    display(bundle.data, raw=True, metadata=bundle.metadata)

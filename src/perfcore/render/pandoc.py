@@ -1,0 +1,52 @@
+"""Running pandoc: one place that finds it, calls it and turns its failures into BuildError."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfcore.exceptions import BuildError
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+LUA_FILTER = TEMPLATES / "perfcore.lua"
+# Pipe tables whose source lines are wider than --columns get relative column
+# widths from their dashes; a wide setting keeps every table "auto" width in
+# both formats, so columns fit their content.
+READER_ARGS = ("--from", "markdown", "--columns", "10000")
+
+
+@dataclass(frozen=True)
+class PandocResult:
+    output: str
+    warnings: tuple[str, ...]
+
+
+@functools.cache
+def pandoc_path() -> str:
+    """The pandoc binary shipped by pypandoc-binary (no system pandoc needed)."""
+    try:
+        import pypandoc
+
+        return pypandoc.get_pandoc_path()
+    except (ImportError, OSError) as exc:
+        raise BuildError("pandoc not found: install the pypandoc-binary package") from exc
+
+
+def run_pandoc(source: str, *, to: str, args: Sequence[str] = (), what: str, reader: Sequence[str] = READER_ARGS) -> PandocResult:
+    """Convert ``source`` with pandoc; ``what`` names the page in any error."""
+    command = [pandoc_path(), *reader, "--to", to, *args]
+    try:
+        done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True, check=False)
+    except OSError as exc:
+        raise BuildError(f"{what}: could not run pandoc: {exc}") from exc
+    stderr = done.stderr.decode("utf-8", "replace").strip()
+    if done.returncode != 0:
+        first = stderr.splitlines()[0] if stderr else f"exit status {done.returncode}"
+        raise BuildError(f"{what}: pandoc could not convert to {to}: {first}") from subprocess.CalledProcessError(
+            done.returncode, command, stderr=stderr
+        )
+    warnings = tuple(line for line in stderr.splitlines() if line.strip())
+    return PandocResult(done.stdout.decode("utf-8"), warnings)

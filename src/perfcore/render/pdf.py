@@ -1,0 +1,107 @@
+"""Markdown to PDF: pandoc writes Typst with ``templates/report.typ``, the typst package compiles it.
+
+The PDF has a cover, the council, report and period in every page header,
+"Page n of m" in every footer, embedded fonts (Typst always embeds), tagged
+structure and the PDF standards from ``_quarto.yml`` (PDF/A-2a and PDF/UA-1 by
+default: archival for DWP, accessible for readers).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from perfcore.exceptions import BuildError
+from perfcore.render.config import TypstFormat
+from perfcore.render.context import CONSORTIUM, DWP, PageContext
+from perfcore.render.pandoc import LUA_FILTER, TEMPLATES, run_pandoc
+
+_LENGTH = re.compile(r"^\d+(\.\d+)?(pt|mm|cm|in|em)$")
+_FONT = re.compile(r"^[\w .-]+$")
+
+
+@dataclass(frozen=True)
+class TypstSource:
+    source: str
+    warnings: tuple[str, ...] = ()
+
+
+def typst_string(text: str) -> str:
+    """A Typst string literal: shown as written, never read as markup."""
+    cleaned = re.sub(r"[\x00-\x1f]+", " ", text)
+    return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _check(options: TypstFormat) -> None:
+    # these go into the template verbatim, so they must be plain lengths and names
+    for name in ("margin_x", "margin_y", "fontsize"):
+        if not _LENGTH.match(getattr(options, name)):
+            raise BuildError(f"_quarto.yml format.typst: {name.replace('_', '.')} {getattr(options, name)!r} is not a length like 2cm")
+    if not _FONT.match(options.mainfont) or not _FONT.match(options.papersize):
+        raise BuildError("_quarto.yml format.typst: mainfont and papersize must be plain names")
+
+
+def _owner(context: PageContext) -> str:
+    if context.council_name:
+        return context.council_name
+    return "All member councils" if context.audience == CONSORTIUM else "DWP"
+
+
+def markdown_to_typst(
+    markdown: str,
+    *,
+    context: PageContext,
+    options: TypstFormat,
+    published: date,
+    what: str,
+) -> TypstSource:
+    """The Typst document for a page's markdown (the same markdown the HTML page is made from)."""
+    _check(options)
+    lang, _, region = context.lang.partition("-")
+    values = {
+        "site-title": context.site_title,
+        "council-name": _owner(context),
+        "period-label": context.period_label,
+        "report-name": context.report_title,
+        "published": f"{published.day} {published:%B %Y}",
+        "prepared-for": "Department for Work and Pensions" if context.for_dwp or context.audience == DWP else "",
+    }
+    args = [
+        "--template", str(TEMPLATES / "report.typ"),
+        "--lua-filter", str(LUA_FILTER),
+        "--metadata", f"fallback-title={context.report_title}",
+        "-V", f"lang={lang.lower()}",
+        "-V", f"region={(region or 'gb').lower()}",
+        "-V", f"papersize={options.papersize}",
+        "-V", f"margin-x={options.margin_x}",
+        "-V", f"margin-y={options.margin_y}",
+        "-V", f"mainfont={options.mainfont}",
+        "-V", f"fontsize={options.fontsize}",
+    ]
+    for key, value in values.items():
+        args += ["-V", f"{key}={typst_string(value)}"]
+    if options.toc:
+        args.append("--toc")
+    result = run_pandoc(markdown, to="typst", args=args, what=what)
+    return TypstSource(result.output, result.warnings)
+
+
+def compile_pdf(source: str, *, root: Path, standards: tuple[str, ...], published: date, what: str) -> bytes:
+    """PDF bytes; ``root`` is the page's folder, where the chart SVGs are."""
+    import typst
+
+    # the timestamp fixes the PDF's dates, so a rebuild of the same month gives the same file
+    stamp = int(datetime(published.year, published.month, published.day, tzinfo=timezone.utc).timestamp())
+    try:
+        return typst.compile(
+            source.encode("utf-8"),
+            root=str(root),
+            format="pdf",
+            pdf_standards=list(standards),
+            timestamp=stamp,
+        )
+    except Exception as exc:  # typst raises its own TypstError, or RuntimeError for I/O
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BuildError(f"{what}: typst could not make the PDF: {first}") from exc

@@ -1,0 +1,379 @@
+"""The site around the report pages: landing pages, period and report indexes, search, DWP folder.
+
+``build_site`` takes the pages just rendered *and* every page already on disk
+(each page leaves a manifest, ``<report>_files/page.json``), so past months
+stay browsable after a month's build writes only that month. Everything it
+writes is derived, so it can be run again at any time.
+
+Layout (``PageContext`` fixes the report paths; this module the rest)::
+
+    index.html                           shared: links to the audiences, no data
+    assets/perfcore.css, search.js       shared: no data
+    consortium/index.html                landing: latest month, all reports, all months, members
+    consortium/search.json               search index of consortium pages only
+    consortium/<period>/index.html       the month's reports
+    consortium/<period>/<report>.html    (+ <report>_files/, PDF)
+    consortium/reports/<report>.html     one report, every month
+    councils/<slug>/...                  the same, for one council
+    dwp/index.html, dwp/search.json      DWP's PDFs and returns, by month
+    dwp/<period>/<slug>-<period>-<report>.pdf
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import posixpath
+import shutil
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path, PurePosixPath
+
+from perfcore import periods, settings
+from perfcore.exceptions import BuildError
+from perfcore.render.config import NavLink, SiteConfig
+from perfcore.render.context import (
+    ASSETS_DIR,
+    CONSORTIUM,
+    COUNCIL,
+    DWP,
+    MANIFEST,
+    PageContext,
+    RenderedPage,
+    audience_dir,
+)
+from perfcore.render.html import Crumb, Shell, relative, render_shell
+from perfcore.render.page import footer_html, search_indexes
+from perfcore.render.pandoc import TEMPLATES
+
+SEARCH_INDEX = "search.json"
+SEARCH_TEXT_LIMIT = 20_000  # characters of a page kept in the index: enough for any report, bounded for the browser
+
+
+@dataclass(frozen=True)
+class Audience:
+    """One access-controlled folder and its readers' name for it."""
+
+    dir: str  # e.g. "councils/dundee-city"
+    label: str  # e.g. "Dundee City"
+    kind: str  # CONSORTIUM, COUNCIL or DWP
+    slug: str | None = None
+
+
+@dataclass(frozen=True)
+class BuiltSite:
+    out_dir: Path
+    pages: tuple[RenderedPage, ...]
+    written: tuple[Path, ...]
+
+
+def page_context(
+    config: SiteConfig,
+    *,
+    audience: str,
+    period: str,
+    report: str,
+    report_title: str,
+    council_name: str | None = None,
+    council_slug: str | None = None,
+    for_dwp: bool = False,
+) -> PageContext:
+    """A ``PageContext`` with the site's title, language and navigation filled in."""
+    label = council_name if audience == COUNCIL else ("DWP" if audience == DWP else "Consortium")
+    home = Audience(str(audience_dir(audience, council_slug)), str(label), audience, council_slug)
+    return PageContext(
+        site_title=config.title,
+        audience=audience,
+        period=period,
+        report=report,
+        report_title=report_title,
+        council_name=council_name,
+        council_slug=council_slug,
+        nav=audience_nav(config, home),
+        lang=config.lang,
+        for_dwp=for_dwp,
+    )
+
+
+def audience_nav(config: SiteConfig, audience: Audience) -> tuple[NavLink, ...]:
+    """The audience's own home first, then the site-wide links from ``_quarto.yml``."""
+    own = NavLink(f"{audience.label} home" if audience.kind == COUNCIL else audience.label, f"{audience.dir}/index.html")
+    return (own, *(link for link in config.navbar if link.href != own.href))
+
+
+def build_site(
+    pages: Iterable[RenderedPage],
+    config: SiteConfig,
+    out_dir: Path,
+    *,
+    published: date | None = None,
+) -> BuiltSite:
+    """Write the landing, period and report index pages, search indexes, DWP folder and assets."""
+    published = published or settings.today()
+    every_page = _all_pages(pages, out_dir)
+    written: list[Path] = [*_copy_assets(out_dir)]
+    by_audience: dict[Audience, list[RenderedPage]] = defaultdict(list)
+    for page in every_page:
+        by_audience[_audience_of(page.context)].append(page)
+    writer = _Writer(config, out_dir, published, written)
+    councils = sorted((a for a in by_audience if a.kind == COUNCIL), key=lambda a: a.label)
+    for audience, group in sorted(by_audience.items(), key=lambda item: item[0].dir):
+        writer.audience(audience, group, councils if audience.kind == CONSORTIUM else [])
+    dwp_files = _copy_dwp_pdfs(every_page, out_dir, written)
+    writer.dwp(dwp_files)
+    writer.root(sorted(by_audience, key=lambda a: (a.kind != CONSORTIUM, a.label)), bool(dwp_files))
+    return BuiltSite(out_dir, tuple(every_page), tuple(written))
+
+
+def _all_pages(pages: Iterable[RenderedPage], out_dir: Path) -> list[RenderedPage]:
+    """Pages on disk (earlier months) overlaid with the ones just rendered."""
+    found: dict[Path, RenderedPage] = {}
+    if out_dir.exists():
+        for manifest in sorted(out_dir.glob(f"*/**/*_files/{MANIFEST}")):
+            try:
+                page = RenderedPage.from_manifest(manifest)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise BuildError(f"{manifest}: unreadable page manifest ({exc}); re-render that page") from exc
+            if page.html.exists():
+                found[page.html.resolve()] = page
+    root = out_dir.resolve()
+    for page in pages:
+        if not page.html.resolve().is_relative_to(root):
+            raise BuildError(f"{page.html}: page is outside the site folder {out_dir}")
+        found[page.html.resolve()] = page
+    return sorted(found.values(), key=lambda p: (p.context.page_path.as_posix()))
+
+
+def _audience_of(context: PageContext) -> Audience:
+    return Audience(str(context.audience_dir), context.audience_label, context.audience, context.council_slug)
+
+
+def _copy_assets(out_dir: Path) -> list[Path]:
+    target = out_dir / ASSETS_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for source in sorted((TEMPLATES / "assets").iterdir()):
+        if source.is_file():
+            shutil.copyfile(source, target / source.name)
+            copied.append(target / source.name)
+    return copied
+
+
+def _copy_dwp_pdfs(pages: list[RenderedPage], out_dir: Path, written: list[Path]) -> list[Path]:
+    """Council PDFs marked for DWP, copied into dwp/<period>/; plus whatever else is there (returns)."""
+    for page in pages:
+        if page.context.for_dwp and page.pdf is not None and page.pdf.exists():
+            target = out_dir / DWP / page.context.period / page.pdf.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(page.pdf, target)
+            written.append(target)
+    folder = out_dir / DWP
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.glob("*/*") if p.is_file() and periods.is_period(p.parent.name))
+
+
+class _Writer:
+    """Writes the index pages of one build (private: holds the shared settings)."""
+
+    def __init__(self, config: SiteConfig, out_dir: Path, published: date, written: list[Path]) -> None:
+        self.config = config
+        self.out_dir = out_dir
+        self.published = published
+        self.written = written
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def write(self, path: PurePosixPath, shell: Shell) -> None:
+        target = self.out_dir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_shell(shell), encoding="utf-8")
+        self.written.append(target)
+
+    def shell(self, path: PurePosixPath, audience: Audience | None, title: str, body: str, crumbs: tuple[Crumb, ...]) -> Shell:
+        home = f"{audience.dir}/index.html" if audience else "index.html"
+        nav = audience_nav(self.config, audience) if audience else self.config.navbar
+        return Shell(
+            path=path,
+            title_html=html.escape(title),
+            site_title=self.config.title,
+            home=home,
+            body=body,
+            lang=self.config.lang,
+            nav=nav,
+            breadcrumb=crumbs,
+            footer=footer_html(self.config, self.published),
+            search_indexes=search_indexes(audience.dir) if audience and self.config.search else (),
+            council_slug=audience.slug if audience else None,
+        )
+
+    # -- one audience -------------------------------------------------------------------
+
+    def audience(self, audience: Audience, pages: list[RenderedPage], councils: list[Audience]) -> None:
+        by_period: dict[str, list[RenderedPage]] = defaultdict(list)
+        by_report: dict[str, list[RenderedPage]] = defaultdict(list)
+        for page in pages:
+            by_period[page.context.period].append(page)
+            by_report[page.context.report].append(page)
+        months = sorted(by_period, reverse=True)
+        self.landing(audience, by_period, by_report, months, councils)
+        for position, period in enumerate(months):
+            newer = months[position - 1] if position > 0 else None
+            older = months[position + 1] if position + 1 < len(months) else None
+            self.period_page(audience, period, by_period[period], newer, older)
+        for report, group in by_report.items():
+            self.report_page(audience, report, group)
+        self.search_index(audience, pages)
+
+    def landing(
+        self,
+        audience: Audience,
+        by_period: dict[str, list[RenderedPage]],
+        by_report: dict[str, list[RenderedPage]],
+        months: list[str],
+        councils: list[Audience],
+    ) -> None:
+        path = PurePosixPath(audience.dir) / "index.html"
+        latest = months[0]
+        body = [
+            f"<p>Housing Benefit performance reports for {html.escape(audience.label if audience.kind == COUNCIL else 'the consortium as a whole and its benchmarks across all members')}.</p>",
+            f"<h2>Latest month: {html.escape(periods.label(latest))}</h2>",
+            _report_list(path, by_period[latest], with_period=False),
+            "<h2>Reports</h2>",
+            "<ul>"
+            + "".join(
+                f'<li><a href="{relative(path, f"{audience.dir}/reports/{r}.html")}">{html.escape(_report_title(g))}</a>: every month</li>'
+                for r, g in sorted(by_report.items(), key=lambda item: _report_title(item[1]))
+            )
+            + "</ul>",
+            "<h2>All months</h2>",
+            _period_list(path, audience, months),
+        ]
+        if councils:
+            body += [
+                "<h2>Member councils</h2>",
+                "<p>Each council's own reports are open to that council's staff only.</p>",
+                "<ul>"
+                + "".join(f'<li><a href="{relative(path, c.dir + "/index.html")}">{html.escape(c.label)}</a></li>' for c in councils)
+                + "</ul>",
+            ]
+        title = audience.label if audience.kind == COUNCIL else f"{audience.label}: benchmarks across all members"
+        self.write(path, self.shell(path, audience, title, "\n".join(body), (Crumb(audience.label),)))
+
+    def period_page(
+        self, audience: Audience, period: str, pages: list[RenderedPage], newer: str | None, older: str | None
+    ) -> None:
+        path = PurePosixPath(audience.dir) / period / "index.html"
+        links = []
+        if older:
+            links.append(f'<a href="../{older}/index.html" rel="prev">Previous month: {html.escape(periods.label(older))}</a>')
+        if newer:
+            links.append(f'<a href="../{newer}/index.html" rel="next">Next month: {html.escape(periods.label(newer))}</a>')
+        body = _report_list(path, pages, with_period=False)
+        if links:
+            body += '\n<nav aria-label="Other months"><ul><li>' + "</li><li>".join(links) + "</li></ul></nav>"
+        crumbs = (Crumb(audience.label, f"{audience.dir}/index.html"), Crumb(periods.label(period)))
+        self.write(path, self.shell(path, audience, f"{audience.label}: {periods.label(period)}", body, crumbs))
+
+    def report_page(self, audience: Audience, report: str, pages: list[RenderedPage]) -> None:
+        path = PurePosixPath(audience.dir) / "reports" / f"{report}.html"
+        title = _report_title(pages)
+        newest_first = sorted(pages, key=lambda p: p.context.period, reverse=True)
+        body = _report_list(path, newest_first, with_period=True)
+        crumbs = (Crumb(audience.label, f"{audience.dir}/index.html"), Crumb(title))
+        self.write(path, self.shell(path, audience, f"{title}: every month", body, crumbs))
+
+    def search_index(self, audience: Audience, pages: list[RenderedPage]) -> None:
+        entries = [
+            {
+                "url": p.context.page_path.as_posix(),
+                "title": p.title,
+                "context": f"{p.context.audience_label} · {p.context.period_label} · {p.context.report_title}",
+                "period": p.context.period,
+                "report": p.context.report,
+                "text": p.text[:SEARCH_TEXT_LIMIT],
+            }
+            for p in sorted(pages, key=lambda p: (p.context.period, p.context.report), reverse=True)
+        ]
+        self.write_json(PurePosixPath(audience.dir) / SEARCH_INDEX, entries)
+
+    def write_json(self, path: PurePosixPath, data: object) -> None:
+        target = self.out_dir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        self.written.append(target)
+
+    # -- DWP and the root ---------------------------------------------------------------------
+
+    def dwp(self, files: list[Path]) -> None:
+        if not files:
+            return
+        audience = Audience(DWP, "DWP", DWP)
+        path = PurePosixPath(DWP) / "index.html"
+        by_period: dict[str, list[Path]] = defaultdict(list)
+        for file in files:
+            by_period[file.parent.name].append(file)
+        body = ["<p>Reports and returns for the Department for Work and Pensions, by month.</p>"]
+        entries = []
+        for period in sorted(by_period, reverse=True):
+            body.append(f"<h2>{html.escape(periods.label(period))}</h2><ul class=\"report-list\">")
+            for file in by_period[period]:
+                href = f"{DWP}/{period}/{file.name}"
+                size = max(1, round(file.stat().st_size / 1024))
+                kind = file.suffix.lstrip(".").upper() or "file"
+                body.append(f'<li><a href="{relative(path, href)}">{html.escape(file.name)}</a> <span class="file-meta">({kind}, {size} KB)</span></li>')
+                entries.append({"url": href, "title": file.name, "context": f"DWP · {periods.label(period)}", "period": period, "report": "", "text": file.stem.replace("-", " ")})
+            body.append("</ul>")
+        self.write(path, self.shell(path, audience, "Reports and returns for DWP", "\n".join(body), (Crumb("DWP"),)))
+        self.write_json(PurePosixPath(DWP) / SEARCH_INDEX, entries)
+
+    def root(self, audiences: list[Audience], has_dwp: bool) -> None:
+        path = PurePosixPath("index.html")
+        items = [a for a in audiences] + ([Audience(DWP, "DWP", DWP)] if has_dwp and not any(a.kind == DWP for a in audiences) else [])
+        body = (
+            "<p>Choose the reports you have access to.</p><ul>"
+            + "".join(f'<li><a href="{a.dir}/index.html">{html.escape(_root_label(a))}</a></li>' for a in items)
+            + "</ul>"
+        )
+        self.write(path, self.shell(path, None, self.config.title, body, (Crumb("Home"),)))
+
+
+def _root_label(audience: Audience) -> str:
+    if audience.kind == CONSORTIUM:
+        return "Consortium benchmarks (all members)"
+    if audience.kind == DWP:
+        return "Department for Work and Pensions"
+    return audience.label
+
+
+def _report_title(pages: list[RenderedPage]) -> str:
+    return max(pages, key=lambda p: p.context.period).context.report_title
+
+
+def _report_list(from_path: PurePosixPath, pages: list[RenderedPage], *, with_period: bool) -> str:
+    items = []
+    for page in sorted(pages, key=lambda p: (p.context.period, p.context.report_title), reverse=with_period):
+        ctx = page.context
+        text = ctx.period_label if with_period else page.title
+        line = f'<a href="{relative(from_path, ctx.page_path.as_posix())}">{html.escape(text)}</a>'
+        if page.pdf is not None:
+            pdf = posixpath.normpath(ctx.page_path.parent.joinpath(Path(os.path.relpath(page.pdf, page.html.parent)).as_posix()).as_posix())
+            line += f' <span class="file-meta">(<a href="{relative(from_path, pdf)}">PDF version</a>)</span>'
+        items.append(f"<li>{line}</li>")
+    return '<ul class="report-list">' + "".join(items) + "</ul>"
+
+
+def _period_list(from_path: PurePosixPath, audience: Audience, months: list[str]) -> str:
+    by_year: dict[str, list[str]] = defaultdict(list)
+    for month in months:
+        by_year[periods.financial_year_label(month)].append(month)
+    parts = []
+    for year, group in by_year.items():
+        links = "".join(
+            f'<li><a href="{relative(from_path, f"{audience.dir}/{m}/index.html")}">{html.escape(periods.label(m))}</a></li>' for m in group
+        )
+        parts.append(f"<h3>Financial year {html.escape(year)}</h3><ul class=\"period-list\">{links}</ul>")
+    return "\n".join(parts)

@@ -1,0 +1,194 @@
+-- perfcore's pandoc filter: one markdown document, two formats (HTML and Typst).
+--
+-- * the page title is the first level-1 heading if the notebook starts with one,
+--   else metadata `fallback-title`; headings below it are renumbered from 2 with
+--   no skipped levels (WCAG 1.3.1: headings in order);
+-- * `.chart-data` blocks become a <details> disclosure in HTML and a table
+--   right under the chart in the PDF;
+-- * `.callout`, `.tiles`/`.tile` and the tile spans get a landmark-friendly
+--   HTML structure and Typst functions defined in report.typ;
+-- * figures get their text alternative in Typst too (pandoc drops it);
+-- * HTML tables are wrapped in a focusable scroll region for narrow screens;
+-- * Quarto's `.content-visible` / `.content-hidden` with `when-format` work.
+
+local is_html = FORMAT:match("html") ~= nil
+local is_typst = FORMAT:match("typst") ~= nil
+
+local function typst_string(text)
+  text = text:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("[\r\n]+", " ")
+  return '"' .. text .. '"'
+end
+
+local function typst_content(inlines)
+  local out = pandoc.write(pandoc.Pandoc({ pandoc.Plain(inlines) }), "typst")
+  return "[" .. out:gsub("%s+$", "") .. "]"
+end
+
+local function has_class(el, name)
+  for _, class in ipairs(el.classes) do
+    if class == name then return true end
+  end
+  return false
+end
+
+local function class_with_prefix(el, prefix)
+  for _, class in ipairs(el.classes) do
+    if class:sub(1, #prefix) == prefix then return class:sub(#prefix + 1) end
+  end
+  return nil
+end
+
+local function raw(text)
+  return pandoc.RawBlock(is_typst and "typst" or "html", text)
+end
+
+local function wrap(open, blocks, close)
+  local out = pandoc.List({ raw(open) })
+  out:extend(blocks)
+  out:insert(raw(close))
+  return out
+end
+
+-- Quarto's conditional content ------------------------------------------------------
+
+local function visible_here(div)
+  local when = div.attributes["when-format"]
+  if not when then return nil end
+  local matches = (when == "html" and is_html) or ((when == "typst" or when == "pdf") and is_typst)
+  if has_class(div, "content-visible") then return matches end
+  if has_class(div, "content-hidden") then return not matches end
+  return nil
+end
+
+-- Blocks ------------------------------------------------------------------------------
+
+local function chart_data(div)
+  if is_typst then return div.content end
+  local blocks = pandoc.List(div.content)
+  local csv = div.attributes["data-csv"]
+  if csv then
+    blocks:insert(pandoc.Para({ pandoc.Link("Download this data (CSV file)", csv, "", { download = "" }) }))
+  end
+  return wrap('<details class="chart-data"><summary>Show the data in this chart as a table</summary>', blocks, "</details>")
+end
+
+local function callout(div)
+  local kind = class_with_prefix(div, "callout-") or "note"
+  local title = div.attributes["title"] or (kind:sub(1, 1):upper() .. kind:sub(2))
+  if is_typst then
+    local open = "#callout(kind: " .. typst_string(kind) .. ", title: " .. typst_string(title) .. ")["
+    return wrap(open, div.content, "]")
+  end
+  local blocks = pandoc.List({ pandoc.Para({ pandoc.Strong(title) }) })
+  blocks[1] = pandoc.Div(blocks[1], { class = "callout-title" })
+  blocks:extend(div.content)
+  return pandoc.Div(blocks, { class = "callout callout-" .. kind, role = "note" })
+end
+
+local function tile(div)
+  local rag = class_with_prefix(div, "rag-") or "none"
+  if is_typst then
+    return wrap("tile(rag: " .. typst_string(rag) .. ")[", div.content, "],")
+  end
+  div.attributes["role"] = "listitem"
+  return div
+end
+
+local function tiles(div)
+  if is_typst then return wrap("#tiles(", div.content, ")") end
+  div.attributes["role"] = "list"
+  div.attributes["aria-label"] = div.attributes["aria-label"] or "Headline indicators"
+  return div
+end
+
+function Div(div)
+  local visible = visible_here(div)
+  if visible ~= nil then return visible and div.content or {} end
+  if has_class(div, "chart-data") then return chart_data(div) end
+  if has_class(div, "callout") then return callout(div) end
+  if has_class(div, "tiles") then return tiles(div) end
+  if has_class(div, "tile") then return tile(div) end
+  return nil
+end
+
+function Span(span)
+  if not is_typst then return nil end
+  local name = nil
+  for _, class in ipairs(span.classes) do
+    if class:match("^tile%-") then name = class end
+  end
+  if not name then return nil end
+  local out = pandoc.List({ pandoc.RawInline("typst", "#" .. name .. "[") })
+  out:extend(span.content)
+  out:insert(pandoc.RawInline("typst", "]"))
+  return out
+end
+
+local function first_image(figure)
+  local found = nil
+  figure:walk({ Image = function(img) found = found or img end })
+  return found
+end
+
+function Figure(figure)
+  if not is_typst then
+    figure.classes:insert("chart")
+    return figure
+  end
+  local img = first_image(figure)
+  if not img then return nil end
+  local alt = pandoc.utils.stringify(img.caption)
+  if alt == "" then alt = pandoc.utils.stringify(figure.caption.long) end
+  local caption = pandoc.utils.blocks_to_inlines(figure.caption.long)
+  local code = "#figure(image(" .. typst_string(img.src) .. ", alt: " .. typst_string(alt)
+    .. ", width: 100%), caption: " .. typst_content(caption) .. ")"
+  if figure.identifier ~= "" then code = code .. " <" .. figure.identifier .. ">" end
+  return pandoc.RawBlock("typst", code)
+end
+
+function Table(tbl)
+  if not is_html then return nil end
+  local name = pandoc.utils.stringify(tbl.caption.long)
+  if name == "" then name = "Table" end
+  -- a scrollable region must be reachable by keyboard (WCAG 2.1.1) and named
+  return pandoc.Div({ tbl }, { class = "table-scroll", tabindex = "0", role = "region", ["aria-label"] = name })
+end
+
+-- Document: title and heading order -------------------------------------------------
+
+local function take_title(doc)
+  local first = doc.blocks[1]
+  if first and first.t == "Header" and first.level == 1 then
+    doc.meta.title = first.content
+    doc.blocks:remove(1)
+  elseif not doc.meta.title and doc.meta["fallback-title"] then
+    doc.meta.title = doc.meta["fallback-title"]
+  end
+end
+
+local function renumber_headings(blocks)
+  local lowest = nil
+  blocks:walk({ Header = function(h) lowest = math.min(lowest or h.level, h.level) end })
+  if not lowest then return blocks end
+  local shift, previous = 2 - lowest, 1
+  return blocks:walk({
+    Header = function(h)
+      local level = math.min(h.level + shift, previous + 1)
+      level = math.max(level, 2)
+      previous = level
+      h.level = math.min(level, 6)
+      return h
+    end,
+  })
+end
+
+function Pandoc(doc)
+  take_title(doc)
+  doc.blocks = renumber_headings(doc.blocks)
+  return doc
+end
+
+return {
+  { Span = Span, Table = Table, Figure = Figure, Div = Div },
+  { Pandoc = Pandoc },
+}
