@@ -248,3 +248,26 @@ def test_manual_return_not_utf8_is_rejected(h):
 
     result = ingest_file(path, h.con, h.consortium, today=h.today)
     assert result.outcome == "rejected" and "UTF-8" in result.reason
+
+
+def test_adding_a_council_is_one_entry(tmp_path):
+    import shutil
+
+    import yaml
+
+    from perfcore import warehouse
+    from perfcore.ingest import ingest_file
+    from perfcore.parameters import load_consortium
+
+    root = Harness(tmp_path / "h").root
+    params = tmp_path / "parameters"
+    shutil.copytree(root / "parameters", params)
+    raw = yaml.safe_load((params / "consortium.yaml").read_text())
+    raw["members"].append({"code": "E06000001", "name": "Hartlepool", "supplier": "Northgate", "system": "iWorld"})
+    (params / "consortium.yaml").write_text(yaml.safe_dump(raw))
+    consortium = load_consortium(params)
+    path = tmp_path / "hartlepool.xml"
+    path.write_text(extract_xml("E06000001", "2026-10", [claim("A", "2026-10-01", "2026-10-03")]))
+    result = ingest_file(path, warehouse.connect(tmp_path / "w.duckdb"), consortium, today=Harness(tmp_path / "g").today)
+    assert result.outcome == "accepted"
+    assert consortium.council("E06000001").country == "England"

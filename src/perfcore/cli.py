@@ -68,6 +68,16 @@ def _framework(args):
     return load_framework(path)
 
 
+def _parameters(args) -> Path:
+    from perfcore.parameters import parameters_dir
+
+    return parameters_dir(args.parameters)
+
+
+def _initiatives_file(args) -> Path:
+    return _parameters(args) / "initiatives.yaml"
+
+
 def _connect(args, read_only: bool = False):
     from perfcore import warehouse
 
@@ -186,8 +196,13 @@ def cmd_demo_data(args) -> int:
     out = _demo_out(args)
     summary = write_demo_data(
         out, consortium=_consortium(args), seed=args.seed, councils=args.councils,
-        months=args.months, today=settings.today(args.today),
+        months=args.months, today=settings.today(args.today), initiatives_file=_initiatives_file(args),
     )
+    if summary.extra_councils:
+        from perfcore.demo import write_consortium_yaml
+
+        folder = write_consortium_yaml(summary, out / "parameters", copy_from=_parameters(args))
+        print(f"{len(summary.extra_councils)} invented councils: use --parameters {folder.parent if folder.is_file() else folder} to ingest them")
     print(f"wrote demo data for {len(summary.councils)} councils, {summary.periods[0]} to {summary.periods[-1]}, to {out}")
     return 0
 
@@ -204,7 +219,8 @@ def cmd_demo(args) -> int:
     consortium, con = _consortium(args), _connect(args)
     out = _demo_out(args)
     today = settings.today(args.today)
-    summary = write_demo_data(out, consortium=consortium, seed=args.seed, today=today)
+    summary = write_demo_data(out, consortium=consortium, seed=args.seed, today=today,
+                              initiatives_file=_initiatives_file(args))
     print(f"demo data: {len(summary.councils)} councils, {summary.periods[0]} to {summary.periods[-1]} in {out}")
     outcomes: dict[str, int] = {}
     for result in ingest_paths([out], con, consortium, today=today):
