@@ -14,29 +14,41 @@ decided at month end, about £60-100 a claim a week in benefit, LA-error
 overpayments of 0.3-0.6% of expenditure, and recoveries of 60-85% of what is
 identified.
 
-Stories planted for analysis to find (``DemoSummary.stories``):
+Stories planted for analysis to find (``DemoSummary.stories``; a story whose
+council is not in the run is ``None``):
 
 ``deterioration``
     Midlothian's new-claim times rise sharply over the last four months.
+    Keys: council, name, indicator, periods, baseline_days, added_days
+    (period -> days added to that month's mean).
 ``initiative``
     East Renfrewshire's change-event times fall by ``level_shift_days`` from
     the ``start`` of its initiative, read from ``parameters/initiatives.yaml``
     (or 11 months before the end period when the file has no entry for it).
+    Keys: id, council, name, title, start, indicators, indicator,
+    baseline_days, level_shift_days, slope_days_per_month, source.
 ``backlog``
     In every council a latent AR(1) backlog drives work on hand older than 30
     days at month end and the processing times of the following month.
+    Keys: lead_indicator, lagging_indicators, lag_months, ar1_phi,
+    log_days_per_sd, latent (code -> backlog per written month).
 ``resubmission``
     Dundee City resubmits the month two before the end: ``seq1`` misses the
-    claims decided in the last days of the month, ``seq2`` has them all.
+    claims decided after the 24th, ``seq2`` has them all and is what counts.
+    Keys: council, name, period, files, claims_seq1, claims_seq2, counts.
 ``record_errors`` / ``manual_errors``
-    One or two deliberately bad records in a handful of files, together
-    breaking every record-level rule of HBPE 1.0 (``RECORD_RULES``), and bad
-    manual-return rows (``MANUAL_RULES``). Every file stays schema-valid.
+    ``RecordError(file, ref, rule)`` and ``ManualError(file, line, measure,
+    rule)`` lists: one or two deliberately bad records in a handful of files,
+    together breaking every record-level rule of HBPE 1.0 (``RECORD_RULES``),
+    and bad manual-return rows (``MANUAL_RULES``). For a Recovery or WriteOff
+    the ref is its overpayment ref. Every file stays schema-valid, and no
+    other record breaks a rule.
 
 Everything is drawn from ``numpy.random.default_rng`` seeded by ``seed`` and
 the council's code, so the same seed gives byte-identical files and adding
-councils leaves the others' data unchanged. ``Created`` is derived from the
-period, never the clock.
+councils leaves the others' data unchanged (only where the planted errors go
+depends on the councils' positions). ``Created`` is derived from the period,
+never the clock.
 """
 
 from __future__ import annotations
@@ -318,6 +330,8 @@ def _plan(
     today: date | None,
     initiatives_file: Path | None,
 ) -> _Plan:
+    if not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative whole number, not {seed!r}")
     if not isinstance(months, int) or months < 1:
         raise ConfigError(f"months must be a positive whole number, not {months!r}")
     if councils is not None and (not isinstance(councils, int) or councils < 1):
@@ -479,9 +493,9 @@ class _Events:
     kind: np.ndarray  # outcome index (claims) or type index (changes)
     extra: np.ndarray  # tenure index, -1 where absent (claims) or HB claim number (changes)
 
-    def rows(self, month: int) -> range:
+    def rows(self, month: int) -> slice:
         start, stop = np.searchsorted(self.month, [month, month + 1])
-        return range(int(start), int(stop))
+        return slice(int(start), int(stop))
 
 
 @dataclass(frozen=True)
@@ -757,9 +771,9 @@ def _payments(
     index, month, amount = index[keep], month[keep], amount[keep]
     first, last = calendar.first[month], calendar.last[month]
     earliest = np.where(month == op_month[index], op_date[index], first)
-    date = earliest + np.floor(rng.random(len(month)) * (last - earliest + 1)).astype(np.int64)
-    order = np.lexsort((date, month))
-    return month[order], index[order], date[order], amount[order]
+    day = earliest + np.floor(rng.random(len(month)) * (last - earliest + 1)).astype(np.int64)
+    order = np.lexsort((day, month))
+    return month[order], index[order], day[order], amount[order]
 
 
 def _draw_manual(
@@ -787,7 +801,7 @@ def _draw_manual(
 
 @dataclass
 class _Sections:
-    """One extract's record lines, per section, before they are joined."""
+    """One extract's record lines, per section, before they are joined (mutable: errors are planted in it)."""
 
     claims: list[str]
     changes: list[str]
@@ -797,17 +811,16 @@ class _Sections:
     writeoffs: list[str]
 
 
-def _claim_lines(claims: _Events, rows: range, calendar: _Calendar) -> list[str]:
+def _columns(events: _Events, rows: slice) -> zip:
+    """Plain Python values row by row: formatting them is much faster than formatting numpy scalars."""
+    columns = (events.ref, events.received, events.decided, events.middle, events.kind, events.extra)
+    return zip(*(column[rows].tolist() for column in columns))
+
+
+def _claim_lines(claims: _Events, rows: slice, calendar: _Calendar) -> list[str]:
     text = calendar.text
     lines = []
-    for ref, received, decided, info, outcome, tenure in zip(
-        claims.ref[rows.start : rows.stop].tolist(),
-        claims.received[rows.start : rows.stop].tolist(),
-        claims.decided[rows.start : rows.stop].tolist(),
-        claims.middle[rows.start : rows.stop].tolist(),
-        claims.kind[rows.start : rows.stop].tolist(),
-        claims.extra[rows.start : rows.stop].tolist(),
-    ):
+    for ref, received, decided, info, outcome, tenure in _columns(claims, rows):
         info_attr = f' infoComplete="{text(info)}"' if info >= 0 else ""
         tenure_attr = f' tenure="{TENURES[tenure]}"' if tenure >= 0 else ""
         lines.append(
@@ -817,17 +830,10 @@ def _claim_lines(claims: _Events, rows: range, calendar: _Calendar) -> list[str]
     return lines
 
 
-def _change_lines(changes: _Events, rows: range, calendar: _Calendar) -> list[str]:
+def _change_lines(changes: _Events, rows: slice, calendar: _Calendar) -> list[str]:
     text = calendar.text
     lines = []
-    for ref, notified, actioned, effective, kind, claim in zip(
-        changes.ref[rows.start : rows.stop].tolist(),
-        changes.received[rows.start : rows.stop].tolist(),
-        changes.decided[rows.start : rows.stop].tolist(),
-        changes.middle[rows.start : rows.stop].tolist(),
-        changes.kind[rows.start : rows.stop].tolist(),
-        changes.extra[rows.start : rows.stop].tolist(),
-    ):
+    for ref, notified, actioned, effective, kind, claim in _columns(changes, rows):
         effective_attr = f' effective="{text(effective)}"' if effective >= 0 else ""
         lines.append(
             f'    <Change ref="CE{ref:07d}" claim="HB{claim:06d}" type="{CHANGE_TYPES[kind]}"'
@@ -854,10 +860,10 @@ def _item_lines(data: _CouncilData, month: int, calendar: _Calendar) -> list[str
     return [f'    <Item ref="{ref}" kind="{kind}" received="{text(received)}"/>' for received, kind, ref in items]
 
 
-def _money_lines(money: _Money, month: int, calendar: _Calendar) -> tuple[list[str], list[str], list[str]]:
+def _overpayment_lines(money: _Money, month: int, calendar: _Calendar) -> list[str]:
     text = calendar.text
     rows = np.flatnonzero(money.op_month == month)
-    overpayments = [
+    return [
         f'    <Overpayment ref="OP{ref:06d}" claim="HB{claim:06d}" identified="{text(day)}"'
         f' amount="{amount:.2f}" cause="{CAUSES[cause]}"/>'
         for ref, claim, day, amount, cause in zip(
@@ -868,9 +874,6 @@ def _money_lines(money: _Money, month: int, calendar: _Calendar) -> tuple[list[s
             money.op_cause[rows].tolist(),
         )
     ]
-    return overpayments, _payment_lines("Recovery", money.recoveries, money, month, calendar), _payment_lines(
-        "WriteOff", money.writeoffs, money, month, calendar
-    )
 
 
 def _payment_lines(
@@ -885,14 +888,14 @@ def _payment_lines(
 
 
 def _sections(data: _CouncilData, month: int, calendar: _Calendar) -> _Sections:
-    overpayments, recoveries, writeoffs = _money_lines(data.money, month, calendar)
+    money = data.money
     return _Sections(
         claims=_claim_lines(data.claims, data.claims.rows(month), calendar),
         changes=_change_lines(data.changes, data.changes.rows(month), calendar),
         items=_item_lines(data, month, calendar),
-        overpayments=overpayments,
-        recoveries=recoveries,
-        writeoffs=writeoffs,
+        overpayments=_overpayment_lines(money, month, calendar),
+        recoveries=_payment_lines("Recovery", money.recoveries, money, month, calendar),
+        writeoffs=_payment_lines("WriteOff", money.writeoffs, money, month, calendar),
     )
 
 
@@ -1074,7 +1077,7 @@ def _unpaid_overpayment(lines: list[str], money: _Money, month: int) -> str:
     for ref in money.op_ref[money.op_month <= month][::-1].tolist():
         if f"OP{ref:06d}" not in used:
             return f"OP{ref:06d}"
-    raise AssertionError("every overpayment has a payment in this file")  # cannot happen: one per month each
+    return "OP899999"  # no overpayment yet: a ref no generated overpayment has
 
 
 # --------------------------------------------------------------------------- manual return

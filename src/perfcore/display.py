@@ -35,8 +35,9 @@ if TYPE_CHECKING:  # heavy imports stay out of import time
     from perfcore.parameters import Indicator
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with the
-# common colour-vision deficiencies. Yellow and sky blue are last because they
-# have too little contrast on white for thin lines (WCAG 1.4.11 wants 3:1).
+# common colour-vision deficiencies. Charts take categories in this order: the
+# first five have at least 3:1 contrast on white, as WCAG 1.4.11 asks of lines
+# and markers; orange, sky blue and yellow (2.3:1 and less) come last.
 OKABE_ITO: Mapping[str, str] = {
     "black": "#000000",
     "orange": "#E69F00",
@@ -49,11 +50,11 @@ OKABE_ITO: Mapping[str, str] = {
 }
 CATEGORY_COLOURS: tuple[str, ...] = (
     OKABE_ITO["blue"],
-    OKABE_ITO["orange"],
-    OKABE_ITO["bluish_green"],
     OKABE_ITO["vermillion"],
+    OKABE_ITO["bluish_green"],
     OKABE_ITO["reddish_purple"],
     OKABE_ITO["black"],
+    OKABE_ITO["orange"],
     OKABE_ITO["sky_blue"],
     OKABE_ITO["yellow"],
 )
@@ -110,7 +111,7 @@ class Tile:
     rag: str | None = None  # "green" | "amber" | "red" | None (no target)
     direction: str | None = None  # "up" | "down" | "same" | None (nothing to compare)
     improving: bool | None = None  # None: context measure, or no change
-    change: str | None = None  # e.g. "1.3 days fewer than September 2026"
+    change: str | None = None  # e.g. "down from 19.5 days last month"
     target: str | None = None  # e.g. "Target: 20 days or fewer"
 
     def __post_init__(self) -> None:
@@ -175,10 +176,24 @@ def _grid(df: pd.DataFrame, align: str | Mapping[str, str] | Sequence[str] | Non
 
     frame = df if isinstance(df.index, pd.RangeIndex) else df.reset_index()
     header = tuple(str(c) for c in frame.columns)
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns]
-    columns = _resolve_align(header, numeric, align)
     rows = tuple(tuple(format_cell(v, decimals) for v in row) for row in frame.itertuples(index=False, name=None))
-    return _Grid(header, rows, columns)
+    numeric = [_looks_numeric(frame[c], [row[i] for row in rows]) for i, c in enumerate(frame.columns)]
+    return _Grid(header, rows, _resolve_align(header, numeric, align))
+
+
+_NUMBER_TEXT = re.compile(r"^[-+−]?[£$€]?[\d,]*\.?\d+\s*(%|days?|pp|p)?$")
+
+
+def _looks_numeric(column: pd.Series, cells: Sequence[str]) -> bool:
+    """Numbers align right, including numbers the notebook already formatted ("18.2 days", "61.3%")."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(column):
+        return False
+    if pd.api.types.is_numeric_dtype(column):
+        return True
+    values = [c for c in cells if c != NO_DATA]
+    return bool(values) and all(_NUMBER_TEXT.match(c) for c in values)
 
 
 def _resolve_align(header: Sequence[str], numeric: Sequence[bool], align: Any) -> tuple[str, ...]:
@@ -353,12 +368,16 @@ def tile_for(
     *,
     previous_label: str = "last month",
 ) -> Tile:
-    """A tile from a framework indicator: status from its thresholds, travel from ``previous``."""
+    """A tile from a framework indicator: status from its thresholds, travel from ``previous``.
+
+    ``previous_label`` finishes the sentence "down from 19.5 days ...": "last month",
+    "in September 2026", "a year ago".
+    """
     direction = improving = change = None
     if value is not None and previous is not None and value == value and previous == previous:
         direction = "same" if value == previous else "up" if value > previous else "down"
         improving = indicator.is_better(value, previous)
-        change = f"{'no change' if direction == 'same' else ('up' if direction == 'up' else 'down') + ' from ' + indicator.format(previous)} ({previous_label})"
+        change = f"same as {previous_label}" if direction == "same" else f"{direction} from {indicator.format(previous)} {previous_label}"
     target = None
     if indicator.thresholds is not None:
         sign = "or fewer" if indicator.better == "lower" else "or more"
@@ -380,15 +399,17 @@ def rag_text(rag: str | None) -> str:
 
 
 def travel_text(tile: Tile) -> str | None:
+    """'↓ Improving, down from 19.5 days last month'; '↑ Up from 16,790 last month' for context measures."""
     if tile.direction is None:
         return None
-    if tile.direction == "same":
-        word = "No change"
-    elif tile.improving is None:
-        word = "Up" if tile.direction == "up" else "Down"
-    else:
+    arrow = ARROWS[tile.direction]
+    if tile.improving is not None and tile.direction != "same":
         word = "Improving" if tile.improving else "Worsening"
-    return f"{ARROWS[tile.direction]} {word}"
+        return f"{arrow} {word}, {tile.change}" if tile.change else f"{arrow} {word}"
+    # no better direction (or no change): the change text says it all
+    if tile.change:
+        return f"{arrow} {tile.change[0].upper()}{tile.change[1:]}"
+    return f"{arrow} {dict(up='Up', down='Down', same='No change')[tile.direction]}"
 
 
 def _tile_markdown(tile: Tile) -> str:
@@ -403,19 +424,18 @@ def _tile_markdown(tile: Tile) -> str:
     ]
     travel = travel_text(tile)
     if travel:
-        detail = f" ({md_escape(tile.change)})" if tile.change else ""
-        lines += ["", _symbol_span(travel, "tile-trend", True, detail)]
+        lines += ["", _symbol_span(travel, "tile-trend", True)]
     if tile.target:
         lines += ["", f"[{md_escape(tile.target)}]{{.tile-target}}"]
     return "\n".join(lines + [":::"])
 
 
-def _symbol_span(text: str, cls: str, has_symbol: bool, detail: str = "") -> str:
-    """The symbol is hidden from screen readers (the word says it); the rest is read."""
+def _symbol_span(text: str, cls: str, has_symbol: bool) -> str:
+    """The symbol is hidden from screen readers (the words say it); the rest is read."""
     if not has_symbol:
-        return f"[{md_escape(text)}{detail}]{{.{cls}}}"
-    symbol, word = text.split(" ", 1)
-    return f'[[{symbol}]{{.symbol aria-hidden="true"}} {md_escape(word)}{detail}]{{.{cls}}}'
+        return f"[{md_escape(text)}]{{.{cls}}}"
+    symbol, words = text.split(" ", 1)
+    return f'[[{symbol}]{{.symbol aria-hidden="true"}} {md_escape(words)}]{{.{cls}}}'
 
 
 def tiles_bundle(items: Iterable[Tile | Mapping[str, Any]]) -> Bundle:

@@ -71,11 +71,24 @@ def _as_series(rows: pd.DataFrame) -> pd.Series:
 
 
 def all_series(table: pd.DataFrame, indicators: Iterable[str] | None = None) -> dict[tuple[str, str], pd.Series]:
-    """Every (area, indicator) series at once: one pass over the table, not one filter per series."""
+    """Every (area, indicator) series at once: one sort of the table, then plain array slices."""
     rows = check(table)
     if indicators is not None:
         rows = rows[rows["indicator"].isin(list(indicators))]
-    return {(str(area), str(indicator)): _as_series(group) for (area, indicator), group in rows.groupby(["area", "indicator"], sort=True)}
+    rows = rows.sort_values(["area", "indicator", "period"])
+    area = rows["area"].astype(str).to_numpy(dtype=object)
+    indicator = rows["indicator"].astype(str).to_numpy(dtype=object)
+    period = rows["period"].astype(str).to_numpy(dtype=object)
+    value = rows["value"].to_numpy(dtype=float)
+    starts = [0, *(i for i in range(1, len(rows)) if area[i] != area[i - 1] or indicator[i] != indicator[i - 1])]
+    out = {}
+    for start, stop in zip(starts, [*starts[1:], len(rows)]):
+        months = period[start:stop]
+        if any(months[i] == months[i - 1] for i in range(1, len(months))):
+            raise AnalyticsError(f"indicator table has more than one row for {area[start]} {indicator[start]} in a period")
+        keep = ~np.isnan(value[start:stop])
+        out[(area[start], indicator[start])] = pd.Series(value[start:stop][keep], index=pd.Index(months[keep], dtype=object, name="period"), name="value")
+    return out
 
 
 def wide(table: pd.DataFrame, indicator: str, column: str = "value", areas: Iterable[str] | None = None) -> pd.DataFrame:

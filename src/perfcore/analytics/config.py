@@ -172,6 +172,7 @@ class ImpactSettings:
     min_months_before: int = 6
     min_months_after: int = 4
     min_peers: int = 2
+    errors: str = "ar1"
     hac_maxlags: int = 2
     alpha: float = 0.05
 
@@ -179,6 +180,7 @@ class ImpactSettings:
         _require(self.min_months_before >= 3, "min_months_before", "must be at least 3 (a level and a slope before need them)")
         _require(self.min_months_after >= 2, "min_months_after", "must be at least 2")
         _require(self.min_peers >= 1, "min_peers", "must be at least 1")
+        _require(self.errors in ("ar1", "hac"), "errors", "must be ar1 or hac")
         _require(self.hac_maxlags >= 0, "hac_maxlags", "must not be negative")
         _require(0 < self.alpha < 1, "alpha", "must be between 0 and 1")
 

@@ -205,19 +205,23 @@ def leading_signals(
     table = _table.up_to(_table.check(table), period)
     period = period or _table.latest_period(table)
     area_list = sorted(set(table["area"].unique()) if areas is None else set(areas))
+    names = {name for pair in settings.leading.pairs for name in (pair.leader, pair.follower)}
+    series = _table.all_series(table, names)
+    empty = pd.Series(dtype=float)
     out = []
     for pair in settings.leading.pairs:
         leader, follower = framework.indicator(pair.leader), framework.indicator(pair.follower)
         for area in area_list:
-            signal = _leading_signal(table, area, leader, follower, period, settings.leading)
+            lead, follow = series.get((area, leader.id), empty), series.get((area, follower.id), empty)
+            signal = _leading_signal(lead, follow, area, leader, follower, period, settings.leading)
             if signal is not None:
                 out.append(signal)
     return out
 
 
-def _leading_signal(table: pd.DataFrame, area: str, leader, follower, period: str, settings: LeadingSettings) -> LeadingSignal | None:
+def _leading_signal(lead: pd.Series, follow: pd.Series, area: str, leader, follower, period: str, settings: LeadingSettings) -> LeadingSignal | None:
     months = periods.span(periods.shift(period, -settings.rises), period)
-    lead = _table.series(table, area, leader.id).reindex(months)
+    lead = lead.reindex(months)
     if lead.isna().any() or lead.iloc[0] <= 0:
         return None
     steps = np.diff(lead.to_numpy())
@@ -225,7 +229,6 @@ def _leading_signal(table: pd.DataFrame, area: str, leader, follower, period: st
     change_pct = 100 * (lead.iloc[-1] - lead.iloc[0]) / lead.iloc[0]
     if not worsening.all() or abs(change_pct) < settings.min_change_pct:
         return None
-    follow = _table.series(table, area, follower.id)
     follower_value = float(follow[period]) if period in follow.index else None
     rag = follower.rag(follower_value)
     if rag == "red":

@@ -6,16 +6,21 @@ targets:
 **Interrupted time series** (segmented regression, statsmodels OLS):
 value = b0 + b1 t + b2 after + b3 (t - t0) after, with t in calendar months and
 ``after`` 1 from the start month on. b2 is the change in level at the start,
-b3 the change in slope. Monthly values are autocorrelated, so the standard
-errors are Newey-West (HAC, ``impact.hac_maxlags`` lags, small-sample
-correction, t reference distribution).
+b3 the change in slope. Monthly values are autocorrelated, which makes plain
+OLS intervals too narrow. ``impact.errors: ar1`` (the default) fits by
+feasible GLS with AR(1) errors (statsmodels GLS), rho being the residuals'
+lag-1 autocorrelation corrected for its small-sample bias: on 12 + 12 months
+of AR(1) noise its 95% intervals cover the true effect about 94% of the time
+at rho = 0 and 91% at rho = 0.3, where Newey-West (``errors: hac``) covers
+only about 82% and 77% (simulated; HAC needs long series).
 
 **Difference-in-differences** against peer councils without an initiative on
 that indicator: the gap between the council and the mean of its peers, each
-month; the effect is the change in that gap from before to after the start
-(the same number as a two-way fixed-effects regression, council and month
-effects, on a balanced panel). Its standard error is Newey-West on the gap
-series. We do not use cluster-robust errors by council: with a single treated
+month; the effect is the change in that gap from before to after the start.
+Fitted by OLS (``errors: hac``) this is exactly the two-way fixed-effects
+estimate (council and month effects) on the balanced panel; with
+``errors: ar1`` the months are weighted by GLS, which allows for the
+autocorrelation of the gap and moves the estimate slightly. We do not use cluster-robust errors by council: with a single treated
 council they are badly biased downwards (Conley & Taber 2011; MacKinnon & Webb
 2017). As a check that needs no model, the same estimate is made for each peer
 as if it had had the initiative (a placebo); ``placebo_p`` is the share of
@@ -92,10 +97,31 @@ class ImpactResult:
     verdict: str
 
 
-def _hac_fit(y: np.ndarray, x: np.ndarray, maxlags: int):
+def _fit(y: np.ndarray, x: np.ndarray, t: np.ndarray, settings: ImpactSettings):
+    """Regression with autocorrelated errors: (fit, description of the errors)."""
     import statsmodels.api as sm
 
-    return sm.OLS(y, x).fit(cov_type="HAC", cov_kwds={"maxlags": maxlags, "use_correction": True}, use_t=True)
+    if settings.errors == "hac":
+        fit = sm.OLS(y, x).fit(cov_type="HAC", cov_kwds={"maxlags": settings.hac_maxlags, "use_correction": True}, use_t=True)
+        return fit, f"Newey-West (HAC, {settings.hac_maxlags} lags) standard errors"
+    rho = _ar1_rho(sm.OLS(y, x).fit().resid, x.shape[1])
+    # Feasible GLS: error correlation rho^|months apart|, so a missing month keeps its distance.
+    sigma = rho ** np.abs(t[:, None] - t[None, :])
+    return sm.GLS(y, x, sigma=sigma).fit(), f"AR(1) errors by feasible GLS (rho = {rho:.2f})"
+
+
+def _ar1_rho(residuals: np.ndarray, regressors: int) -> float:
+    """Lag-1 autocorrelation of OLS residuals, corrected for its small-sample bias, in [0, 0.95].
+
+    The raw estimate is biased towards zero in short series (by about
+    (1 + 3 rho) / n, Marriott & Pope 1954, and by about k / n more for the k
+    regressors fitted); uncorrected, intervals are too narrow. Negative values
+    are taken as 0, which can only widen the intervals.
+    """
+    n = len(residuals)
+    raw = float(np.sum(residuals[1:] * residuals[:-1]) / np.sum(residuals**2)) if np.any(residuals) else 0.0
+    corrected = raw + (1 + 3 * raw) / n + regressors * (1 - raw) / n
+    return float(np.clip(corrected, 0.0, 0.95))
 
 
 def _estimate(fit, index: int, alpha: float) -> Estimate:
@@ -134,7 +160,7 @@ def segmented_regression(
     t0 = _months_since(labels[0], start)
     after = after_mask.astype(float)
     x = np.column_stack([np.ones_like(t), t, after, (t - t0) * after])
-    fit = _hac_fit(values.to_numpy(), x, settings.hac_maxlags)
+    fit, errors = _fit(values.to_numpy(), x, t, settings)
     fitted = pd.DataFrame(
         {
             "period": labels,
@@ -152,7 +178,7 @@ def segmented_regression(
         level_change=_estimate(fit, 2, settings.alpha),
         slope_change=_estimate(fit, 3, settings.alpha),
         slope_before=_estimate(fit, 1, settings.alpha),
-        method=f"segmented regression, OLS with Newey-West (HAC, {settings.hac_maxlags} lags) standard errors",
+        method=f"segmented regression (level and slope change) with {errors}",
         fitted=fitted,
     )
 
@@ -181,7 +207,8 @@ def difference_in_differences(
     _check_months(f"{area} {indicator}", start, int((~after).sum()), int(after.sum()), settings)
     gap = grid[area] - grid[complete].mean(axis=1)
     x = np.column_stack([np.ones(len(gap)), after.astype(float)])
-    fit = _hac_fit(gap.to_numpy(), x, settings.hac_maxlags)
+    t = np.array([_months_since(str(grid.index[0]), str(p)) for p in grid.index], dtype=float)
+    fit, errors = _fit(gap.to_numpy(), x, t, settings)
     effect = _estimate(fit, 1, settings.alpha)
     return DifferenceInDifferences(
         area=area,
@@ -192,7 +219,7 @@ def difference_in_differences(
         months_after=int(after.sum()),
         effect=effect,
         placebo_p=_placebo_p(grid, area, complete, after, effect.estimate),
-        method=f"difference-in-differences against the mean of {len(complete)} peer councils, Newey-West (HAC, {settings.hac_maxlags} lags) standard errors",
+        method=f"difference-in-differences against the mean of {len(complete)} peer councils, {errors}",
         gap=pd.DataFrame({"period": list(grid.index), "council": grid[area].to_numpy(), "peers": grid[complete].mean(axis=1).to_numpy(), "gap": gap.to_numpy()}),
     )
 

@@ -79,7 +79,8 @@ class SpecialCause:
     direction: str  # 'up' or 'down'
     nature: str  # 'improving', 'concerning' or 'neither'
     periods: tuple[str, ...]  # the points that make the pattern
-    started: str  # first month of the stretch on this side of the mean (trend: first point)
+    started: str  # first month of the pattern
+    side_since: str  # first month of the unbroken stretch on this side of the mean that leads into it
     deviation: float  # largest |value - mean| among the points, in sigmas
     mean: float
     limit: float  # the limit (or 2-sigma line) the rule compares with; the mean for run and trend
@@ -251,7 +252,8 @@ def _cause(
         direction=direction,
         nature=_nature(direction, better),
         periods=tuple(labels[i] for i in indices),
-        started=labels[indices[0] if rule == "trend" else _stretch_start(values, indices[0], segment.mean, direction)],
+        started=labels[indices[0]],
+        side_since=labels[_stretch_start(values, indices[0], segment.mean, direction)],
         deviation=float(distance / segment.sigma) if segment.sigma > 0 else float(distance),
         mean=segment.mean,
         limit=limit,

@@ -99,7 +99,7 @@ def _parse(raw: dict[str, Any], root: Path) -> SiteConfig:
         lang=str(raw.get("lang") or "en-GB"),
         navbar=_navbar(website.get("navbar") or {}),
         search=bool(website.get("search", True)),
-        footer=str(website.get("page-footer") or ""),
+        footer=_footer(website.get("page-footer")),
         html=_html(formats.get("html") or {}),
         typst=_typst(formats.get("typst") or {}),
     )
@@ -115,6 +115,13 @@ def _navbar(navbar: dict[str, Any]) -> tuple[NavLink, ...]:
             raise ValueError(f"website.navbar.left: {href!r} must be a path inside the site, e.g. consortium/index.html")
         links.append(NavLink(text=str(item.get("text") or href), href=href))
     return tuple(links)
+
+
+def _footer(value: Any) -> str:
+    """Quarto allows a string or {left, center, right}; the site shows them as one line."""
+    if isinstance(value, dict):
+        return " ".join(str(value[k]) for k in ("left", "center", "right") if value.get(k))
+    return str(value or "")
 
 
 def _html(options: dict[str, Any]) -> HtmlFormat:

@@ -44,7 +44,8 @@ def run_pandoc(source: str, *, to: str, args: Sequence[str] = (), what: str, rea
         raise BuildError(f"{what}: could not run pandoc: {exc}") from exc
     stderr = done.stderr.decode("utf-8", "replace").strip()
     if done.returncode != 0:
-        first = stderr.splitlines()[0] if stderr else f"exit status {done.returncode}"
+        # pandoc puts the where on one line and the what on the next: keep both on one line
+        first = " ".join(stderr.splitlines()[:3]) if stderr else f"exit status {done.returncode}"
         raise BuildError(f"{what}: pandoc could not convert to {to}: {first}") from subprocess.CalledProcessError(
             done.returncode, command, stderr=stderr
         )

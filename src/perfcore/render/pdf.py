@@ -103,5 +103,12 @@ def compile_pdf(source: str, *, root: Path, standards: tuple[str, ...], publishe
             timestamp=stamp,
         )
     except Exception as exc:  # typst raises its own TypstError, or RuntimeError for I/O
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BuildError(f"{what}: typst could not make the PDF: {first}") from exc
+        raise BuildError(f"{what}: typst could not make the PDF: {_typst_message(exc)}") from exc
+
+
+def _typst_message(exc: Exception) -> str:
+    """Typst's message and the line of the generated source it points at, on one line."""
+    message = str(getattr(exc, "message", "") or exc).strip().splitlines()
+    text = message[0] if message else type(exc).__name__
+    where = re.search(r"\.typ:(\d+):(\d+)", str(getattr(exc, "diagnostic", "")))
+    return f"{text} (generated Typst line {where.group(1)})" if where else text

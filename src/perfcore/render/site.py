@@ -101,6 +101,8 @@ def page_context(
 def audience_nav(config: SiteConfig, audience: Audience) -> tuple[NavLink, ...]:
     """The audience's own home first, then the site-wide links from ``_quarto.yml``."""
     own = NavLink(f"{audience.label} home" if audience.kind == COUNCIL else audience.label, f"{audience.dir}/index.html")
+    if audience.kind == DWP:  # DWP reads its own folder only: links elsewhere would all be refused
+        return (own,)
     return (own, *(link for link in config.navbar if link.href != own.href))
 
 
@@ -123,7 +125,7 @@ def build_site(
     for audience, group in sorted(by_audience.items(), key=lambda item: item[0].dir):
         writer.audience(audience, group, councils if audience.kind == CONSORTIUM else [])
     dwp_files = _copy_dwp_pdfs(every_page, out_dir, written)
-    writer.dwp(dwp_files)
+    writer.dwp(dwp_files, _dwp_labels(every_page))
     writer.root(sorted(by_audience, key=lambda a: (a.kind != CONSORTIUM, a.label)), bool(dwp_files))
     return BuiltSite(out_dir, tuple(every_page), tuple(written))
 
@@ -308,7 +310,7 @@ class _Writer:
 
     # -- DWP and the root ---------------------------------------------------------------------
 
-    def dwp(self, files: list[Path]) -> None:
+    def dwp(self, files: list[Path], labels: dict[str, str]) -> None:
         if not files:
             return
         audience = Audience(DWP, "DWP", DWP)
@@ -324,8 +326,9 @@ class _Writer:
                 href = f"{DWP}/{period}/{file.name}"
                 size = max(1, round(file.stat().st_size / 1024))
                 kind = file.suffix.lstrip(".").upper() or "file"
-                body.append(f'<li><a href="{relative(path, href)}">{html.escape(file.name)}</a> <span class="file-meta">({kind}, {size} KB)</span></li>')
-                entries.append({"url": href, "title": file.name, "context": f"DWP · {periods.label(period)}", "period": period, "report": "", "text": file.stem.replace("-", " ")})
+                label = labels.get(file.name, file.name)
+                body.append(f'<li><a href="{relative(path, href)}">{html.escape(label)}</a> <span class="file-meta">({kind}, {size} KB)</span></li>')
+                entries.append({"url": href, "title": label, "context": f"DWP · {periods.label(period)}", "period": period, "report": "", "text": f"{label} {file.name}"})
             body.append("</ul>")
         self.write(path, self.shell(path, audience, "Reports and returns for DWP", "\n".join(body), (Crumb("DWP"),)))
         self.write_json(PurePosixPath(DWP) / SEARCH_INDEX, entries)
@@ -339,6 +342,11 @@ class _Writer:
             + "</ul>"
         )
         self.write(path, self.shell(path, None, self.config.title, body, (Crumb("Home"),)))
+
+
+def _dwp_labels(pages: list[RenderedPage]) -> dict[str, str]:
+    """'Dundee City: Monthly summary' for each PDF copied to DWP (other files keep their names)."""
+    return {p.pdf.name: f"{p.context.audience_label}: {p.context.report_title}" for p in pages if p.context.for_dwp and p.pdf}
 
 
 def _root_label(audience: Audience) -> str:

@@ -1,0 +1,71 @@
+"""Analytics on the indicator table: early warning, benchmarking, interdependencies, impact.
+
+Every function takes the long indicator table of
+:func:`perfcore.indicators.indicator_table` (columns area, period, indicator,
+value, numerator, denominator, framework_version), the
+:class:`~perfcore.parameters.Framework`, and the analytics settings from
+``parameters/thresholds.yaml`` (:func:`load_settings`; ``None`` means the
+project's file). Results are frozen dataclasses or DataFrames, ready for
+notebooks and the CLI; nothing here draws charts.
+
+Modules:
+
+- :mod:`.spc`: XmR charts, special-cause rules, variation and assurance labels;
+- :mod:`.forecast`: chance of a red month soon; leading signals;
+- :mod:`.alerts`: everything above as a ranked list of alerts;
+- :mod:`.benchmark`: ranks, quartiles, funnel plots, best-practice spotlight;
+- :mod:`.interdependence`: lagged within-council correlations, in numbers and words;
+- :mod:`.impact`: interrupted time series and difference-in-differences for initiatives;
+- :mod:`.config`: loaders for thresholds.yaml, peer_groups.yaml, initiatives.yaml;
+- :mod:`.synthetic`: tables with known properties for tests and examples.
+
+Names are imported lazily (on first use), so ``import perfcore.analytics``
+costs nothing; statsmodels and scipy load only inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "config": (
+        "AnalyticsSettings",
+        "Initiative",
+        "PeerGroup",
+        "PeerGroups",
+        "load_initiatives",
+        "load_peer_groups",
+        "load_settings",
+    ),
+    "spc": ("SpcChart", "SpcSegment", "SpecialCause", "spc_chart", "spc_charts", "spc_summary", "xmr"),
+    "forecast": ("BreachForecast", "LeadingSignal", "breach_forecast", "breach_forecasts", "leading_signals"),
+    "alerts": ("Alert", "alerts", "alerts_frame"),
+    "benchmark": ("FunnelPlot", "Spotlight", "funnel", "group_figures", "ranks", "spotlight", "spotlights"),
+    "interdependence": ("correlation_matrix", "describe_pairs", "lagged_correlations", "strongest_pairs"),
+    "impact": (
+        "DifferenceInDifferences",
+        "Estimate",
+        "ImpactResult",
+        "SegmentedRegression",
+        "assess_initiative",
+        "assess_initiatives",
+        "difference_in_differences",
+        "segmented_regression",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'perfcore.analytics' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"perfcore.analytics.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

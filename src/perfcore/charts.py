@@ -1,0 +1,186 @@
+"""Altair charts for the reports, each paired with a sentence and its data.
+
+Every builder returns a ``Figure``: the chart, a title, a text alternative
+that says what the chart shows (the story, not the encoding), and the data a
+reader who cannot see it needs. Notebooks pass it to ``show_figure``.
+Colours come from ``display`` (Okabe-Ito); RAG bands are labelled in words,
+and points that matter carry a shape as well as a colour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from perfcore import periods
+from perfcore.display import CATEGORY_COLOURS, OKABE_ITO, RAG_COLOURS
+from perfcore.parameters import Indicator
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Figure:
+    chart: Any
+    title: str
+    alt: str
+    data: "pd.DataFrame"
+    id: str | None = None
+
+
+def show_figure(figure: Figure) -> None:
+    from perfcore import display
+
+    display.chart(figure.chart, title=figure.title, alt=figure.alt, data=figure.data, id=figure.id)
+
+
+def _month_label(period: str) -> str:
+    return periods.label(period)[:3] + " " + period[2:4]
+
+
+def _bands(indicator: Indicator, low: float, high: float) -> "pd.DataFrame":
+    """Target bands (green, amber, red) across the visible range, for shading."""
+    import pandas as pd
+
+    t = indicator.thresholds
+    if indicator.better == "lower":
+        edges = [("green", min(low, t.green) - 1e9, t.green), ("amber", t.green, t.amber), ("red", t.amber, max(high, t.amber) + 1e9)]
+    else:
+        edges = [("red", min(low, t.amber) - 1e9, t.amber), ("amber", t.amber, t.green), ("green", t.green, max(high, t.green) + 1e9)]
+    return pd.DataFrame([{"band": b, "y0": max(a, low), "y1": min(c, high)} for b, a, c in edges if c > low and a < high])
+
+
+def trend(frame: "pd.DataFrame", indicator: Indicator, area_name: str,
+          markers: list[tuple[str, str]] | None = None, id: str | None = None) -> Figure:
+    """24-month line of a council against the consortium, target bands shaded and labelled.
+
+    ``frame``: period, value, consortium. ``markers``: (period, label) for initiatives.
+    """
+    import altair as alt
+    import pandas as pd
+
+    data = frame.copy()
+    data["month"] = data["period"].map(_month_label)
+    long = data.melt(id_vars=["period", "month"], value_vars=["value", "consortium"], var_name="series", value_name="v")
+    long["series"] = long["series"].map({"value": area_name, "consortium": "Consortium"})
+    long = long.dropna(subset=["v"])
+    order = list(data["month"])
+    x = alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45))
+    lines = alt.Chart(long).mark_line(point=True).encode(
+        x=x, y=alt.Y("v:Q", title=indicator.unit if indicator.unit != "count" else "count", scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=[area_name, "Consortium"], range=[OKABE_ITO["blue"], OKABE_ITO["black"]])),
+        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=[area_name, "Consortium"], range=[[1, 0], [5, 4]]), legend=None),
+        tooltip=["month", "series", alt.Tooltip("v:Q", format=".1f")],
+    )
+    layers = []
+    values = long["v"]
+    if indicator.thresholds is not None and len(values):
+        low, high = float(values.min()), float(values.max())
+        pad = (high - low) * 0.15 or 1.0
+        t = indicator.thresholds
+        low, high = min(low - pad, t.green - pad), max(high + pad, t.amber + pad) if indicator.better == "lower" else max(high + pad, t.green + pad)
+        bands = _bands(indicator, low, high)
+        bands["label"] = bands["band"].str.capitalize()
+        layers.append(alt.Chart(bands).mark_rect(opacity=0.12).encode(
+            y="y0:Q", y2="y1:Q",
+            color=alt.Color("band:N", scale=alt.Scale(domain=list(RAG_COLOURS), range=list(RAG_COLOURS.values())), legend=None)))
+        layers.append(alt.Chart(bands).mark_text(align="right", dx=-4, dy=10, fontSize=11, color="#505A5F").encode(
+            y="y1:Q", x=alt.value(556), text="label:N"))
+    layers.append(lines)
+    for period, label in markers or []:
+        if period in set(data["period"]):
+            rule = pd.DataFrame({"month": [_month_label(period)], "label": [label]})
+            layers.append(alt.Chart(rule).mark_rule(strokeDash=[2, 2], color=OKABE_ITO["reddish_purple"]).encode(x=alt.X("month:N", sort=order)))
+            layers.append(alt.Chart(rule).mark_text(align="left", dx=4, dy=-120, color=OKABE_ITO["reddish_purple"]).encode(x=alt.X("month:N", sort=order), text="label:N"))
+    # Bands and lines both use colour: keep their scales apart, or Vega-Lite merges them.
+    chart = alt.layer(*layers).resolve_scale(color="independent", strokeDash="independent").properties(width=560, height=240)
+    table = pd.DataFrame({
+        "Month": [periods.label(p) for p in data["period"]],
+        area_name: [indicator.format(v) for v in data["value"]],
+        "Consortium": [indicator.format(v) for v in data["consortium"]],
+    })
+    return Figure(chart, f"{indicator.short}: {area_name} and the consortium, last 24 months",
+                  _trend_alt(data, indicator, area_name), table, id)
+
+
+def _trend_alt(data: "pd.DataFrame", indicator: Indicator, area_name: str) -> str:
+    own = data.dropna(subset=["value"])
+    if own.empty:
+        return f"No data for {area_name} on {indicator.short} in the last 24 months."
+    first, last = own.iloc[0], own.iloc[-1]
+    best = own.loc[own["value"].idxmin() if indicator.better == "lower" else own["value"].idxmax()]
+    text = (f"Line chart of {indicator.short} for {area_name} against the consortium. "
+            f"{area_name} went from {indicator.format(first['value'])} in {periods.label(first['period'])} "
+            f"to {indicator.format(last['value'])} in {periods.label(last['period'])}")
+    if last.get("consortium") == last.get("consortium"):
+        text += f" (consortium {indicator.format(last['consortium'])})"
+    if indicator.better:
+        text += f"; its best month was {periods.label(best['period'])} at {indicator.format(best['value'])}"
+    if indicator.thresholds is not None:
+        text += f". Green is {'at most' if indicator.better == 'lower' else 'at least'} {indicator.thresholds.green:g}, amber {indicator.thresholds.amber:g}"
+    return text + "."
+
+
+def league(frame: "pd.DataFrame", indicator: Indicator, consortium_value: float | None, period: str,
+           highlight: str | None = None, id: str | None = None) -> Figure:
+    """Horizontal bars per council (best at the top), the consortium figure as a rule.
+
+    ``frame`` from ``report.league``; ``highlight`` a council code drawn in a second colour.
+    """
+    import altair as alt
+    import pandas as pd
+
+    data = frame.dropna(subset=["value"]).copy()
+    data["status"] = data["rag"].fillna("none").map(lambda r: r.capitalize() if r != "none" else "No target")
+    data["label"] = [indicator.format(v) + (f"  {r.capitalize()}" if isinstance(r, str) else "") for v, r in zip(data["value"], data["rag"])]
+    data["focus"] = ["This council" if c == highlight else "Other members" for c in data["code"]]
+    order = list(data["council"])
+    bars = alt.Chart(data).mark_bar().encode(
+        y=alt.Y("council:N", sort=order, title=None),
+        x=alt.X("value:Q", title=indicator.unit),
+        color=alt.Color("focus:N", title=None, scale=alt.Scale(domain=["This council", "Other members"], range=[OKABE_ITO["blue"], "#858F95"]),
+                        legend=alt.Legend(orient="bottom") if highlight else None),
+        tooltip=["council", alt.Tooltip("value:Q", format=".2f"), "status"],
+    )
+    text = alt.Chart(data).mark_text(align="left", dx=4, fontSize=11).encode(
+        y=alt.Y("council:N", sort=order), x="value:Q", text="label:N")
+    layers = [bars, text]
+    if consortium_value is not None:
+        rule = pd.DataFrame({"value": [consortium_value], "label": [f"Consortium {indicator.format(consortium_value)}"]})
+        layers.append(alt.Chart(rule).mark_rule(color=OKABE_ITO["black"], strokeDash=[5, 4], strokeWidth=2).encode(x="value:Q"))
+    chart = alt.layer(*layers).properties(width=460, height=max(120, 22 * len(data)))
+    table = pd.DataFrame({
+        "Rank": [("" if r != r else f"{int(r)}") for r in frame["rank"]],
+        "Council": frame["council"],
+        indicator.short: [indicator.format(v) for v in frame["value"]],
+        "Status": [r.capitalize() if isinstance(r, str) else "" for r in frame["rag"]],
+    })
+    ranked = data[data["rank"].notna()] if "rank" in data else data
+    alt_text = f"Bar chart of {indicator.short} in {periods.label(period)} for {len(data)} councils."
+    if len(ranked) and indicator.better:
+        alt_text += (f" Best: {ranked.iloc[0]['council']} at {indicator.format(ranked.iloc[0]['value'])}; "
+                     f"last: {ranked.iloc[-1]['council']} at {indicator.format(ranked.iloc[-1]['value'])}.")
+    if consortium_value is not None:
+        alt_text += f" The consortium figure is {indicator.format(consortium_value)}."
+    return Figure(chart, f"{indicator.short}, {periods.label(period)}: all members", alt_text, table, id)
+
+
+def work_on_hand(frame: "pd.DataFrame", area_name: str, period: str, id: str | None = None) -> Figure:
+    """Stacked bars of work on hand by age band and kind."""
+    import altair as alt
+
+    long = frame.melt(id_vars=["Age"], var_name="Kind", value_name="Items")
+    chart = alt.Chart(long).mark_bar().encode(
+        x=alt.X("Age:N", sort=list(frame["Age"]), title="Age at month end", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("Items:Q", title="items"),
+        color=alt.Color("Kind:N", scale=alt.Scale(range=list(CATEGORY_COLOURS[:2])), legend=alt.Legend(orient="bottom", title=None)),
+        xOffset="Kind:N",
+        tooltip=["Age", "Kind", "Items"],
+    ).properties(width=460, height=200)
+    total = int(long["Items"].sum())
+    old = int(long[long["Age"].isin(["31–60 days", "over 60 days"])]["Items"].sum())
+    alt_text = (f"Bar chart of work on hand at the end of {periods.label(period)} for {area_name}: "
+                f"{total} items, of which {old} older than 30 days.")
+    return Figure(chart, f"Work on hand by age, end of {periods.label(period)}", alt_text, frame, id)

@@ -1,0 +1,343 @@
+"""The data behind every report: what notebooks ask for, computed and tested here.
+
+Notebooks stay thin: they call ``load`` once, then the functions below, and
+pass the results to ``perfcore.display`` and ``perfcore.charts``. Every
+function takes the frozen ``ReportData`` and returns plain values or small
+DataFrames, so each can be tested without a notebook.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from perfcore import periods
+from perfcore.parameters import CONSORTIUM, Consortium, Framework, Indicator
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ORDINALS = {1: "st", 2: "nd", 3: "rd"}
+
+
+@dataclass(frozen=True)
+class ReportData:
+    consortium: Consortium
+    framework: Framework
+    table: "pd.DataFrame"  # indicators.indicator_table
+    period: str
+    warehouse: Path
+    parameters: Path
+
+    def area_name(self, area: str) -> str:
+        return self.consortium.area_name(area)
+
+    @property
+    def periods(self) -> list[str]:
+        """The reporting window: 24 months up to the period."""
+        return periods.span(periods.shift(self.period, -23), self.period)
+
+
+def load(period: str | None = None, *, warehouse: str | Path | None = None,
+         parameters: str | Path | None = None, today: str | None = None) -> ReportData:
+    """Everything a report needs, read once from the warehouse (read-only)."""
+    from perfcore import indicators, settings
+    from perfcore import warehouse as wh
+    from perfcore.parameters import load_consortium, load_framework, parameters_dir
+
+    params = parameters_dir(str(parameters) if parameters else None)
+    consortium = load_consortium(params)
+    framework = load_framework(params / "framework.yaml")
+    database = wh.warehouse_path(warehouse)
+    con = wh.connect(database, read_only=True)
+    try:
+        table = indicators.compute(con, framework, consortium.codes)
+    finally:
+        con.close()
+    if not period:
+        period = indicators.latest_period(table) or periods.last_complete(settings.today(today))
+    return ReportData(consortium, framework, table, period, database, params)
+
+
+def value(data: ReportData, area: str, indicator_id: str, period: str | None = None) -> float | None:
+    rows = data.table[(data.table["area"] == area) & (data.table["indicator"] == indicator_id)
+                      & (data.table["period"] == (period or data.period))]
+    return _clean(rows["value"].iloc[0]) if len(rows) else None
+
+
+def _clean(x: Any) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+# -- headline ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headline:
+    indicator: Indicator
+    value: float | None
+    previous: float | None
+    rag: str | None
+    direction: str | None  # "up", "down", "same" or None
+    better: bool | None  # is the change an improvement (None: context measure or no change)
+
+    @property
+    def text(self) -> str:
+        return self.indicator.format(self.value)
+
+
+def headlines(data: ReportData, area: str) -> list[Headline]:
+    previous_period = periods.shift(data.period, -1)
+    out = []
+    for indicator in data.framework.indicators:
+        now, before = value(data, area, indicator.id), value(data, area, indicator.id, previous_period)
+        direction = None
+        if now is not None and before is not None:
+            direction = "same" if round(now, 6) == round(before, 6) else ("up" if now > before else "down")
+        better = indicator.is_better(now, before) if direction not in (None, "same") else None
+        out.append(Headline(indicator, now, before, indicator.rag(now), direction, better))
+    return out
+
+
+# -- trends and benchmarks --------------------------------------------------------------------
+
+
+def series(data: ReportData, area: str, indicator_id: str) -> "pd.DataFrame":
+    """period, value for one area over the reporting window (missing months kept as NaN)."""
+    import pandas as pd
+
+    rows = data.table[(data.table["area"] == area) & (data.table["indicator"] == indicator_id)]
+    frame = pd.DataFrame({"period": data.periods})
+    return frame.merge(rows[["period", "value"]], on="period", how="left")
+
+
+def trend(data: ReportData, area: str, indicator_id: str) -> "pd.DataFrame":
+    """period, value, consortium: an area's series beside the pooled figure."""
+    own = series(data, area, indicator_id)
+    pooled = series(data, CONSORTIUM, indicator_id).rename(columns={"value": "consortium"})
+    return own.merge(pooled, on="period")
+
+
+def league(data: ReportData, indicator_id: str, period: str | None = None) -> "pd.DataFrame":
+    """Every member's value with rank (1 = best) and quartile (1 = best quarter).
+
+    Context measures (no better direction) are listed by size, without rank.
+    Members without a value are listed last, unranked.
+    """
+    import pandas as pd
+
+    indicator = data.framework.indicator(indicator_id)
+    period = period or data.period
+    rows = data.table[(data.table["indicator"] == indicator_id) & (data.table["period"] == period)
+                      & (data.table["area"] != CONSORTIUM)].set_index("area")["value"]
+    frame = pd.DataFrame({
+        "code": list(data.consortium.codes),
+        "council": [c.name for c in data.consortium.members],
+        "value": [rows.get(code, float("nan")) for code in data.consortium.codes],
+    })
+    have = frame["value"].notna()
+    if indicator.better is not None:
+        ascending = indicator.better == "lower"
+        frame.loc[have, "rank"] = frame.loc[have, "value"].rank(method="min", ascending=ascending)
+        ranked = int(have.sum())
+        frame.loc[have, "quartile"] = ((frame.loc[have, "rank"] - 1) * 4 // max(ranked, 1) + 1).clip(upper=4)
+        frame = frame.sort_values(["rank", "council"], na_position="last")
+    else:
+        frame["rank"] = float("nan")
+        frame["quartile"] = float("nan")
+        frame = frame.sort_values("value", ascending=False, na_position="last")
+    frame["rag"] = [indicator.rag(_clean(v)) for v in frame["value"]]
+    return frame.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Position:
+    indicator: Indicator
+    value: float | None
+    rank: int | None
+    of: int
+    quartile: int | None
+    consortium: float | None
+
+
+def positions(data: ReportData, area: str) -> list[Position]:
+    """Where a council stands on every indicator with a direction."""
+    out = []
+    for indicator in data.framework.indicators:
+        if indicator.better is None:
+            continue
+        table = league(data, indicator.id)
+        row = table[table["code"] == area]
+        ranked = int(table["rank"].notna().sum())
+        rank = _clean(row["rank"].iloc[0]) if len(row) else None
+        quartile = _clean(row["quartile"].iloc[0]) if len(row) else None
+        out.append(Position(indicator, value(data, area, indicator.id),
+                            None if rank is None else int(rank), ranked,
+                            None if quartile is None else int(quartile),
+                            value(data, CONSORTIUM, indicator.id)))
+    return out
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else ORDINALS.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+# -- narrative -----------------------------------------------------------------------------------
+
+
+def narrative(data: ReportData, area: str, indicator_ids: tuple[str, ...] | None = None) -> list[str]:
+    """Short sentences a person would write: 'New claims took 23.4 days in October, up from 19.8; 3rd of 10.'"""
+    wanted = indicator_ids or ("new_claims_days", "changes_days", "new_claims_within_14_days_pct",
+                               "work_on_hand_over_30_days", "la_error_overpayment_pct", "accuracy_pct")
+    month = periods.label(data.period).split()[0]
+    by_id = {h.indicator.id: h for h in headlines(data, area)}
+    places = {p.indicator.id: p for p in positions(data, area)} if area != CONSORTIUM else {}
+    sentences = []
+    for indicator_id in wanted:
+        head = by_id[indicator_id]
+        if head.value is None:
+            continue
+        text = f"{head.indicator.short}: {head.text} in {month}"
+        if head.previous is not None and head.direction:
+            change = {"up": "up from", "down": "down from", "same": "unchanged from"}[head.direction]
+            text += f", {change} {head.indicator.format(head.previous)}"
+            if head.better is not None:
+                text += " (better)" if head.better else " (worse)"
+        place = places.get(indicator_id)
+        if place and place.rank:
+            text += f"; {ordinal(place.rank)} of {place.of}"
+        if head.rag:
+            text += f"; status {head.rag}"
+        sentences.append(text + ".")
+    return sentences
+
+
+# -- subsidy position ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubsidyPosition:
+    pct: float | None
+    lower: float
+    upper: float
+    band: str | None  # "full subsidy", "40% subsidy", "no subsidy"
+    overpaid_la_error: float | None
+    expenditure: float | None
+
+
+def subsidy_position(data: ReportData, area: str) -> SubsidyPosition:
+    """LA-error overpayments FYTD against the subsidy thresholds (from the framework)."""
+    indicator = data.framework.indicator("la_error_overpayment_pct")
+    rows = data.table[(data.table["area"] == area) & (data.table["indicator"] == indicator.id)
+                      & (data.table["period"] == data.period)]
+    pct = _clean(rows["value"].iloc[0]) if len(rows) else None
+    lower, upper = indicator.thresholds.green, indicator.thresholds.amber
+    band = None
+    if pct is not None:
+        band = "full subsidy" if pct <= lower else "40% subsidy" if pct <= upper else "no subsidy"
+    return SubsidyPosition(
+        pct, lower, upper, band,
+        _clean(rows["numerator"].iloc[0]) if len(rows) else None,
+        _clean(rows["denominator"].iloc[0]) if len(rows) else None,
+    )
+
+
+# -- work on hand and data quality (straight from the warehouse) ------------------------------------
+
+AGE_BANDS = ((0, 14, "0–14 days"), (15, 30, "15–30 days"), (31, 60, "31–60 days"), (61, 10_000, "over 60 days"))
+
+
+def work_on_hand_age(data: ReportData, area: str) -> "pd.DataFrame":
+    """Work on hand at month end by kind and age band (days from received to month end)."""
+    from perfcore import warehouse
+
+    month_end = periods.last_day(data.period).isoformat()
+    cases = " ".join(f"when age between {lo} and {hi} then '{label}'" for lo, hi, label in AGE_BANDS)
+    con = warehouse.connect(data.warehouse, read_only=True)
+    try:
+        frame = con.execute(f"""
+            select kind, case {cases} end as age_band, count(*) as items
+            from (select w.kind, date_diff('day', w.received, date '{month_end}') as age
+                  from work_items w join current_extracts c using (submission_id)
+                  where c.authority = ? and c.period = ?)
+            group by all
+        """, [area, data.period]).df()
+    finally:
+        con.close()
+    order = [label for *_, label in AGE_BANDS]
+    pivot = frame.pivot_table(index="age_band", columns="kind", values="items", fill_value=0, aggfunc="sum")
+    pivot = pivot.reindex(order, fill_value=0).reset_index().rename(columns={"age_band": "Age"})
+    pivot.columns.name = None
+    return pivot.rename(columns={"new-claim": "New claims", "change": "Changes"})
+
+
+def submissions(data: ReportData, area: str | None = None, period: str | None = None) -> "pd.DataFrame":
+    """Submissions (optionally for one council and month), newest first."""
+    from perfcore import warehouse
+
+    con = warehouse.connect(data.warehouse, read_only=True)
+    try:
+        frame = con.execute("""
+            select id, file_name, kind, authority, period, sequence, outcome, received_at,
+                   records_loaded, records_rejected, reason
+            from submissions
+            where (? is null or authority = ?) and (? is null or period = ?)
+            order by id desc
+        """, [area, area, period, period]).df()
+    finally:
+        con.close()
+    return frame
+
+
+def rejections(data: ReportData, area: str | None = None, period: str | None = None) -> "pd.DataFrame":
+    from perfcore import warehouse
+
+    con = warehouse.connect(data.warehouse, read_only=True)
+    try:
+        return con.execute("""
+            select r.file_name as file, s.authority, s.period, r.level, r.line, r.ref, r.field, r.reason
+            from rejections r join submissions s on s.id = r.submission_id
+            where (? is null or s.authority = ?) and (? is null or s.period = ?)
+            order by r.submission_id, r.line
+        """, [area, area, period, period]).df()
+    finally:
+        con.close()
+
+
+def returns_status(data: ReportData, period: str | None = None) -> "pd.DataFrame":
+    """Per member for one month: extract received (which Sequence, when), manual measures missing."""
+    import pandas as pd
+
+    from perfcore import warehouse
+    from perfcore.manual import MEASURES
+
+    period = period or data.period
+    con = warehouse.connect(data.warehouse, read_only=True)
+    try:
+        extracts = con.execute("""
+            select c.authority, c.sequence, s.received_at, s.file_name, s.records_rejected
+            from current_extracts c join submissions s on s.id = c.submission_id where c.period = ?
+        """, [period]).df().set_index("authority")
+        manual = con.execute(
+            "select authority, list(measure) as measures from current_manual where period = ? group by authority",
+            [period]).df().set_index("authority")
+    finally:
+        con.close()
+    rows = []
+    for council in data.consortium.members:
+        has_extract = council.code in extracts.index
+        sent = set(manual.loc[council.code, "measures"]) if council.code in manual.index else set()
+        missing = [m for m in MEASURES if m not in sent]
+        rows.append({
+            "Council": council.name,
+            "Extract": "received" if has_extract else "MISSING",
+            "Sequence": int(extracts.loc[council.code, "sequence"]) if has_extract else None,
+            "Received": (str(extracts.loc[council.code, "received_at"])[:16] if has_extract else ""),
+            "Records rejected": int(extracts.loc[council.code, "records_rejected"]) if has_extract else None,
+            "Manual return": "complete" if not missing else ("MISSING" if len(missing) == len(MEASURES) else "partial"),
+            "Measures missing": ", ".join(missing),
+        })
+    return pd.DataFrame(rows)

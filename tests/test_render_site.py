@@ -1,0 +1,181 @@
+"""perfcore.render.build_site: navigation, landing pages, search, and the audience layout."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from perfcore.exceptions import ConfigError
+from perfcore.render import (
+    COUNCIL,
+    CONSORTIUM,
+    build_site,
+    load_site_config,
+    page_context,
+    page_paths,
+    render_page,
+)
+from perfcore.render.site import SEARCH_INDEX
+from render_notebooks import report_notebook, write_notebook
+
+PUBLISHED = date(2026, 11, 5)
+PROJECT = Path(__file__).resolve().parents[1]
+COUNCILS = (("dundee-city", "Dundee City"), ("east-ayrshire", "East Ayrshire"))
+
+
+def _render(config, site: Path, notebook: Path, period: str, *, pdf: bool = True):
+    pages = []
+    for slug, name in COUNCILS:
+        context = page_context(
+            config, audience=COUNCIL, period=period, report="summary", report_title="Monthly summary",
+            council_name=name, council_slug=slug, for_dwp=True,
+        )
+        out_html, out_pdf = page_paths(site, context)
+        pages.append(render_page(notebook, out_html=out_html, out_pdf=out_pdf if pdf else None, context=context, config=config, published=PUBLISHED))
+    context = page_context(config, audience=CONSORTIUM, period=period, report="benchmarks", report_title="Benchmarks")
+    out_html, _ = page_paths(site, context)
+    pages.append(render_page(notebook, out_html=out_html, out_pdf=None, context=context, config=config, published=PUBLISHED))
+    return pages
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Two months, built as two monthly runs: the second run only renders its own month."""
+    folder = tmp_path_factory.mktemp("site")
+    config = load_site_config(PROJECT)
+    notebook = write_notebook(folder / "summary.ipynb", report_notebook())
+    out = folder / "site"
+    build_site(_render(config, out, notebook, "2026-09"), config, out, published=PUBLISHED)
+    (out / "dwp" / "2026-09").mkdir(parents=True, exist_ok=True)
+    (out / "dwp" / "2026-09" / "hbpe-return-2026-09.xml").write_text("<return/>")  # someone else's file
+    built = build_site(_render(config, out, notebook, "2026-10"), config, out, published=PUBLISHED)
+    return built
+
+
+def _soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def test_every_path_belongs_to_one_audience(site):
+    for path in site.out_dir.rglob("*"):
+        if path.is_dir():
+            continue
+        parts = path.relative_to(site.out_dir).parts
+        if len(parts) == 1:
+            assert parts == ("index.html",)  # the shared entry page: links only
+        elif parts[0] == "councils":
+            assert parts[1] in {slug for slug, _ in COUNCILS} and len(parts) >= 3
+        else:
+            assert parts[0] in {"consortium", "dwp", "assets"}, path
+
+
+def test_shared_assets_hold_no_data(site):
+    assert sorted(p.name for p in (site.out_dir / "assets").iterdir()) == ["perfcore.css", "search.js"]
+    entry = (site.out_dir / "index.html").read_text()
+    assert "18.2" not in entry and "search.json" not in entry
+
+
+def test_past_months_stay_browsable(site):
+    assert {p.context.period for p in site.pages} == {"2026-09", "2026-10"}
+    landing = _soup(site.out_dir / "councils" / "dundee-city" / "index.html")
+    hrefs = {a["href"] for a in landing.find_all("a", href=True)}
+    assert {"2026-10/index.html", "2026-09/index.html", "reports/summary.html", "2026-10/summary.html"} <= hrefs
+    report = _soup(site.out_dir / "councils" / "dundee-city" / "reports" / "summary.html")
+    assert [a["href"] for a in report.select("main ul.report-list a")][:3] == [
+        "../2026-10/summary.html", "../2026-10/dundee-city-2026-10-summary.pdf", "../2026-09/summary.html",
+    ]
+    period = _soup(site.out_dir / "councils" / "dundee-city" / "2026-10" / "index.html")
+    assert period.find("a", rel="prev")["href"] == "../2026-09/index.html"
+
+
+def test_consortium_landing_lists_members_and_its_own_reports_only(site):
+    landing = _soup(site.out_dir / "consortium" / "index.html")
+    hrefs = {a["href"] for a in landing.find_all("a", href=True)}
+    assert "../councils/dundee-city/index.html" in hrefs and "../councils/east-ayrshire/index.html" in hrefs
+    assert "2026-10/benchmarks.html" in hrefs
+    assert not any("summary.html" in h for h in hrefs)
+
+
+def test_search_indexes_are_per_audience(site):
+    dundee = json.loads((site.out_dir / "councils" / "dundee-city" / SEARCH_INDEX).read_text())
+    assert {e["url"] for e in dundee} == {"councils/dundee-city/2026-10/summary.html", "councils/dundee-city/2026-09/summary.html"}
+    assert all("18.2 days" in e["text"] for e in dundee)
+    consortium = json.loads((site.out_dir / "consortium" / SEARCH_INDEX).read_text())
+    assert all(e["url"].startswith("consortium/") for e in consortium) and len(consortium) == 2
+    dwp = json.loads((site.out_dir / "dwp" / SEARCH_INDEX).read_text())
+    assert all(e["url"].startswith("dwp/") for e in dwp)
+
+
+def test_dwp_folder_has_council_pdfs_and_keeps_other_files(site):
+    files = sorted(p.relative_to(site.out_dir).as_posix() for p in (site.out_dir / "dwp").rglob("*.*") if p.parent.name.startswith("20"))
+    assert "dwp/2026-10/dundee-city-2026-10-summary.pdf" in files
+    assert "dwp/2026-09/hbpe-return-2026-09.xml" in files
+    page = _soup(site.out_dir / "dwp" / "index.html")
+    assert page.find("a", string="Dundee City: Monthly summary")
+    assert page.find("a", href="2026-09/hbpe-return-2026-09.xml")
+    assert [a.get_text() for a in page.select("nav.site-nav a")] == ["DWP"]
+
+
+def test_every_page_has_landmarks_one_h1_and_relative_links(site):
+    for path in site.out_dir.rglob("*.html"):
+        soup = _soup(path)
+        assert soup.html["lang"] == "en-GB", path
+        assert soup.find("main", id="main") and soup.find("a", class_="skip-link"), path
+        assert len(soup.find_all("h1")) == 1, path
+        for a in soup.find_all("a", href=True):
+            href = a["href"].split("#")[0]
+            if href and not href.startswith("?"):
+                assert (path.parent / href).resolve().exists(), f"{path}: broken link {href}"
+
+
+def test_search_finds_pages_with_the_shipped_script(site):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = site.out_dir / "assets" / "search.js"
+    index = site.out_dir / "councils" / "dundee-city" / SEARCH_INDEX
+    code = (
+        f"const s = require({json.dumps(str(script))});"
+        f"const entries = require({json.dumps(str(index))});"
+        "const hits = s.search(entries, 'provisional Warning');"
+        "console.log(JSON.stringify(hits.map(h => h.entry.url)));"
+        "console.log(JSON.stringify(s.search(entries, 'nothing-like-this')));"
+    )
+    out = subprocess.run([node, "-e", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert json.loads(out[0]) == ["councils/dundee-city/2026-10/summary.html", "councils/dundee-city/2026-09/summary.html"]
+    assert json.loads(out[1]) == []
+
+
+def test_project_quarto_config_is_read():
+    config = load_site_config(PROJECT)
+    assert config.title == "HB Performance Consortium"
+    assert config.output_dir == PROJECT / "reports" / "site"
+    assert config.lang == "en-GB" and config.search
+    assert config.typst.pdf_standards == ("a-2a", "ua-1") and config.typst.papersize == "a4"
+    assert [link.href for link in config.navbar] == ["consortium/index.html"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("project: {type: book}", "type must be website"),
+        ("website: {navbar: {left: [{text: x, href: /etc/passwd}]}}", "must be a path inside the site"),
+        ("format: {typst: {pdf-standard: [a-9z]}}", "not supported"),
+        ("[unclosed", "not valid YAML"),
+    ],
+)
+def test_bad_quarto_config_is_a_config_error(tmp_path, text, message):
+    (tmp_path / "_quarto.yml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_site_config(tmp_path)
+
+
+def test_missing_quarto_config_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_site_config(tmp_path)
