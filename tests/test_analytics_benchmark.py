@@ -169,3 +169,11 @@ def test_the_spotlight_needs_enough_months():
     table = series_rows("S12000011", "new_claims_days", [15.0] * 3, "2024-10")
     with pytest.raises(InsufficientData, match="no council has 6 months"):
         spotlight(table, FRAMEWORK, "new_claims_days", settings=AnalyticsSettings(spotlight=SpotlightSettings(window=12, min_months=6)))
+
+
+def test_counts_are_not_ranked_unless_asked_for():
+    table = pd.concat(
+        [series_rows(code, "work_on_hand", [value], "2024-06") for code, value in (("S12000011", 100.0), ("S12000050", 900.0))]
+    )
+    assert ranks(table, FRAMEWORK).empty
+    assert list(ranks(table, FRAMEWORK, indicators=["work_on_hand"])["area"]) == ["S12000011", "S12000050"]

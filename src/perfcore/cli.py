@@ -228,7 +228,36 @@ def cmd_demo(args) -> int:
     print("ingested: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())))
     con.close()
     args.council, args.period, args.format, args.framework = "consortium", None, "table", None
-    return cmd_indicators(args)
+    cmd_indicators(args)
+    print("building the site and PDFs (first run executes every report; later runs only what changed)")
+    args.out, args.workers = None, None
+    return cmd_build(args)
+
+
+def _build_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--period", metavar="YYYY-MM", help="the month to build (default: the latest month with data)")
+    sub.add_argument("--out", metavar="DIR", help="where to write the site (default: _quarto.yml's output-dir, reports/site)")
+    sub.add_argument("--workers", type=int, metavar="N", help="notebooks run at once (default: the machine's cores)")
+
+
+def cmd_build(args) -> int:
+    """Execute every report notebook for every council and the consortium, and render the site."""
+    from perfcore.runner import build
+
+    def progress(outcome) -> None:
+        note = f" ({outcome.seconds:.1f}s)" if outcome.status == "executed" else ""
+        if outcome.error:
+            note += f": {outcome.error}"
+        print(f"{outcome.status.upper():8} {outcome.job.label}{note}", flush=True)
+
+    summary = build(args.period, site=Path(args.out) if args.out else None, warehouse=args.warehouse,
+                    parameters=args.parameters, reports_dir=Path(args.reports) if args.reports else None,
+                    workers=args.workers, progress=progress)
+    print(summary.line())
+    if summary.failed:
+        print(f"{len(summary.failed)} page(s) failed: " + ", ".join(o.job.label for o in summary.failed), file=sys.stderr)
+        return 1
+    return 0
 
 
 COMMANDS = (
@@ -236,8 +265,9 @@ COMMANDS = (
     ("indicators", cmd_indicators, "Print a council's or the consortium's indicators for a month.", _indicators_arguments),
     ("rejections", cmd_rejections, "List every rejected file and record with its reason.", _rejections_arguments),
     ("submissions", cmd_submissions, "List every submitted file with its outcome.", _submissions_arguments),
+    ("build", cmd_build, "Execute the report notebooks and build the site and PDFs.", _build_arguments),
     ("demo-data", cmd_demo_data, "Write realistic, reproducible demo extracts and manual returns.", _demo_data_arguments),
-    ("demo", cmd_demo, "The main job on demo data: generate, ingest, report the latest month.", _demo_arguments),
+    ("demo", cmd_demo, "The main job on demo data: generate, ingest, print the latest month, build the site.", _demo_arguments),
 )
 
 

@@ -138,7 +138,7 @@ def league(data: ReportData, indicator_id: str, period: str | None = None) -> "p
         "value": [rows.get(code, float("nan")) for code in data.consortium.codes],
     })
     have = frame["value"].notna()
-    if indicator.better is not None:
+    if is_ranked(indicator):
         ascending = indicator.better == "lower"
         frame.loc[have, "rank"] = frame.loc[have, "value"].rank(method="min", ascending=ascending)
         ranked = int(have.sum())
@@ -150,6 +150,11 @@ def league(data: ReportData, indicator_id: str, period: str | None = None) -> "p
         frame = frame.sort_values("value", ascending=False, na_position="last")
     frame["rag"] = [indicator.rag(_clean(v)) for v in frame["value"]]
     return frame.reset_index(drop=True)
+
+
+def is_ranked(indicator: Indicator) -> bool:
+    """Members are ranked on rates and averages only: raw counts mostly measure size."""
+    return indicator.better is not None and indicator.is_ratio
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,7 @@ def positions(data: ReportData, area: str) -> list[Position]:
     """Where a council stands on every indicator with a direction."""
     out = []
     for indicator in data.framework.indicators:
-        if indicator.better is None:
+        if not is_ranked(indicator):
             continue
         table = league(data, indicator.id)
         row = table[table["code"] == area]
@@ -200,7 +205,9 @@ def narrative(data: ReportData, area: str, indicator_ids: tuple[str, ...] | None
         head = by_id[indicator_id]
         if head.value is None:
             continue
-        text = f"{head.indicator.short}: {head.text} in {month}"
+        verb = "took" if head.indicator.unit == "days" else "was"
+        subject = head.indicator.short.removesuffix(", days")
+        text = f"{subject} {verb} {head.text} in {month}"
         if head.previous is not None and head.direction:
             change = {"up": "up from", "down": "down from", "same": "unchanged from"}[head.direction]
             text += f", {change} {head.indicator.format(head.previous)}"
@@ -341,3 +348,232 @@ def returns_status(data: ReportData, period: str | None = None) -> "pd.DataFrame
             "Measures missing": ", ".join(missing),
         })
     return pd.DataFrame(rows)
+
+
+# -- tables ready for display -------------------------------------------------------------------------
+
+
+def position_table(data: ReportData, area: str) -> "pd.DataFrame":
+    """Rank, quartile and consortium figure per indicator, formatted for a page."""
+    import pandas as pd
+
+    rows = []
+    for p in positions(data, area):
+        rows.append({
+            "Indicator": p.indicator.short,
+            "This council": p.indicator.format(p.value),
+            "Status": (p.indicator.rag(p.value) or "").capitalize() or "No target",
+            "Rank": f"{ordinal(p.rank)} of {p.of}" if p.rank else "not ranked",
+            "Quartile": f"Q{p.quartile}" + (" (best)" if p.quartile == 1 else " (worst)" if p.quartile == 4 else "") if p.quartile else "",
+            "Consortium": p.indicator.format(p.consortium),
+        })
+    return pd.DataFrame(rows)
+
+
+def benchmark_table(data: ReportData, indicator_ids: tuple[str, ...] | None = None) -> "pd.DataFrame":
+    """Every member side by side (rows) for every indicator (columns), best marked with ★."""
+    import pandas as pd
+
+    indicators = [data.framework.indicator(i) for i in indicator_ids] if indicator_ids else list(data.framework.indicators)
+    table = pd.DataFrame({"Council": [c.name for c in data.consortium.members] + [data.consortium.short_name]})
+    for indicator in indicators:
+        league_frame = league(data, indicator.id).set_index("code")
+        best = league_frame.index[0] if is_ranked(indicator) and league_frame["rank"].notna().any() else None
+        cells = []
+        for council in data.consortium.members:
+            v = _clean(league_frame.loc[council.code, "value"])
+            text = indicator.format(v)
+            rag = indicator.rag(v)
+            if rag:
+                text += f" {rag[0].upper()}"
+            cells.append(("★ " if council.code == best else "") + text)
+        cells.append(indicator.format(value(data, CONSORTIUM, indicator.id)))
+        table[indicator.short] = cells
+    return table
+
+
+def best_performers(data: ReportData) -> "pd.DataFrame":
+    """The best member this month per indicator with a direction: the practice to learn from."""
+    import pandas as pd
+
+    rows = []
+    for indicator in data.framework.indicators:
+        if not is_ranked(indicator):
+            continue
+        frame = league(data, indicator.id)
+        ranked = frame[frame["rank"].notna()]
+        if ranked.empty:
+            continue
+        top = ranked.iloc[0]
+        rows.append({
+            "Indicator": indicator.short,
+            "Best this month": top["council"],
+            "Value": indicator.format(top["value"]),
+            "Consortium": indicator.format(value(data, CONSORTIUM, indicator.id)),
+        })
+    return pd.DataFrame(rows)
+
+
+def framework_table(data: ReportData) -> "pd.DataFrame":
+    import pandas as pd
+
+    rows = []
+    for i in data.framework.indicators:
+        if i.thresholds:
+            sign = "≤" if i.better == "lower" else "≥"
+            green, amber = f"{sign} {i.thresholds.green:g}", f"{sign} {i.thresholds.amber:g}"
+        else:
+            green = amber = "—"
+        rows.append({"Id": i.id, "Indicator": i.name, "Unit": i.unit,
+                     "Better": i.better or "—", "Green": green, "Amber": amber,
+                     "Window": "financial year to date" if i.window == "fytd" else "month"})
+    return pd.DataFrame(rows)
+
+
+TREND_INDICATORS = ("new_claims_days", "changes_days", "new_claims_within_14_days_pct", "accuracy_pct", "calls_answered_pct")
+
+
+def indicator_groups(data: ReportData) -> list[tuple[str, tuple[str, ...]]]:
+    """The framework's groups in order, each with its indicator ids (tables that fit a page)."""
+    groups: dict[str, list[str]] = {}
+    for indicator in data.framework.indicators:
+        groups.setdefault(indicator.group or "Other", []).append(indicator.id)
+    return [(name, tuple(ids)) for name, ids in groups.items()]
+
+
+def initiatives(data: ReportData) -> list[dict]:
+    """parameters/initiatives.yaml, as a list of entries (empty when there is none)."""
+    import yaml
+
+    path = data.parameters / "initiatives.yaml"
+    if not path.exists():
+        return []
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return list(raw.get("initiatives", raw) if isinstance(raw, dict) else raw)
+
+
+def initiative_markers(data: ReportData, area: str) -> list[tuple[str, str]]:
+    return [(str(i["start"]), "Initiative starts") for i in initiatives(data) if i.get("council") == area]
+
+
+def work_on_hand_sentence(data: ReportData, area: str) -> str:
+    total, old = value(data, area, "work_on_hand"), value(data, area, "work_on_hand_over_30_days")
+    if total is None:
+        return "No work-on-hand figures for this month."
+    before = value(data, area, "work_on_hand_over_30_days", periods.shift(data.period, -1))
+    text = (f"At the end of {periods.label(data.period)} {total:,.0f} items were waiting for a decision; "
+            f"{old:,.0f} of them had waited more than 30 days")
+    if before is not None:
+        text += f" ({before:,.0f} a month earlier)"
+    return text + ". Old work on hand tends to rise before processing times do: watch it."
+
+
+def subsidy_callout_kind(position: SubsidyPosition) -> str:
+    return {"full subsidy": "tip", "40% subsidy": "warning", "no subsidy": "caution"}.get(position.band or "", "note")
+
+
+def subsidy_sentence(position: SubsidyPosition, name: str) -> str:
+    if position.pct is None:
+        return f"No expenditure figures yet this financial year for {name}."
+    return (f"LA-error and administrative-delay overpayments are {position.pct:.2f}% of expenditure so far this "
+            f"financial year (£{position.overpaid_la_error:,.0f} of £{position.expenditure:,.0f}). "
+            f"Up to {position.lower:.2f}% attracts full subsidy, up to {position.upper:.2f}% 40%, above that none: "
+            f"{name} is in the **{position.band}** band.")
+
+
+def submission_table(data: ReportData, area: str) -> "pd.DataFrame":
+    frame = submissions(data, area, data.period)
+    return frame.rename(columns={"file_name": "File", "sequence": "Sequence", "outcome": "Outcome",
+                                 "records_loaded": "Records loaded", "records_rejected": "Records rejected"})[
+        ["File", "Sequence", "Outcome", "Records loaded", "Records rejected"]].astype(str).replace({"<NA>": "", "nan": ""})
+
+
+def rejection_table(data: ReportData, area: str) -> "pd.DataFrame":
+    frame = rejections(data, area, data.period)
+    frame["line"] = frame["line"].map(lambda x: "" if x != x or x is None else str(int(x)))
+    return frame.rename(columns={"file": "File", "level": "Level", "line": "Line", "ref": "Reference", "reason": "Reason"})[
+        ["File", "Level", "Line", "Reference", "Reason"]].fillna("")
+
+
+def data_quality_sentence(data: ReportData, area: str) -> str:
+    frame = submissions(data, area, data.period)
+    rejected = rejections(data, area, data.period)
+    if frame.empty:
+        return f"No files received for {periods.label(data.period)}."
+    accepted = frame[frame["outcome"] == "accepted"]
+    return (f"{len(frame)} file(s) received for {periods.label(data.period)}: {len(accepted)} accepted; "
+            f"{len(rejected)} record(s) or file(s) rejected. Correct a rejected record at source: it is "
+            "counted again when the next extract or a resubmission (higher Sequence) includes it.")
+
+
+def returns_sentence(data: ReportData) -> str:
+    status = returns_status(data)
+    missing = status[status["Extract"] == "MISSING"]["Council"].tolist()
+    partial = status[status["Manual return"] != "complete"]["Council"].tolist()
+    text = f"{len(status) - len(missing)} of {len(status)} members sent an extract for {periods.label(data.period)}."
+    if missing:
+        text += f" Missing: {', '.join(missing)}."
+    if partial:
+        text += f" Manual return incomplete: {', '.join(partial)}."
+    return text
+
+
+def rejected_files_table(data: ReportData) -> "pd.DataFrame":
+    frame = rejections(data, None, data.period)
+    frame = frame[frame["level"] == "file"].copy()
+    names = {c.code: c.name for c in data.consortium.members}
+    frame["Council"] = frame["authority"].map(names).fillna("unknown")
+    return frame.rename(columns={"file": "File", "reason": "Reason"})[["Council", "File", "Reason"]]
+
+
+def rejection_counts(data: ReportData) -> "pd.DataFrame":
+    frame = rejections(data, None, data.period)
+    frame = frame[frame["level"] == "record"]
+    names = {c.code: c.name for c in data.consortium.members}
+    counts = frame.assign(Council=frame["authority"].map(names)).groupby(["Council", "reason"]).size()
+    return counts.reset_index(name="Records").rename(columns={"reason": "Reason"})
+
+
+def framework_rules() -> str:
+    return (
+        "Every indicator is computed per council per calendar month and for the consortium as a whole.\n\n"
+        "- **Days are calendar days, counted inclusively** (DWP speed of processing): received on 10 January "
+        "and decided on 19 January is 10 days; decided the day it was received, 1 day.\n"
+        "- **An average is a ratio of sums** (total days ÷ cases). The consortium figure pools the members' "
+        "cases; it is never a mean of the councils' figures.\n"
+        "- **No cases, no value**: nothing to divide by shows as *no data*, never 0.\n"
+        "- **Financial year to date** runs April to March.\n"
+        "- Averages of days and percentages are shown to one decimal place (the subsidy percentage to two)."
+    )
+
+
+def indicator_definition(indicator: Indicator) -> str:
+    lines = [f"## {indicator.name} {{#{indicator.id.replace('_', '-')}}}", "", indicator.definition, ""]
+    lines.append(f"- **Unit**: {indicator.unit}")
+    lines.append(f"- **Better**: {indicator.better or 'neither (context measure)'}")
+    if indicator.thresholds:
+        sign, other = ("at most", "above") if indicator.better == "lower" else ("at least", "below")
+        t = indicator.thresholds
+        lines.append(f"- **Thresholds**: Green {sign} {t.green:g}; Amber {sign} {t.amber:g}; Red {other} {t.amber:g}")
+        if indicator.basis:
+            lines.append(f"- **Basis**: {indicator.basis}")
+    lines.append(f"- **Window**: {'financial year to date (April–March)' if indicator.window == 'fytd' else 'the month'}")
+    lines.append(f"- **Source**: {indicator.source}")
+    return "\n".join(lines)
+
+
+def shared_figures(data: ReportData, area: str) -> dict:
+    """What a council's page prints that comes from other councils' data.
+
+    The runner hashes this into the page's fingerprint, so the page is
+    re-executed when (and only when) one of these displayed values changes.
+    Keep it in step with notebooks/council.ipynb.
+    """
+    return {
+        "positions": position_table(data, area).to_dict("records"),
+        "consortium_trends": {
+            i: [data.framework.indicator(i).format(v) for v in series(data, CONSORTIUM, i)["value"]]
+            for i in TREND_INDICATORS
+        },
+        "initiatives": initiative_markers(data, area),
+    }

@@ -41,7 +41,7 @@ _EXPORTS = {
     "spc": ("SpcChart", "SpcSegment", "SpecialCause", "spc_chart", "spc_charts", "spc_summary", "xmr"),
     "forecast": ("BreachForecast", "LeadingSignal", "breach_forecast", "breach_forecasts", "leading_signals"),
     "alerts": ("Alert", "alerts", "alerts_frame"),
-    "benchmark": ("FunnelPlot", "Spotlight", "funnel", "group_figures", "ranks", "spotlight", "spotlights"),
+    "benchmark": ("FunnelPlot", "Spotlight", "comparable", "funnel", "group_figures", "ranks", "spotlight", "spotlights"),
     "interdependence": ("correlation_matrix", "describe_pairs", "lagged_correlations", "strongest_pairs"),
     "impact": (
         "DifferenceInDifferences",

@@ -75,6 +75,8 @@ def all_series(table: pd.DataFrame, indicators: Iterable[str] | None = None) -> 
     rows = check(table)
     if indicators is not None:
         rows = rows[rows["indicator"].isin(list(indicators))]
+    if rows.empty:
+        return {}
     rows = rows.sort_values(["area", "indicator", "period"])
     area = rows["area"].astype(str).to_numpy(dtype=object)
     indicator = rows["indicator"].astype(str).to_numpy(dtype=object)

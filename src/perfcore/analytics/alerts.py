@@ -5,8 +5,13 @@ An alert is raised, as at a month P (default the latest in the table), for:
 - ``red``: the indicator is red in P (months: the unbroken red stretch up to P);
 - ``spc_beyond_limits``, ``spc_run``, ``spc_trend``, ``spc_two_of_three``: a
   *concerning* special cause on the XmR chart (see :mod:`.spc`) that touches
-  one of the last ``alerts.recent_months`` months; older ones are history;
-- ``forecast_breach``: not red in P, but the recent trend gives at least
+  one of the last ``alerts.recent_months`` months; older ones are history.
+  One alert per council and indicator, named by the most telling rule
+  (beyond the limits, then 2 of 3, trend, run); the others are in its evidence.
+  ``started`` is the pattern's first month; the evidence also says since when
+  the points have been on that side of the mean. FYTD indicators have no
+  chart (they accumulate through the year) and so only red alerts;
+- ``forecast_breach`` (monthly indicators): not red in P, but the recent trend gives at least
   ``alerts.forecast_probability`` chance of a red month within the horizon;
 - ``leading_signal``: the leading measure has been worsening while the
   lagging one is not yet red (see :mod:`.forecast`).
@@ -182,6 +187,8 @@ def _spc_evidence(definition, chart: SpcChart, cause: SpecialCause) -> str:
     if cause.rule == "beyond_limits":
         limit = "upper" if cause.direction == "up" else "lower"
         span = f"{count} months beyond it since {label(first)}" if count > 1 else "the first month beyond it"
+        if cause.side_since < first:
+            span += f"; {side} the mean since {label(cause.side_since)}"
         return (
             f"{definition.short} was {fmt(value[last])} in {label(last)}, {side} the {limit} process limit of {fmt(cause.limit)} "
             f"(mean {fmt(cause.mean)}; {span})."

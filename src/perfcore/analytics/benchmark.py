@@ -1,6 +1,7 @@
 """Benchmarking the members: ranks and quartiles, funnel plots, best-practice spotlight.
 
-**Ranks** put councils in order for a month (1 = best, by the indicator's
+**Ranks** put councils in order for a month, on ratio indicators by default
+(counts such as work on hand measure size as much as performance) (1 = best, by the indicator's
 direction; ties share the better rank); the quartile is ceil(4 x rank / n), so
 1 is the best quarter. The consortium figure is the pooled one from the table
 (sum of numerators over sum of denominators), never a mean of means; for a peer
@@ -54,6 +55,15 @@ from perfcore.exceptions import AnalyticsError, InsufficientData
 # --------------------------------------------------------------------------- ranks
 
 
+def comparable(framework) -> list[str]:
+    """Indicators fair to compare across councils of different sizes: ratios with a direction.
+
+    Counts such as work on hand grow with the caseload, so ranking them would
+    rank size; they can still be asked for by name.
+    """
+    return [i.id for i in framework.indicators if i.better is not None and i.is_ratio]
+
+
 def ranks(
     table: pd.DataFrame,
     framework,
@@ -64,13 +74,14 @@ def ranks(
 ) -> pd.DataFrame:
     """Ranks and quartiles of councils (``areas``: a peer group's codes; default all) for one month.
 
+    Default ``indicators``: :func:`comparable` ones.
     Columns: indicator, area, value, rank (1 best), of, quartile (1 best), rag,
     group_value (pooled over the councils ranked), consortium_value (the
     table's consortium row).
     """
     table = _table.check(table, components=True)
     period = period or _table.latest_period(table)
-    wanted = list(indicators) if indicators is not None else [i.id for i in framework.indicators if i.better]
+    wanted = list(indicators) if indicators is not None else comparable(framework)
     month = table[table["period"] == period]
     codes = _table.councils(table, areas)
     frames = [_rank_indicator(month, framework.indicator(ind), codes) for ind in wanted]
@@ -375,14 +386,12 @@ def spotlights(
     areas: Iterable[str] | None = None,
     names: Mapping[str, str] | None = None,
 ) -> list[Spotlight]:
-    """A spotlight for every indicator with a direction that has enough data."""
+    """A spotlight for every :func:`comparable` indicator that has enough data."""
     settings = resolve_settings(settings)
     out = []
-    for definition in framework.indicators:
-        if definition.better is None:
-            continue
+    for indicator in comparable(framework):
         try:
-            out.append(spotlight(table, framework, definition.id, period, settings, areas=areas, names=names))
+            out.append(spotlight(table, framework, indicator, period, settings, areas=areas, names=names))
         except InsufficientData:
             continue
     return out

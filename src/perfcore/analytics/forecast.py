@@ -159,11 +159,12 @@ def breach_forecasts(
     period: str | None = None,
     areas: Iterable[str] | None = None,
 ) -> list[BreachForecast]:
-    """Forecasts for every area and thresholded indicator whose data reach ``period`` (default: the latest)."""
+    """Forecasts for every area and monthly thresholded indicator whose data reach ``period`` (default: the latest)."""
     settings = resolve_settings(settings)
     table = _table.up_to(_table.check(table), period)
     period = period or _table.latest_period(table)
-    wanted = [i.id for i in framework.indicators if i.thresholds is not None and i.better]
+    # FYTD figures restart each April: a straight line through them forecasts nothing.
+    wanted = [i.id for i in framework.indicators if i.thresholds is not None and i.better and i.window == "month"]
     area_filter = set(areas) if areas is not None else None
     out = []
     for (area, indicator), series in _table.all_series(table, wanted).items():

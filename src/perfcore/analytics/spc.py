@@ -379,13 +379,15 @@ def spc_charts(
     indicators: Iterable[str] | None = None,
     rebase: Mapping[tuple[str, str], Sequence[str]] | None = None,
 ) -> list[SpcChart]:
-    """Charts for every area and indicator with a direction (or those named).
+    """Charts for every area and monthly indicator with a direction (or those named).
 
     Series with too few months are left out (a chart would not be honest).
     ``rebase`` maps (area, indicator) to the months to re-base at.
     """
     settings = resolve_settings(settings)
-    wanted = list(indicators) if indicators is not None else [i.id for i in framework.indicators if i.better]
+    # Financial-year-to-date figures accumulate through the year and restart in April:
+    # their months are not independent readings of a process, so no chart by default.
+    wanted = list(indicators) if indicators is not None else [i.id for i in framework.indicators if i.better and i.window == "month"]
     area_filter = set(areas) if areas is not None else None
     charts = []
     for (area, indicator), series in _table.all_series(table, wanted).items():
