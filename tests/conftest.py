@@ -39,3 +39,46 @@ def snapshot(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         assert text == path.read_text(encoding="utf-8"), f"{name} changed: if intended, run pytest --snapshot-update"
 
     return check
+
+
+# -- the demo, built once per test session ---------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_TODAY = "2026-11-26"  # fixed, so the demo months and every figure are reproducible
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full default demo (10 councils, 24 months), ingested into a fresh warehouse."""
+    from datetime import date
+
+    from perfcore import warehouse
+    from perfcore.demo import write_demo_data
+    from perfcore.ingest import ingest_paths
+    from perfcore.parameters import load_consortium
+
+    folder = tmp_path_factory.mktemp("demo")
+    consortium = load_consortium(ROOT / "parameters")
+    today = date.fromisoformat(DEMO_TODAY)
+    write_demo_data(folder / "input", consortium=consortium, today=today,
+                    initiatives_file=ROOT / "parameters" / "initiatives.yaml")
+    database = folder / "warehouse.duckdb"
+    con = warehouse.connect(database)
+    results = list(ingest_paths([folder / "input"], con, consortium, today=today))
+    con.close()
+    assert all(r.outcome == "accepted" for r in results)
+    return database
+
+
+@pytest.fixture(scope="session")
+def demo_site(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The whole site built from the demo warehouse: (summary, site folder, reports folder)."""
+    import os
+
+    from perfcore.runner import build
+
+    folder = tmp_path_factory.mktemp("built")
+    os.environ["PERFCORE_TODAY"] = DEMO_TODAY
+    summary = build(None, site=folder / "site", root=ROOT, warehouse=demo_warehouse,
+                    parameters=ROOT / "parameters", reports_dir=folder / "reports")
+    return summary, folder / "site", folder / "reports"

@@ -1,6 +1,7 @@
 """The planted demo stories are found by the analytics, end to end.
 
-Builds the demo (files, ingestion, the indicator table) once for the module,
+Uses the session's demo warehouse (conftest's ``demo_warehouse``) where there
+is one, else builds the default demo (10 councils, 24 months) for this module,
 with the demo's own planted stories (perfcore.demo): Midlothian's new-claim
 times deteriorate over the last four months, East Renfrewshire's change times
 drop from its initiative's start, and everywhere work on hand older than 30
@@ -25,23 +26,33 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(request, tmp_path_factory):
     from perfcore import indicators, warehouse
     from perfcore.analytics.config import load_settings
-    from perfcore.demo import write_demo_data
-    from perfcore.ingest import ingest_paths
     from perfcore.parameters import load_consortium, load_framework
 
-    folder = tmp_path_factory.mktemp("analytics-demo")
     consortium, framework = load_consortium(PARAMETERS), load_framework(PARAMETERS / "framework.yaml")
-    # 18 months: 6 before the initiative (2025-11), 12 after; enough for every method, quicker than 24.
-    write_demo_data(folder / "demo", consortium=consortium, months=18, today=TODAY, initiatives_file=PARAMETERS / "initiatives.yaml")
-    con = warehouse.connect(folder / "warehouse.duckdb")
-    for _ in ingest_paths([folder / "demo"], con, consortium, today=TODAY):
-        pass  # the planted bad records are rejected; everything else loads
+    try:  # the session's shared demo warehouse, where conftest provides one
+        database = request.getfixturevalue("demo_warehouse")
+    except pytest.FixtureLookupError:
+        database = _build_demo(tmp_path_factory.mktemp("analytics-demo"), consortium)
+    con = warehouse.connect(database, read_only=True)
     table = indicators.compute(con, framework, consortium.codes)
     con.close()
     return table, framework, consortium, load_settings(PARAMETERS)
+
+
+def _build_demo(folder: Path, consortium) -> Path:
+    from perfcore import warehouse
+    from perfcore.demo import write_demo_data
+    from perfcore.ingest import ingest_paths
+
+    write_demo_data(folder / "demo", consortium=consortium, today=TODAY, initiatives_file=PARAMETERS / "initiatives.yaml")
+    con = warehouse.connect(folder / "warehouse.duckdb")
+    for _ in ingest_paths([folder / "demo"], con, consortium, today=TODAY):
+        pass  # the planted bad records are rejected; everything else loads
+    con.close()
+    return folder / "warehouse.duckdb"
 
 
 def test_the_deteriorating_council_is_flagged_with_the_rule_and_when_it_started(demo):

@@ -230,7 +230,7 @@ def cmd_demo(args) -> int:
     args.council, args.period, args.format, args.framework = "consortium", None, "table", None
     cmd_indicators(args)
     print("building the site and PDFs (first run executes every report; later runs only what changed)")
-    args.out, args.workers = None, None
+    args.out, args.workers, args.report = None, None, []
     return cmd_build(args)
 
 
@@ -238,6 +238,14 @@ def _build_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--period", metavar="YYYY-MM", help="the month to build (default: the latest month with data)")
     sub.add_argument("--out", metavar="DIR", help="where to write the site (default: _quarto.yml's output-dir, reports/site)")
     sub.add_argument("--workers", type=int, metavar="N", help="notebooks run at once (default: the machine's cores)")
+    sub.add_argument("--report", action="append", default=[], metavar="NAME",
+                     help="build only this report (repeatable): " + ", ".join(sorted({r.name for r in _reports()})))
+
+
+def _reports():
+    from perfcore.runner import REPORTS
+
+    return REPORTS
 
 
 def cmd_build(args) -> int:
@@ -252,7 +260,7 @@ def cmd_build(args) -> int:
 
     summary = build(args.period, site=Path(args.out) if args.out else None, warehouse=args.warehouse,
                     parameters=args.parameters, reports_dir=Path(args.reports) if args.reports else None,
-                    workers=args.workers, progress=progress)
+                    workers=args.workers, progress=progress, only=tuple(args.report))
     print(summary.line())
     if summary.failed:
         print(f"{len(summary.failed)} page(s) failed: " + ", ".join(o.job.label for o in summary.failed), file=sys.stderr)

@@ -49,6 +49,7 @@ class Report:
     title: str
     pdf: bool = False
     for_dwp: bool = False
+    depends: str = "data"  # "data": the warehouse (as the page shows it); "parameters": only parameters/
     help: str = ""
 
 
@@ -61,11 +62,11 @@ REPORTS: tuple[Report, ...] = (
            help="alerts, funnel plots, sustained best practice, how indicators move together, initiatives"),
     Report("data-quality", "data_quality.ipynb", "consortium", "Data quality",
            help="which councils submitted, when, which Sequence; rejected files and records; missing returns"),
-    Report("indicators", "indicators.ipynb", "consortium", "How the indicators are computed",
+    Report("indicators", "indicators.ipynb", "consortium", "How the indicators are computed", depends="parameters",
            help="the framework's definitions, thresholds and sources"),
-    Report("guide", "guide.ipynb", "consortium", "Guide for users",
+    Report("guide", "guide.ipynb", "consortium", "Guide for users", depends="parameters",
            help="how to read the reports, for each role; what to do when an alert fires; how to submit data"),
-    Report("guide", "guide.ipynb", "dwp", "Guide for users", help="the same guide in DWP's folder"),
+    Report("guide", "guide.ipynb", "dwp", "Guide for users", depends="parameters", help="the same guide in DWP's folder"),
 )
 
 
@@ -129,6 +130,7 @@ def build(
     reports_dir: Path | None = None,
     workers: int | None = None,
     progress: Callable[[Outcome], None] | None = None,
+    only: tuple[str, ...] = (),
 ) -> BuildSummary:
     from perfcore import report
     from perfcore.render import build_site, load_site_config
@@ -139,7 +141,7 @@ def build(
     site = Path(site) if site else root / config.output_dir
     reports_dir = Path(reports_dir) if reports_dir else settings.resolve_path("reports")
     data = report.load(period, warehouse=warehouse, parameters=parameters)
-    jobs = plan(data, config, root=root, reports_dir=reports_dir, site=site)
+    jobs = plan(data, config, root=root, reports_dir=reports_dir, site=site, only=only)
     outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress)
     pages = [o.page for o in outcomes if o.page is not None]
     write_dwp_return(data, site)
@@ -147,14 +149,18 @@ def build(
     return BuildSummary(data.period, site, tuple(outcomes), time.perf_counter() - started)
 
 
-def plan(data: "ReportData", config: "SiteConfig", *, root: Path, reports_dir: Path, site: Path) -> list[Job]:
-    """One job per report page for the month, each with the fingerprint of what it shows."""
+def plan(data: "ReportData", config: "SiteConfig", *, root: Path, reports_dir: Path, site: Path,
+         only: tuple[str, ...] = ()) -> list[Job]:
+    """One job per report page for the month (``only``: just these report names), with fingerprints."""
+    unknown = set(only) - {r.name for r in REPORTS}
+    if unknown:
+        raise BuildError(f"unknown report(s) {sorted(unknown)}; reports are {', '.join(sorted({r.name for r in REPORTS}))}")
     from perfcore.render import page_context
 
     code = code_fingerprint(root)
     inputs = data_fingerprints(data)
     jobs = []
-    for report in REPORTS:
+    for report in (r for r in REPORTS if not only or r.name in only):
         councils = data.consortium.members if report.audience == "council" else (None,)
         for council in councils:
             parameters = {"period": data.period, "warehouse": str(data.warehouse), "parameters": str(data.parameters)}
@@ -168,10 +174,13 @@ def plan(data: "ReportData", config: "SiteConfig", *, root: Path, reports_dir: P
             )
             executed = reports_dir / "executed" / context.page_path.with_suffix(".ipynb")
             notebook = root / "notebooks" / report.notebook
-            fingerprint = _hash(
-                code, _file_hash(notebook), json.dumps(parameters, sort_keys=True),
-                inputs.get(council.code if council else report.audience, inputs["consortium"]),
-            )
+            # Paths are left out: the same data moved elsewhere is the same page.
+            shown = {k: v for k, v in parameters.items() if k not in ("warehouse", "parameters")}
+            if report.depends == "parameters":
+                what = inputs["parameters"] + data.period
+            else:
+                what = inputs[council.code] if council else inputs["consortium"]
+            fingerprint = _hash(code, _file_hash(notebook), json.dumps(shown, sort_keys=True), what)
             jobs.append(Job(report, parameters, context, executed, fingerprint))
     return jobs
 
@@ -224,6 +233,8 @@ def execute_and_render(job: Job, site: Path, root: Path, config: "SiteConfig") -
     started = time.perf_counter()
     error = execute(job, root)
     page = None
+    if error and job.executed.exists():
+        mark_failed(job.executed, error)
     if job.executed.exists():
         out_html, out_pdf = page_paths(site, job.context)
         try:
@@ -235,6 +246,20 @@ def execute_and_render(job: Job, site: Path, root: Path, config: "SiteConfig") -
         error = "; ".join(page.errors)
     status = "failed" if error else "executed"
     return Outcome(job, status, time.perf_counter() - started, error, page)
+
+
+def mark_failed(executed: Path, error: str) -> None:
+    """Put a visible notice at the top of a failed page: what failed, and that figures may be missing."""
+    import nbformat
+
+    from perfcore.display import callout_bundle, md_escape
+
+    book = nbformat.read(executed, as_version=4)
+    notice = callout_bundle(
+        "caution", f"This page did not build completely: {md_escape(error)}. Figures below may be missing; "
+        "the consortium analyst has been told by the build summary.", title="This page failed to build")
+    book.cells.insert(0, nbformat.v4.new_markdown_cell(notice.data["text/markdown"]))
+    nbformat.write(book, executed)
 
 
 def execute(job: Job, root: Path) -> str | None:
@@ -298,7 +323,7 @@ def code_fingerprint(root: Path) -> str:
 
 
 def data_fingerprints(data: "ReportData") -> dict[str, str]:
-    """What each audience's pages show, hashed: per council, 'consortium' and 'dwp'.
+    """What pages show, hashed: per council code, 'consortium' (everything) and 'parameters'.
 
     A council page shows its own submissions in depth and, from the others,
     only the consortium figures and ranks it prints; those enter its hash as
@@ -322,8 +347,7 @@ def data_fingerprints(data: "ReportData") -> dict[str, str]:
     own: dict[str, str] = {}
     for authority, text in [*extracts, *manual]:
         own[authority] = _hash(own.get(authority, ""), text)
-    out = {"consortium": _hash(parameters, json.dumps(sorted(own.items())), str(everything))}
-    out["dwp"] = out["consortium"]
+    out = {"parameters": parameters, "consortium": _hash(parameters, json.dumps(sorted(own.items())), str(everything))}
     for council in data.consortium.members:
         shown = report.shared_figures(data, council.code)
         out[council.code] = _hash(parameters, own.get(council.code, ""), json.dumps(shown, sort_keys=True, default=str))

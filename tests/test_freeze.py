@@ -1,0 +1,93 @@
+"""Incremental builds: unchanged pages are not executed again; a change re-runs what shows it."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from builders import extract_xml
+from conftest import DEMO_TODAY, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def copy_of_demo(demo_site, demo_warehouse, tmp_path_factory):
+    """The built demo copied aside, so these tests can change its data."""
+    summary, site, reports = demo_site
+    folder = tmp_path_factory.mktemp("freeze")
+    shutil.copy(demo_warehouse, folder / "warehouse.duckdb")
+    shutil.copytree(site, folder / "site")
+    shutil.copytree(reports, folder / "reports")
+    return summary.period, folder
+
+
+def rebuild(folder: Path):
+    from perfcore.runner import build
+
+    return build(None, site=folder / "site", root=ROOT, warehouse=folder / "warehouse.duckdb",
+                 parameters=ROOT / "parameters", reports_dir=folder / "reports")
+
+
+def test_a_second_build_with_nothing_changed_executes_nothing(copy_of_demo):
+    _, folder = copy_of_demo
+    summary = rebuild(folder)
+    assert summary.executed == () and not summary.failed
+    assert len(summary.frozen) == len(summary.outcomes) > 10
+
+
+def test_changing_one_councils_data_reruns_only_its_pages_and_those_that_pool_it(copy_of_demo):
+    from perfcore import warehouse
+    from perfcore.ingest import ingest_file
+    from perfcore.parameters import load_consortium
+
+    period, folder = copy_of_demo
+    con = warehouse.connect(folder / "warehouse.duckdb")
+    # A resubmission of Dundee City's latest month: take the stored seq1 and add one item of work on hand,
+    # which Dundee's own page shows but no figure on another council's page depends on.
+    stored = con.execute(
+        "select s.stored_path from current_extracts c join submissions s on s.id = c.submission_id "
+        "where c.authority = 'S12000042' and c.period = ?", [period]).fetchone()[0]
+    text = (folder / stored).read_text(encoding="utf-8")
+    text = text.replace("<Sequence>1</Sequence>", "<Sequence>2</Sequence>")
+    text = text.replace("<WorkOnHand>", f'<WorkOnHand>\n    <Item ref="EXTRA-1" kind="change" received="{period}-15"/>', 1)
+    path = folder / "dundee-seq2.xml"
+    path.write_text(text, encoding="utf-8")
+    result = ingest_file(path, con, load_consortium(ROOT / "parameters"), today=date.fromisoformat(DEMO_TODAY))
+    con.close()
+    assert result.outcome == "accepted", result.reason
+
+    summary = rebuild(folder)
+    executed = {o.job.label for o in summary.executed}
+    assert f"councils/dundee-city/{period}/report.html" in executed
+    assert {f"consortium/{period}/benchmarks.html", f"consortium/{period}/data-quality.html"} <= executed
+    assert not any(label.startswith("councils/") and "dundee-city" not in label for label in executed)
+    assert f"consortium/{period}/indicators.html" not in executed  # depends on the framework only
+    assert not summary.failed
+
+
+def test_a_failing_notebook_does_not_stop_the_others(demo_warehouse, tmp_path):
+    import json
+
+    from perfcore.runner import build
+
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    shutil.copy(ROOT / "_quarto.yml", root / "_quarto.yml")
+    broken = root / "notebooks" / "data_quality.ipynb"
+    book = json.loads(broken.read_text())
+    book["cells"][2]["source"] = ["raise RuntimeError('the returns table is broken')"]
+    broken.write_text(json.dumps(book))
+    summary = build(None, site=tmp_path / "site", root=root, warehouse=demo_warehouse,
+                    parameters=ROOT / "parameters", reports_dir=tmp_path / "reports",
+                    only=("data-quality", "guide"))
+    [failed] = summary.failed
+    assert failed.job.report.name == "data-quality" and "the returns table is broken" in failed.error
+    assert len(summary.executed) == 2  # both guides
+    partial = tmp_path / "reports" / "executed" / "consortium" / summary.period / "data-quality.ipynb"
+    assert "the returns table is broken" in partial.read_text()  # papermill saved the partial notebook
+    page = (tmp_path / "site" / "consortium" / summary.period / "data-quality.html").read_text()
+    assert "the returns table is broken" in page or "failed" in page.lower()

@@ -1,0 +1,150 @@
+"""The built demo site, checked as its readers would: pages, tables, charts, PDFs, links, search."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from perfcore.parameters import load_consortium
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+CONSORTIUM = load_consortium(ROOT / "parameters")
+CODE_MARKERS = ("report.load(", "show.", "import ", "show_figure(", "def ", "data.framework")
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def council_page(site: Path, slug: str, period: str) -> Path:
+    return site / "councils" / slug / period / "report.html"
+
+
+def test_every_page_built_without_failure(demo_site):
+    summary, site, _ = demo_site
+    assert not summary.failed, [(o.job.label, o.error) for o in summary.failed]
+    for council in CONSORTIUM.members:
+        assert council_page(site, council.slug, summary.period).exists()
+        assert (site / "councils" / council.slug / "index.html").exists()  # landing page per council
+        assert (site / "councils" / council.slug / summary.period / f"{council.slug}-{summary.period}-report.pdf").exists()
+    for name in ("benchmarks", "analytics", "data-quality", "indicators", "guide"):
+        assert (site / "consortium" / summary.period / f"{name}.html").exists(), name
+
+
+def test_tables_are_real_tables_with_the_right_figures(demo_site, demo_warehouse):
+    from perfcore import indicators, warehouse
+    from perfcore.parameters import load_framework
+
+    summary, site, _ = demo_site
+    framework = load_framework(ROOT / "parameters" / "framework.yaml")
+    con = warehouse.connect(demo_warehouse, read_only=True)
+    table = indicators.compute(con, framework, CONSORTIUM.codes)
+    con.close()
+    days = indicators.values_for(table, framework, "S12000019", summary.period)["new_claims_days"]
+    page = soup(council_page(site, "midlothian", summary.period))
+    position = next(t for t in page.find_all("table") if "against the other members" in t.caption.get_text())
+    rows = {tr.find_all(["td", "th"])[0].get_text(strip=True): [c.get_text(strip=True) for c in tr.find_all(["td", "th"])]
+            for tr in position.find_all("tr")}
+    assert rows["New claims, days"][1] == f"{days:.1f} days"
+    assert rows["New claims, days"][3] == "10th of 10"
+
+
+def test_charts_are_svg_with_titles_and_text_alternatives(demo_site):
+    summary, site, _ = demo_site
+    path = council_page(site, "midlothian", summary.period)
+    page = soup(path)
+    images = [img for img in page.find_all("img") if img.get("src", "").endswith(".svg")]
+    assert len(images) >= 6
+    for img in images:
+        assert len(img.get("alt", "")) > 40, img
+        svg = (path.parent / img["src"]).read_text(encoding="utf-8")
+        assert svg.lstrip().startswith("<svg")
+    details = page.find_all("details")
+    assert len(details) >= len(images)  # every chart's data as a table
+    assert all(d.find("table") for d in details)
+
+
+def test_no_notebook_code_in_html(demo_site):
+    summary, site, _ = demo_site
+    for path in site.rglob("*.html"):
+        text = soup(path).get_text(" ")
+        for marker in CODE_MARKERS:
+            assert marker not in text, f"{marker!r} in {path.relative_to(site)}"
+
+
+def test_pdf_has_council_period_headers_and_no_code(demo_site):
+    from pypdf import PdfReader
+
+    summary, site, _ = demo_site
+    pdf = site / "councils" / "midlothian" / summary.period / f"midlothian-{summary.period}-report.pdf"
+    reader = PdfReader(pdf)
+    assert len(reader.pages) >= 4
+    for number, page in enumerate(reader.pages[1:], start=2):
+        text = page.extract_text()
+        assert "Midlothian" in text and "October 2026" in text, number
+        for marker in CODE_MARKERS:
+            assert marker not in text, (number, marker)
+    metadata = reader.xmp_metadata
+    assert metadata is not None and metadata.pdfaid_part is not None  # PDF/A
+
+
+def test_links_resolve(demo_site):
+    _, site, _ = demo_site
+    broken = []
+    for path in site.rglob("*.html"):
+        for anchor in soup(path).find_all(["a", "link", "script", "img"]):
+            target = anchor.get("href") or anchor.get("src")
+            if not target or re.match(r"^(https?:|mailto:|#|data:)", target):
+                continue
+            if not (path.parent / target.split("#")[0]).exists():
+                broken.append(f"{path.relative_to(site)} -> {target}")
+    assert not broken, broken[:10]
+
+
+def test_search_index_covers_the_pages(demo_site):
+    summary, site, _ = demo_site
+    index = json.loads((site / "councils" / "midlothian" / "search.json").read_text())
+    entries = index if isinstance(index, list) else index.get("pages", index.get("documents", []))
+    text = json.dumps(entries)
+    assert "midlothian" in text.lower() and "report.html" in text
+    consortium = json.dumps(json.loads((site / "consortium" / "search.json").read_text()))
+    for name in ("benchmarks", "data-quality", "indicators", "guide"):
+        assert f"{name}.html" in consortium
+    assert "midlothian/" not in consortium  # a council's pages stay out of the shared index
+
+
+def test_nothing_of_one_council_sits_in_another_councils_folder(demo_site):
+    _, site, _ = demo_site
+    for council in CONSORTIUM.members:
+        others = [c for c in CONSORTIUM.members if c.slug != council.slug]
+        for path in (site / "councils" / council.slug).rglob("*"):
+            assert all(o.slug not in path.name for o in others), path
+
+
+def test_planted_stories_are_visible(demo_site):
+    summary, site, _ = demo_site
+    midlothian = soup(council_page(site, "midlothian", summary.period)).get_text(" ")
+    assert re.search(r"New claims took 3\d\.\d days in October", midlothian)
+    assert "10th of 10" in midlothian
+    renfrewshire = council_page(site, "east-renfrewshire", summary.period).read_text()
+    assert "Initiative" in renfrewshire
+    quality = soup(site / "consortium" / summary.period / "data-quality.html").get_text(" ")
+    assert "Dundee City" in quality
+    dundee = soup(council_page(site, "dundee-city", "2026-08") if (site / "councils/dundee-city/2026-08").exists()
+                  else council_page(site, "dundee-city", summary.period)).get_text(" ")
+    assert "Data quality" in dundee
+
+
+def test_dwp_folder_has_pdfs_and_the_electronic_return(demo_site):
+    summary, site, _ = demo_site
+    folder = site / "dwp" / summary.period
+    pdfs = sorted(folder.glob("*.pdf"))
+    assert len(pdfs) == len(CONSORTIUM.members)
+    lines = (folder / f"sop-return-{summary.period}.csv").read_text().splitlines()
+    assert lines[0].startswith("gss_code,council,period,new_claims_decided,new_claims_days")
+    assert len(lines) == 1 + len(CONSORTIUM.members)
