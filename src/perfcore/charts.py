@@ -184,3 +184,163 @@ def work_on_hand(frame: "pd.DataFrame", area_name: str, period: str, id: str | N
     alt_text = (f"Bar chart of work on hand at the end of {periods.label(period)} for {area_name}: "
                 f"{total} items, of which {old} older than 30 days.")
     return Figure(chart, f"Work on hand by age, end of {periods.label(period)}", alt_text, frame, id)
+
+
+def spc(frame: "pd.DataFrame", indicator: Indicator, area_name: str, variation: str, assurance: str | None,
+        id: str | None = None) -> Figure:
+    """XmR chart (NHS Making Data Count): values, mean, process limits; special causes marked by shape.
+
+    ``frame`` from ``SpcChart.frame()``.
+    """
+    import altair as alt
+    import pandas as pd
+
+    data = frame.copy()
+    data["month"] = data["period"].map(_month_label)
+    data["point"] = data["nature"].replace("", "common cause").fillna("common cause").map(
+        lambda n: {"concerning": "Special cause: concerning", "improving": "Special cause: improving"}.get(n, "Common cause"))
+    order = list(data["month"])
+    x = alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45))
+    base = alt.Chart(data)
+    limits = base.mark_line(strokeDash=[4, 3], color="#505A5F").encode(x=x, y="upper:Q") + \
+        base.mark_line(strokeDash=[4, 3], color="#505A5F").encode(x=x, y="lower:Q")
+    mean = base.mark_line(color=OKABE_ITO["black"], strokeWidth=1.5).encode(x=x, y="mean:Q")
+    line = base.mark_line(color="#858F95", strokeWidth=1.5).encode(x=x, y=alt.Y("value:Q", title=indicator.unit, scale=alt.Scale(zero=False)))
+    domain = ["Common cause", "Special cause: improving", "Special cause: concerning"]
+    points = base.mark_point(filled=True, size=70).encode(
+        x=x, y="value:Q",
+        color=alt.Color("point:N", title=None, scale=alt.Scale(domain=domain, range=["#858F95", OKABE_ITO["blue"], OKABE_ITO["vermillion"]]),
+                        legend=alt.Legend(orient="top")),
+        shape=alt.Shape("point:N", scale=alt.Scale(domain=domain, range=["circle", "triangle-down", "diamond"]), legend=alt.Legend(orient="top")),
+        tooltip=["month", alt.Tooltip("value:Q", format=".1f"), "point", "rules"],
+    )
+    layers = [limits, mean, line, points]
+    if indicator.thresholds is not None:
+        target = pd.DataFrame({"target": [indicator.thresholds.green]})
+        layers.append(alt.Chart(target).mark_rule(color=OKABE_ITO["bluish_green"], strokeWidth=2).encode(y="target:Q"))
+    chart = alt.layer(*layers).resolve_scale(color="independent").properties(width=560, height=240)
+    table = pd.DataFrame({
+        "Month": [periods.label(p) for p in data["period"]],
+        "Value": [indicator.format(v) for v in data["value"]],
+        "Mean": [indicator.format(v) for v in data["mean"]],
+        "Lower limit": [indicator.format(v) for v in data["lower"]],
+        "Upper limit": [indicator.format(v) for v in data["upper"]],
+        "Special cause": [r.replace("_", " ") if r else "" for r in data["rules"]],
+    })
+    flagged = data[data["point"] != "Common cause"]
+    alt_text = (f"Statistical process control chart of {indicator.short} for {area_name}: mean "
+                f"{indicator.format(data['mean'].iloc[-1])}, process limits {indicator.format(data['lower'].iloc[-1])} to "
+                f"{indicator.format(data['upper'].iloc[-1])}. Variation: {variation.replace('_', ' ')}"
+                + (f"; assurance: {assurance.replace('_', ' ')}" if assurance else "") + ". ")
+    if len(flagged):
+        alt_text += "Special-cause months: " + ", ".join(periods.label(p) for p in flagged["period"]) + "."
+    else:
+        alt_text += "No special-cause months."
+    return Figure(chart, f"{indicator.short}: {area_name}, process control chart", alt_text, table, id)
+
+
+def funnel(plot, indicator: Indicator, names: dict[str, str], id: str | None = None) -> Figure:
+    """Spiegelhalter funnel plot: councils by number of cases, with 95% and 99.8% limits."""
+    import altair as alt
+    import pandas as pd
+
+    points = plot.points.copy()
+    points["council"] = points["area"].map(names)
+    points["value_scaled"] = points["value"]
+    signal = points.get("signal_99.8", pd.Series([""] * len(points))).fillna("")
+    signal95 = points.get("signal_95", pd.Series([""] * len(points))).fillna("")
+    points["position"] = [("Beyond 99.8% limits: " + s) if s else ("Beyond 95% limits: " + t) if t else "Within limits"
+                          for s, t in zip(signal, signal95)]
+    limits = plot.limits()
+    long = limits.melt(id_vars=["n", "target"], var_name="limit", value_name="y")
+    long["level"] = long["limit"].str.replace("lower_", "").str.replace("upper_", "") + "% limits"
+    long["side"] = long["limit"].str.split("_").str[0]
+    x = alt.X("n:Q", title="cases (denominator, pooled over the window)", scale=alt.Scale(type="log"))
+    lines = alt.Chart(long).mark_line(strokeDash=[4, 3]).encode(
+        x=x, y=alt.Y("y:Q", title=indicator.unit, scale=alt.Scale(zero=False)), detail="limit:N",
+        color=alt.Color("level:N", title=None, scale=alt.Scale(range=["#505A5F", OKABE_ITO["black"]]), legend=alt.Legend(orient="top")))
+    target = alt.Chart(limits).mark_line(color=OKABE_ITO["black"], strokeWidth=1.5).encode(x=x, y="target:Q")
+    domain = sorted(set(points["position"]))
+    dots = alt.Chart(points.rename(columns={"denominator": "n"})).mark_point(filled=True, size=80).encode(
+        x="n:Q", y="value:Q",
+        shape=alt.Shape("position:N", title=None, legend=alt.Legend(orient="bottom", columns=1), scale=alt.Scale(domain=domain)),
+        color=alt.Color("position:N", title=None, legend=None, scale=alt.Scale(domain=domain, range=list(CATEGORY_COLOURS))),
+        tooltip=["council", alt.Tooltip("value:Q", format=".2f"), alt.Tooltip("n:Q", format=",.0f"), "position"])
+    labels = alt.Chart(points.rename(columns={"denominator": "n"})).mark_text(align="left", dx=6, fontSize=10).encode(
+        x="n:Q", y="value:Q", text="council:N")
+    chart = alt.layer(lines, target, dots, labels).resolve_scale(color="independent").properties(width=520, height=280)
+    table = pd.DataFrame({
+        "Council": points["council"],
+        "Cases": [f"{n:,.0f}" for n in points["denominator"]],
+        indicator.short: [indicator.format(v) for v in points["value"]],
+        "95% limits": [f"{indicator.format(lo)} to {indicator.format(hi)}" for lo, hi in zip(points["lower_95"], points["upper_95"])],
+        "Position": points["position"],
+    })
+    outside = points[points["position"] != "Within limits"]
+    window = f"{periods.label(plot.periods[0])} to {periods.label(plot.periods[-1])}" if len(plot.periods) > 1 else periods.label(plot.periods[0])
+    alt_text = (f"Funnel plot of {indicator.short}, {window}: each council against the consortium figure "
+                f"{indicator.format(plot.target)}, with limits that narrow as the number of cases grows. ")
+    alt_text += ("Outside the limits: " + "; ".join(f"{c} ({p.split(': ')[-1]})" for c, p in zip(outside["council"], outside["position"])) + "."
+                 if len(outside) else "Every council is within the limits: differences are consistent with chance.")
+    return Figure(chart, f"{indicator.short}: funnel plot, {window}", alt_text, table, id)
+
+
+def correlation_matrix(matrix: "pd.DataFrame", labels: dict[str, str], lag: int, id: str | None = None) -> Figure:
+    """Heatmap of within-council correlations (leader this month, follower ``lag`` months later)."""
+    import altair as alt
+    import pandas as pd
+
+    long = matrix.rename(index=labels, columns=labels).stack(future_stack=True).reset_index()
+    long.columns = ["leader", "follower", "r"]
+    long["text"] = long["r"].map(lambda r: "" if r != r else f"{r:+.2f}")
+    order = [labels.get(i, i) for i in matrix.index]
+    base = alt.Chart(long).encode(
+        x=alt.X("follower:N", sort=order, title=f"… this indicator {lag} month(s) later", axis=alt.Axis(labelAngle=-40, labelLimit=160)),
+        y=alt.Y("leader:N", sort=order, title="This indicator now …", axis=alt.Axis(labelLimit=200)))
+    cells = base.mark_rect().encode(color=alt.Color("r:Q", title="r", scale=alt.Scale(scheme="blueorange", domain=[-1, 1], reverse=True)))
+    text = base.mark_text(fontSize=10).encode(text="text:N", color=alt.condition("abs(datum.r) > 0.5", alt.value("white"), alt.value("black")))
+    chart = alt.layer(cells, text).properties(width=34 * len(order), height=26 * len(order))
+    table = matrix.rename(index=labels, columns=labels).map(lambda r: "" if r != r else f"{r:+.2f}").reset_index().rename(columns={"leader": "This month", "index": "This month"})
+    strongest = long.dropna().reindex(long["r"].abs().dropna().sort_values(ascending=False).index).head(1)
+    alt_text = (f"Matrix of correlations between indicators, each council's own average removed, pooling all councils; "
+                f"rows lead by {lag} month(s). ")
+    if len(strongest):
+        row = strongest.iloc[0]
+        alt_text += f"Strongest: {row['leader']} with {row['follower']} (r = {row['r']:+.2f})."
+    return Figure(chart, f"How indicators move together, {lag} month(s) apart", alt_text, table, id)
+
+
+def impact(series: "pd.DataFrame", indicator: Indicator, area_name: str, start: str, title: str,
+           peers: "pd.DataFrame | None" = None, id: str | None = None) -> Figure:
+    """The council's series before and after an initiative's start, beside its peers' average."""
+    import altair as alt
+    import pandas as pd
+
+    data = series.copy()
+    if peers is not None:
+        data = data.merge(peers.rename(columns={"value": "peers"}), on="period", how="left")
+    data["month"] = data["period"].map(_month_label)
+    cols = ["value"] + (["peers"] if peers is not None else [])
+    long = data.melt(id_vars=["period", "month"], value_vars=cols, var_name="series", value_name="v").dropna()
+    long["series"] = long["series"].map({"value": area_name, "peers": "Peer councils (average)"})
+    order = list(data["month"])
+    domain = [area_name, "Peer councils (average)"]
+    lines = alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("v:Q", title=indicator.unit, scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=domain, range=[OKABE_ITO["blue"], OKABE_ITO["black"]]), legend=alt.Legend(orient="top")),
+        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=domain, range=[[1, 0], [5, 4]]), legend=None))
+    rule = pd.DataFrame({"month": [_month_label(start)], "label": ["Initiative starts"]})
+    marker = alt.Chart(rule).mark_rule(strokeDash=[2, 2], color=OKABE_ITO["reddish_purple"]).encode(x=alt.X("month:N", sort=order))
+    label = alt.Chart(rule).mark_text(align="left", dx=4, dy=-110, color=OKABE_ITO["reddish_purple"]).encode(x=alt.X("month:N", sort=order), text="label:N")
+    chart = alt.layer(lines, marker, label).properties(width=560, height=240)
+    table = pd.DataFrame({"Month": [periods.label(p) for p in data["period"]],
+                          area_name: [indicator.format(v) for v in data["value"]]})
+    if peers is not None:
+        table["Peer councils (average)"] = [indicator.format(v) for v in data["peers"]]
+    before = data[data["period"] < start]["value"].mean()
+    after = data[data["period"] >= start]["value"].mean()
+    alt_text = (f"Line chart of {indicator.short} for {area_name} before and after '{title}' started in "
+                f"{periods.label(start)}: average {indicator.format(before)} before, {indicator.format(after)} since"
+                + (", with the peer councils' average for comparison." if peers is not None else "."))
+    return Figure(chart, f"{indicator.short}: {area_name} before and after the initiative", alt_text, table, id)

@@ -234,6 +234,27 @@ def cmd_demo(args) -> int:
     return cmd_build(args)
 
 
+def _alerts_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--period", metavar="YYYY-MM", help="the month (default: the latest month with data)")
+    sub.add_argument("--format", choices=("json", "table"), default="table")
+
+
+def cmd_alerts(args) -> int:
+    """Alerts as at a month, worst first: council, indicator, rule, evidence, months."""
+    from perfcore import report
+
+    data = report.load(args.period, warehouse=args.warehouse, parameters=args.parameters, today=args.today)
+    items = report.alerts(data)
+    if args.format == "json":
+        print(json.dumps([a.to_dict() | {"council": data.area_name(a.area)} for a in items], indent=1))
+        return 0
+    print(f"{len(items)} alert(s) as at {data.period}, worst first")
+    rows = [{"severity": a.severity, "council": data.area_name(a.area), "indicator": a.indicator, "rule": a.rule,
+             "since": a.started, "months": " ".join(a.months), "evidence": a.evidence} for a in items]
+    _print_table(rows, ["severity", "council", "indicator", "rule", "since", "months", "evidence"])
+    return 0
+
+
 def _build_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--period", metavar="YYYY-MM", help="the month to build (default: the latest month with data)")
     sub.add_argument("--out", metavar="DIR", help="where to write the site (default: _quarto.yml's output-dir, reports/site)")
@@ -273,6 +294,7 @@ COMMANDS = (
     ("indicators", cmd_indicators, "Print a council's or the consortium's indicators for a month.", _indicators_arguments),
     ("rejections", cmd_rejections, "List every rejected file and record with its reason.", _rejections_arguments),
     ("submissions", cmd_submissions, "List every submitted file with its outcome.", _submissions_arguments),
+    ("alerts", cmd_alerts, "List early-warning alerts, worst first.", _alerts_arguments),
     ("build", cmd_build, "Execute the report notebooks and build the site and PDFs.", _build_arguments),
     ("demo-data", cmd_demo_data, "Write realistic, reproducible demo extracts and manual returns.", _demo_data_arguments),
     ("demo", cmd_demo, "The main job on demo data: generate, ingest, print the latest month, build the site.", _demo_arguments),

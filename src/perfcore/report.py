@@ -576,4 +576,192 @@ def shared_figures(data: ReportData, area: str) -> dict:
             for i in TREND_INDICATORS
         },
         "initiatives": initiative_markers(data, area),
+        # an initiative is measured against peer councils: their data shows through the estimate
+        "impact": _impact_digest(data, area),
     }
+
+
+def _impact_digest(data: ReportData, area: str) -> list:
+    if not initiative_markers(data, area):
+        return []
+    _, summary = initiative_results(data, area)
+    return [] if summary is None else impact_table(data, summary).to_dict("records")
+
+
+# -- analytics, composed for pages ---------------------------------------------------------------------
+
+RULE_WORDS = {
+    "red": "Red status",
+    "spc_beyond_limits": "Beyond the process limits",
+    "spc_run": "Run of 7 on one side of the mean",
+    "spc_trend": "Trend of 7 rising or falling",
+    "spc_two_of_three": "2 of 3 beyond two sigma",
+    "forecast_breach": "Likely to go red (forecast)",
+    "leading_signal": "Leading signal",
+}
+
+
+def analytics_settings(data: ReportData):
+    from perfcore import analytics
+
+    return analytics.load_settings(data.parameters)
+
+
+def alerts(data: ReportData, area: str | None = None) -> list:
+    """Alerts as at the report's month, worst first; for one area, or all (members and consortium)."""
+    from perfcore import analytics
+
+    items = analytics.alerts(data.table, data.framework, data.consortium.codes, data.period, analytics_settings(data))
+    return [a for a in items if area is None or a.area == area]
+
+
+def alert_table(data: ReportData, items: list) -> "pd.DataFrame":
+    import pandas as pd
+
+    def months(a) -> str:
+        if not a.months:
+            return ""
+        first, last = periods.label(a.months[0]), periods.label(a.months[-1])
+        return first if first == last else f"{first} to {last}"
+
+    return pd.DataFrame([{
+        "Severity": a.severity.capitalize(),
+        "Council": data.area_name(a.area),
+        "Indicator": data.framework.indicator(a.indicator).short,
+        "Rule": RULE_WORDS.get(a.rule, a.rule.replace("_", " ")),
+        "Since": periods.label(a.started) if a.started else "",
+        "Months": months(a),
+        "Evidence": a.evidence,
+    } for a in items])
+
+
+def alerts_sentence(data: ReportData, items: list, area_name: str) -> str:
+    if not items:
+        return f"No alerts for {area_name} in {periods.label(data.period)}: variation is within what the process usually shows."
+    high = sum(a.severity == "high" for a in items)
+    return (f"{len(items)} alert(s) for {area_name} in {periods.label(data.period)}, {high} of high severity, "
+            "worst first. Each names the rule that fired, the evidence and the months involved.")
+
+
+def spc_for(data: ReportData, area: str, indicator_id: str):
+    from perfcore import analytics
+
+    return analytics.spc_chart(data.table, data.framework, area, indicator_id, analytics_settings(data))
+
+
+def alerted_indicators(data: ReportData, items: list, limit: int = 3) -> list[tuple[str, str]]:
+    """(area, indicator) of the worst alerts with an SPC chart (monthly indicators), without repeats."""
+    seen: list[tuple[str, str]] = []
+    for a in items:
+        key = (a.area, a.indicator)
+        if key not in seen and data.framework.indicator(a.indicator).window == "month" and a.rule != "leading_signal":
+            seen.append(key)
+    return seen[:limit]
+
+
+FUNNEL_INDICATORS = ("new_claims_days", "changes_days", "new_claims_within_14_days_pct", "accuracy_pct")
+
+
+def funnel_for(data: ReportData, indicator_id: str):
+    from perfcore import analytics
+
+    return analytics.funnel(data.table, data.framework, indicator_id, data.period, analytics_settings(data),
+                            areas=data.consortium.codes)
+
+
+def names(data: ReportData) -> dict[str, str]:
+    return {c.code: c.name for c in data.consortium.members} | {CONSORTIUM: data.consortium.short_name}
+
+
+def spotlight_table(data: ReportData) -> "pd.DataFrame":
+    import pandas as pd
+
+    from perfcore import analytics
+
+    found = analytics.spotlights(data.table, data.framework, data.period, analytics_settings(data), names=names(data))
+    return pd.DataFrame([{
+        "Indicator": data.framework.indicator(s.indicator).short,
+        "Best sustained performer": names(data).get(s.area, s.area),
+        "Median": data.framework.indicator(s.indicator).format(s.median_value),
+        "Months in top quarter": f"{s.top_quarter_share:.0%}",
+        "Runner-up": names(data).get(s.runner_up, "") if s.runner_up else "",
+    } for s in found])
+
+
+def interdependence(data: ReportData):
+    """(lagged correlations, strongest pairs, sentences)."""
+    from perfcore import analytics
+
+    settings = analytics_settings(data)
+    correlations = analytics.lagged_correlations(data.table, settings, period=data.period)
+    pairs = analytics.strongest_pairs(correlations, 5)
+    return correlations, pairs, analytics.describe_pairs(pairs, data.framework, settings)
+
+
+def pairs_table(data: ReportData, pairs: "pd.DataFrame") -> "pd.DataFrame":
+    import pandas as pd
+
+    short = {i.id: i.short for i in data.framework.indicators}
+    return pd.DataFrame({
+        "This month": pairs["leader"].map(short),
+        "Later": pairs["follower"].map(short),
+        "Months later": pairs["lag"].astype(int).astype(str),
+        "r": pairs["r"].map(lambda r: f"{r:+.2f}"),
+        "95% CI": [f"{lo:+.2f} to {hi:+.2f}" for lo, hi in zip(pairs["ci_low"], pairs["ci_high"])],
+        "Council-months": pairs["council_months"].astype(int).astype(str),
+        "Adjusted p": pairs["p_adjusted"].map(lambda p: "<0.001" if p < 0.001 else f"{p:.3f}"),
+    })
+
+
+def initiative_results(data: ReportData, area: str | None = None):
+    """(results, summary frame) for every initiative, or one council's; refusals are in the summary."""
+    from perfcore import analytics
+
+    settings = analytics_settings(data)
+    found = analytics.load_initiatives(data.parameters, data.framework)
+    chosen = [i for i in found if area is None or i.council == area]
+    if not chosen:
+        return [], None
+    return analytics.assess_initiatives(data.table, data.framework, chosen, settings=settings,
+                                        peer_codes=data.consortium.codes, period=data.period)
+
+
+def impact_table(data: ReportData, summary: "pd.DataFrame") -> "pd.DataFrame":
+    import pandas as pd
+
+    rows = []
+    for _, r in summary.iterrows():
+        indicator = data.framework.indicator(r["indicator"])
+        effect = r.get("effect")
+        has = effect == effect and effect is not None
+        rows.append({
+            "Council": names(data).get(r["area"], r["area"]),
+            "Indicator": indicator.short,
+            "Start": periods.label(r["start"]),
+            "Method": r.get("method") or "",
+            "Effect": f"{effect:+.2f}" if has else "",
+            "95% CI": f"{r['ci_low']:+.2f} to {r['ci_high']:+.2f}" if has else "",
+            "Verdict": r.get("verdict") or r.get("reason") or "",
+        })
+    return pd.DataFrame(rows)
+
+
+def peer_average(data: ReportData, area: str, indicator_id: str, peers: tuple[str, ...]) -> "pd.DataFrame":
+    """The pooled figure of the peer councils per month (Σ numerators ÷ Σ denominators)."""
+    import pandas as pd
+
+    from perfcore import analytics
+
+    values = analytics.group_figures(data.table, data.framework, peers, indicator_id)
+    frame = pd.DataFrame({"period": data.periods})
+    return frame.merge(pd.DataFrame({"period": values.index, "value": values.values}), on="period", how="left")
+
+
+def short_names(data: ReportData) -> dict[str, str]:
+    return {i.id: i.short for i in data.framework.indicators}
+
+
+def correlation_matrix(correlations: "pd.DataFrame", lag: int) -> "pd.DataFrame":
+    from perfcore import analytics
+
+    return analytics.correlation_matrix(correlations, lag=lag)
