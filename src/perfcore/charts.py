@@ -211,14 +211,15 @@ def spc(frame: "pd.DataFrame", indicator: Indicator, area_name: str, variation: 
         x=x, y="value:Q",
         color=alt.Color("point:N", title=None, scale=alt.Scale(domain=domain, range=["#858F95", OKABE_ITO["blue"], OKABE_ITO["vermillion"]]),
                         legend=alt.Legend(orient="top")),
-        shape=alt.Shape("point:N", scale=alt.Scale(domain=domain, range=["circle", "triangle-down", "diamond"]), legend=alt.Legend(orient="top")),
+        shape=alt.Shape("point:N", title=None, scale=alt.Scale(domain=domain, range=["circle", "triangle-down", "diamond"]),
+                        legend=alt.Legend(orient="top")),
         tooltip=["month", alt.Tooltip("value:Q", format=".1f"), "point", "rules"],
     )
     layers = [limits, mean, line, points]
     if indicator.thresholds is not None:
         target = pd.DataFrame({"target": [indicator.thresholds.green]})
         layers.append(alt.Chart(target).mark_rule(color=OKABE_ITO["bluish_green"], strokeWidth=2).encode(y="target:Q"))
-    chart = alt.layer(*layers).resolve_scale(color="independent").properties(width=560, height=240)
+    chart = alt.layer(*layers).properties(width=560, height=240)
     table = pd.DataFrame({
         "Month": [periods.label(p) for p in data["period"]],
         "Value": [indicator.format(v) for v in data["value"]],
@@ -256,19 +257,22 @@ def funnel(plot, indicator: Indicator, names: dict[str, str], id: str | None = N
     long["level"] = long["limit"].str.replace("lower_", "").str.replace("upper_", "") + "% limits"
     long["side"] = long["limit"].str.split("_").str[0]
     x = alt.X("n:Q", title="cases (denominator, pooled over the window)", scale=alt.Scale(type="log"))
-    lines = alt.Chart(long).mark_line(strokeDash=[4, 3]).encode(
+    # Limits are told apart by dash pattern (colour is kept for the councils' positions).
+    lines = alt.Chart(long).mark_line(color="#505A5F").encode(
         x=x, y=alt.Y("y:Q", title=indicator.unit, scale=alt.Scale(zero=False)), detail="limit:N",
-        color=alt.Color("level:N", title=None, scale=alt.Scale(range=["#505A5F", OKABE_ITO["black"]]), legend=alt.Legend(orient="top")))
+        strokeDash=alt.StrokeDash("level:N", title=None, scale=alt.Scale(range=[[6, 3], [2, 2]]), legend=alt.Legend(orient="top")))
     target = alt.Chart(limits).mark_line(color=OKABE_ITO["black"], strokeWidth=1.5).encode(x=x, y="target:Q")
     domain = sorted(set(points["position"]))
     dots = alt.Chart(points.rename(columns={"denominator": "n"})).mark_point(filled=True, size=80).encode(
         x="n:Q", y="value:Q",
-        shape=alt.Shape("position:N", title=None, legend=alt.Legend(orient="bottom", columns=1), scale=alt.Scale(domain=domain)),
-        color=alt.Color("position:N", title=None, legend=None, scale=alt.Scale(domain=domain, range=list(CATEGORY_COLOURS))),
+        # Same field, title and legend for shape and colour: Vega-Lite draws one legend with both.
+        shape=alt.Shape("position:N", title="Position", legend=alt.Legend(orient="bottom", columns=1), scale=alt.Scale(domain=domain)),
+        color=alt.Color("position:N", title="Position", legend=alt.Legend(orient="bottom", columns=1),
+                        scale=alt.Scale(domain=domain, range=list(CATEGORY_COLOURS))),
         tooltip=["council", alt.Tooltip("value:Q", format=".2f"), alt.Tooltip("n:Q", format=",.0f"), "position"])
     labels = alt.Chart(points.rename(columns={"denominator": "n"})).mark_text(align="left", dx=6, fontSize=10).encode(
         x="n:Q", y="value:Q", text="council:N")
-    chart = alt.layer(lines, target, dots, labels).resolve_scale(color="independent").properties(width=520, height=280)
+    chart = alt.layer(lines, target, dots, labels).properties(width=520, height=280)
     table = pd.DataFrame({
         "Council": points["council"],
         "Cases": [f"{n:,.0f}" for n in points["denominator"]],
