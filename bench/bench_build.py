@@ -29,6 +29,7 @@ It prints one JSON report on stdout; progress goes to stderr.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import os
@@ -128,7 +129,9 @@ def bench_site(councils: int, folder: Path, months: int, workers: int | None) ->
     shutil.rmtree(folder, ignore_errors=True)  # a kept folder from an earlier run would make every file a duplicate
     data = prepare(folder, councils, months)
     log(f"{councils} councils: cold build ({data.files} files ingested)")
+    before = sources_fingerprint()
     cold = time_build(data, folder, workers)
+    between = sources_fingerprint()
     log(f"{councils} councils: warm build (nothing changed)")
     warm = time_build(data, folder, workers)
     report = {
@@ -139,8 +142,21 @@ def bench_site(councils: int, folder: Path, months: int, workers: int | None) ->
         "ingest_s": round(data.ingest_s, 1),
         "cold_build": build_report(cold),
         "warm_build": build_report(warm),
+        # a page re-runs when perfcore's code or its notebook changes: an edit made while this ran
+        # (by anyone) makes the "warm" build partly cold, and this says so
+        "code_changed_during_builds": len({before, between, sources_fingerprint()}) > 1,
     }
     return data, report
+
+
+def sources_fingerprint() -> str:
+    """What the runner's page fingerprints take from the source tree: perfcore's code and the notebooks."""
+    from perfcore.runner import code_fingerprint
+
+    digest = hashlib.sha256(code_fingerprint(ROOT).encode())
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        digest.update(notebook.name.encode() + notebook.read_bytes())
+    return digest.hexdigest()
 
 
 # -- one notebook: perfcore's per-page work against bare papermill + nbconvert -----------------------------

@@ -20,6 +20,7 @@ def copy_of_demo(demo_site, demo_warehouse, tmp_path_factory):
     summary, site, reports = demo_site
     folder = tmp_path_factory.mktemp("freeze")
     shutil.copy(demo_warehouse, folder / "warehouse.duckdb")
+    shutil.copytree(demo_warehouse.parent / "submitted", folder / "submitted")
     shutil.copytree(site, folder / "site")
     shutil.copytree(reports, folder / "reports")
     return summary.period, folder

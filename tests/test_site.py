@@ -119,11 +119,16 @@ def test_search_index_covers_the_pages(demo_site):
 
 
 def test_nothing_of_one_council_sits_in_another_councils_folder(demo_site):
+    """No file in a council's folder names another member: pages, chart data, search index, manifests."""
     _, site, _ = demo_site
     for council in CONSORTIUM.members:
-        others = [c for c in CONSORTIUM.members if c.slug != council.slug]
+        others = [c for c in CONSORTIUM.members if c.code != council.code]
         for path in (site / "councils" / council.slug).rglob("*"):
-            assert all(o.slug not in path.name for o in others), path
+            assert all(not path.name.startswith(o.slug + "-") for o in others), path
+            if path.suffix in (".html", ".json", ".csv", ".svg"):
+                text = path.read_text(encoding="utf-8").replace(council.name, "")
+                leaked = [o.name for o in others if o.name in text or o.code in text]
+                assert not leaked, (path.relative_to(site), leaked)
 
 
 def test_planted_stories_are_visible(demo_site):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -208,12 +209,23 @@ def run(jobs: list[Job], *, site: Path, root: Path, config: "SiteConfig", worker
         for outcome in finished:
             outcomes.append(_record(outcome, progress))
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(execute_and_render, job, site, root, config) for job in stale]
+        # spawn, not fork: the parent may hold DuckDB connections and library threads,
+        # which a forked child inherits in an undefined state.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(execute_and_render, job, site, root, config): job for job in stale}
             for future in as_completed(futures):
-                outcomes.append(_record(future.result(), progress))
+                outcomes.append(_record(_result_or_failure(future, futures[future]), progress))
     order = {job.label: n for n, job in enumerate(jobs)}
     return sorted(outcomes, key=lambda o: order[o.job.label])
+
+
+def _result_or_failure(future, job: Job) -> Outcome:
+    """A worker that died (out of memory, killed) fails its page, not the build."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return Outcome(job, "failed", error=f"worker died: {type(exc).__name__}: {exc}")
 
 
 def _record(outcome: Outcome, progress: Callable[[Outcome], None] | None) -> Outcome:
