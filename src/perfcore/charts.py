@@ -196,6 +196,8 @@ def spc(frame: "pd.DataFrame", indicator: Indicator, area_name: str, variation: 
     import pandas as pd
 
     data = frame.copy()
+    # Every indicator is non-negative: a natural process limit below zero means "no lower limit".
+    data["lower"] = data["lower"].clip(lower=0)
     data["month"] = data["period"].map(_month_label)
     data["point"] = data["nature"].replace("", "common cause").fillna("common cause").map(
         lambda n: {"concerning": "Special cause: concerning", "improving": "Special cause: improving"}.get(n, "Common cause"))
