@@ -1,0 +1,56 @@
+"""The built site in a real browser: headless Chromium against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import tempfile
+import threading
+
+import pytest
+from bs4 import BeautifulSoup
+
+pytestmark = pytest.mark.slow
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic")
+
+
+@pytest.fixture(scope="module")
+def served_site(demo_site):
+    _, site, _ = demo_site
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", demo_site[0].period
+    server.shutdown()
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert binary, "Chromium is needed for the browser tests: scripts/test installs it"
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                              capture_output=True, text=True, timeout=120)
+
+
+def test_search_finds_pages_in_the_browser(served_site):
+    base, period = served_site
+    url = f"{base}/councils/midlothian/{period}/report.html?q=work+on+hand"
+    result = chromium("--virtual-time-budget=10000", "--dump-dom", url)
+    dom = BeautifulSoup(result.stdout, "html.parser")
+    results = dom.find(id="search-results")
+    assert results is not None and not results.has_attr("hidden"), result.stdout[-2000:]
+    links = [a["href"] for a in results.find_all("a", href=True)]
+    assert any("report.html" in link for link in links), links
+
+
+def test_council_page_renders_to_a_screenshot(served_site, tmp_path):
+    base, period = served_site
+    shot = tmp_path / "council.png"
+    chromium("--hide-scrollbars", "--window-size=1280,2400", f"--screenshot={shot}",
+             f"{base}/councils/midlothian/{period}/report.html")
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 100_000  # a real, non-blank page
