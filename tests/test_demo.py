@@ -553,7 +553,6 @@ def test_27_councils_with_extra_councils_and_a_consortium_that_accepts_them(tmp_
 
 
 def test_ingestion_accepts_every_file_and_reports_exactly_the_planted_errors(tmp_path, consortium):
-    pytest.importorskip("duckdb")
     from perfcore import warehouse
     from perfcore.ingest import ingest_paths, rejections
 
