@@ -138,11 +138,14 @@ def test_planted_stories_are_visible(demo_site):
     assert "10th of 10" in midlothian
     renfrewshire = council_page(site, "east-renfrewshire", summary.period).read_text()
     assert "Initiative" in renfrewshire
-    quality = soup(site / "consortium" / summary.period / "data-quality.html").get_text(" ")
-    assert "Dundee City" in quality
-    dundee = soup(council_page(site, "dundee-city", "2026-08") if (site / "councils/dundee-city/2026-08").exists()
-                  else council_page(site, "dundee-city", summary.period)).get_text(" ")
-    assert "Data quality" in dundee
+    quality = soup(site / "consortium" / summary.period / "data-quality.html")
+    resubmitted = next(t for t in quality.find_all("table") if "resubmitted" in t.caption.get_text())
+    assert "Dundee City" in resubmitted.get_text(" ") and "August 2026" in resubmitted.get_text(" ")
+    rejected = next(t for t in quality.find_all("table") if "Records rejected in the 12 months" in t.caption.get_text())
+    assert len(rejected.find_all("tr")) >= 10  # the planted record errors, by council, month and reason
+    east_lothian = soup(council_page(site, "east-lothian", summary.period))
+    history = next(t for t in east_lothian.find_all("table") if "last 12 months" in t.caption.get_text())
+    assert "notified after actioned" in history.get_text(" ")  # with its line and reference, on the council's own page
 
 
 def test_dwp_folder_has_pdfs_and_the_electronic_return(demo_site):

@@ -488,8 +488,10 @@ def submission_table(data: ReportData, area: str) -> "pd.DataFrame":
         ["File", "Sequence", "Outcome", "Records loaded", "Records rejected"]].astype(str).replace({"<NA>": "", "nan": ""})
 
 
-def rejection_table(data: ReportData, area: str) -> "pd.DataFrame":
-    frame = rejections(data, area, data.period)
+def rejection_table(data: ReportData, area: str, months: int = 1) -> "pd.DataFrame":
+    """A council's rejected files and records (with line and reference) over the last ``months`` months."""
+    frame = rejections(data, area, None)
+    frame = frame[(frame["period"] >= periods.shift(data.period, 1 - months)) & (frame["period"] <= data.period)].copy()
     frame["line"] = frame["line"].map(lambda x: "" if x != x or x is None else str(int(x)))
     return frame.rename(columns={"file": "File", "level": "Level", "line": "Line", "ref": "Reference", "reason": "Reason"})[
         ["File", "Level", "Line", "Reference", "Reason"]].fillna("")
@@ -526,12 +528,38 @@ def rejected_files_table(data: ReportData) -> "pd.DataFrame":
     return frame.rename(columns={"file": "File", "reason": "Reason"})[["Council", "File", "Reason"]]
 
 
-def rejection_counts(data: ReportData) -> "pd.DataFrame":
-    frame = rejections(data, None, data.period)
-    frame = frame[frame["level"] == "record"]
+def rejection_counts(data: ReportData, months: int = 1) -> "pd.DataFrame":
+    """Rejected records per council, month and reason over the last ``months`` months (counts, no refs)."""
+    frame = rejections(data, None, None)
+    first = periods.shift(data.period, 1 - months)
+    frame = frame[(frame["level"] == "record") & (frame["period"] >= first) & (frame["period"] <= data.period)]
     names = {c.code: c.name for c in data.consortium.members}
-    counts = frame.assign(Council=frame["authority"].map(names)).groupby(["Council", "reason"]).size()
-    return counts.reset_index(name="Records").rename(columns={"reason": "Reason"})
+    counts = frame.assign(Council=frame["authority"].map(names), Month=frame["period"].map(periods.label)) \
+        .groupby(["Council", "period", "Month", "reason"]).size()
+    return counts.reset_index(name="Records").sort_values(["period", "Council"]).drop(columns="period") \
+        .rename(columns={"reason": "Reason"}).reset_index(drop=True)
+
+
+def resubmissions(data: ReportData, months: int = 12) -> "pd.DataFrame":
+    """Council-months whose extract was replaced by a higher Sequence, in the last ``months`` months."""
+    from perfcore import warehouse
+
+    first = periods.shift(data.period, 1 - months)
+    con = warehouse.connect(data.warehouse, read_only=True)
+    try:
+        frame = con.execute("""
+            select r.authority, r.period, old.file_name as replaced, old.sequence as old_seq,
+                   new.file_name as replacement, new.sequence as new_seq, new.records_loaded - old.records_loaded as change
+            from replacements r
+            join submissions old on old.id = r.replaced_id join submissions new on new.id = r.replaced_by_id
+            where r.period between ? and ? order by r.period, r.authority
+        """, [first, data.period]).df()
+    finally:
+        con.close()
+    return frame.assign(Council=frame["authority"].map(names(data)), Month=frame["period"].map(periods.label)).rename(
+        columns={"replaced": "Replaced file", "old_seq": "Old Sequence", "replacement": "Replacement",
+                 "new_seq": "New Sequence", "change": "Records added"})[
+        ["Council", "Month", "Replaced file", "Old Sequence", "Replacement", "New Sequence", "Records added"]]
 
 
 def framework_rules() -> str:
