@@ -64,6 +64,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from perfcore import periods as P
+from perfcore.manual import MEASURES
 from perfcore import settings
 from perfcore.exceptions import ConfigError
 from perfcore.parameters import Consortium, Council, parameters_dir
@@ -111,14 +112,7 @@ _ERROR_GROUPS: tuple[tuple[str, ...], ...] = (
     ("writeoff_date_outside_period", "duplicate_ref"),
 )
 
-MANUAL_MEASURES = (
-    "accuracy_cases_checked",
-    "accuracy_cases_correct",
-    "admin_cost_gbp",
-    "staff_fte",
-    "calls_offered",
-    "calls_answered",
-)
+MANUAL_MEASURES = MEASURES  # the manual return's measures, in the order written
 OUTCOMES = ("awarded", "refused", "withdrawn")
 TENURES = ("social", "private", "supported", "temporary")
 CHANGE_TYPES = ("income", "household", "address", "rent", "capital", "other", "uprating", "revision")

@@ -441,19 +441,12 @@ def indicator_groups(data: ReportData) -> list[tuple[str, tuple[str, ...]]]:
     return [(name, tuple(ids)) for name, ids in groups.items()]
 
 
-def initiatives(data: ReportData) -> list[dict]:
-    """parameters/initiatives.yaml, as a list of entries (empty when there is none)."""
-    import yaml
-
-    path = data.parameters / "initiatives.yaml"
-    if not path.exists():
-        return []
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return list(raw.get("initiatives", raw) if isinstance(raw, dict) else raw)
-
-
 def initiative_markers(data: ReportData, area: str) -> list[tuple[str, str]]:
-    return [(str(i["start"]), "Initiative starts") for i in initiatives(data) if i.get("council") == area]
+    """(start month, label) of the council's initiatives, for marking charts."""
+    from perfcore import analytics
+
+    return [(i.start, "Initiative starts") for i in analytics.load_initiatives(data.parameters, data.framework)
+            if i.council == area]
 
 
 def work_on_hand_sentence(data: ReportData, area: str) -> str:
