@@ -34,7 +34,17 @@ def rebuild(folder: Path):
 
 
 def test_a_second_build_with_nothing_changed_executes_nothing(copy_of_demo):
+    from perfcore import warehouse
+    from perfcore.ingest import ingest_file
+    from perfcore.parameters import load_consortium
+
     _, folder = copy_of_demo
+    # A file sent twice is recorded as a duplicate: it changes nothing any page shows.
+    con = warehouse.connect(folder / "warehouse.duckdb")
+    stored = folder / con.execute("select stored_path from submissions where outcome = 'accepted' limit 1").fetchone()[0]
+    again = ingest_file(stored, con, load_consortium(ROOT / "parameters"), today=date.fromisoformat(DEMO_TODAY))
+    con.close()
+    assert again.outcome == "duplicate"
     summary = rebuild(folder)
     assert summary.executed == () and not summary.failed
     assert len(summary.frozen) == len(summary.outcomes) > 10

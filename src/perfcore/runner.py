@@ -353,13 +353,16 @@ def data_fingerprints(data: "ReportData") -> dict[str, str]:
         manual = con.execute(
             "select authority, string_agg(period || measure || value::varchar || submission_id::varchar, ',' "
             "order by period, measure) from current_manual group by authority").fetchall()
-        everything = con.execute("select count(*), max(id) from submissions").fetchone()
+        # Rejections and replacements show on the data-quality pages; duplicates change nothing shown.
+        history = con.execute(
+            "select (select count(*) from rejections), (select max(submission_id) from rejections), "
+            "(select count(*) from replacements), (select max(replaced_by_id) from replacements)").fetchone()
     finally:
         con.close()
     own: dict[str, str] = {}
     for authority, text in [*extracts, *manual]:
         own[authority] = _hash(own.get(authority, ""), text)
-    out = {"parameters": parameters, "consortium": _hash(parameters, json.dumps(sorted(own.items())), str(everything))}
+    out = {"parameters": parameters, "consortium": _hash(parameters, json.dumps(sorted(own.items())), str(history))}
     for council in data.consortium.members:
         shown = report.shared_figures(data, council.code)
         out[council.code] = _hash(parameters, own.get(council.code, ""), json.dumps(shown, sort_keys=True, default=str))
