@@ -786,3 +786,10 @@ def correlation_matrix(correlations: "pd.DataFrame", lag: int) -> "pd.DataFrame"
     from perfcore import analytics
 
     return analytics.correlation_matrix(correlations, lag=lag)
+
+
+def initiative_title(data: ReportData, initiative_id: str) -> str:
+    from perfcore import analytics
+
+    found = {i.id: i.title for i in analytics.load_initiatives(data.parameters, data.framework)}
+    return found.get(initiative_id, initiative_id)
