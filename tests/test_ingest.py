@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import date
 
+import duckdb
 import pytest
 
 from builders import (Harness, change, claim, extract_xml, item, manual_csv, overpayment, recovery,
@@ -56,6 +58,18 @@ def test_a_repeated_ref_rejects_the_later_record(h):
     assert rejection["ref"] == "NC1" and "already used" in rejection["reason"]
     lines = h.con.execute("select line from claims where ref = 'NC1'").fetchall()
     assert len(lines) == 1 and lines[0][0] < rejection["line"]
+
+
+def test_records_sharing_a_line_are_judged_one_by_one(h):
+    text = extract_xml(DUNDEE, "2026-10", [
+        claim("NC1", "2026-10-01", "2026-10-05"), claim("BAD", "2026-09-01", "2026-09-30"),
+        claim("NC1", "2026-10-02", "2026-10-06"), claim("NC2", "2026-10-03", "2026-10-07"),
+    ]).replace("\n", " ")  # the whole document on one line
+    result = h.ingest(text)
+    assert (result.records_loaded, result.records_rejected) == (2, 2)
+    assert sorted(r["ref"] for r in h.rejections()) == ["BAD", "NC1"]
+    assert h.con.execute("select ref, received from claims order by ref").fetchall() == [
+        ("NC1", date(2026, 10, 1)), ("NC2", date(2026, 10, 3))]  # the earlier NC1 stays
 
 
 def test_same_ref_in_different_sections_is_fine(h):
@@ -118,6 +132,25 @@ def test_a_file_failing_at_its_last_record_leaves_nothing_loaded(h):
     for table in ("claims", "changes", "work_items", "overpayments", "write_offs", "extract_headers", "current_extracts"):
         assert h.count(table) == 0, table
     assert h.con.execute("select outcome from submissions").fetchall() == [("rejected",)]
+
+
+def test_a_database_error_while_loading_is_raised_and_leaves_nothing(h, monkeypatch):
+    from perfcore import ingest
+
+    monkeypatch.setitem(ingest._COLUMN_SQL, "claims", "ref::integer, received, null, decided, outcome, tenure")
+    with pytest.raises(duckdb.ConversionException):
+        h.ingest(extract_xml(records=[claim("A", "2026-10-01", "2026-10-02"), item("W1", "2026-10-03")]))
+    assert h.count("claims") == h.count("work_items") == h.count("submissions") == 0
+
+
+def test_a_schema_error_beats_a_database_error_held_meanwhile(h, monkeypatch):
+    from perfcore import ingest
+
+    monkeypatch.setitem(ingest._COLUMN_SQL, "claims", "ref::integer, received, null, decided, outcome, tenure")
+    records = [claim(f"A{i}", "2026-10-01", "2026-10-02") for i in range(30_000)]
+    result = h.ingest(extract_xml(records=[*records, item("W1", "2026-10-03", kind="maybe")]))
+    assert result.outcome == "rejected" and "maybe" in result.reason
+    assert h.count("claims") == h.count("work_items") == 0
 
 
 def test_billion_laughs_is_rejected_quickly(h):

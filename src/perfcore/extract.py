@@ -1,12 +1,14 @@
 """Reading HBPE 1.0 extracts: hardened, streaming, schema-validated.
 
 ``read_extract`` walks a file once with lxml's ``iterparse``, validating
-against the XSD as it goes, and hands records to a sink in column batches.
-Memory stays flat in file size: each record element is cleared as soon as it
-has been read. File-level problems raise ``FileRejected`` naming the file, the
-line and what to do. Record-level rules (dates outside the period and so on)
-are not checked here: the warehouse checks them in SQL over the whole file,
-where they are fast and where the duplicate-ref rule can see every record.
+against the XSD as it goes, and hands records to a sink in batches (one
+section each, values kept flat so columns are cheap slices). Memory stays flat
+in file size: each record element is dropped from the tree once the next one
+has been read, and a batch is handed on at ``batch_rows`` records. File-level
+problems raise ``FileRejected`` naming the file, the line and what to do.
+Record-level rules (dates outside the period and so on) are not checked here:
+the warehouse checks them in SQL over the whole file, where they are fast and
+where the duplicate-ref rule can see every record.
 
 Hardening: the prolog is scanned before lxml sees the file, so a DTD (and
 with it every billion-laughs or XXE trick) is refused before any entity is
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
 NS = "urn:perfcore:hbpe:1"
 _Q = "{" + NS + "}"
-BATCH_ROWS = 50_000
+BATCH_ROWS = 10_000  # a few MB of strings per batch; from 2k to 50k rows the speed is the same
 _PROLOG_LIMIT = 64 * 1024
 
 
@@ -75,8 +77,31 @@ class Header:
     expenditure: str | None = None
 
 
-Batch = list[tuple]  # rows of (line, *attributes in Section.attributes order)
-Sink = Callable[[Section, Batch], None]
+class Batch:
+    """Records of one section in file order: their lines, and their attribute values.
+
+    ``values`` is flat, row by row in ``Section.attributes`` order (None for an
+    absent optional attribute): the hot loop extends one list per record
+    instead of building a tuple, and a column is then one C-level slice.
+    """
+
+    __slots__ = ("section", "lines", "values")
+
+    def __init__(self, section: Section) -> None:
+        self.section = section
+        self.lines: list[int] = []
+        self.values: list[str | None] = []
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def columns(self) -> list[list[str | None]]:
+        """One list per attribute, in ``Section.attributes`` order."""
+        width = len(self.section.attributes)
+        return [self.values[i::width] for i in range(width)]
+
+
+Sink = Callable[[Batch], None]
 HeaderCheck = Callable[[Header], None]
 
 
@@ -149,32 +174,49 @@ def read_extract(path: Path, sink: Sink, check_header: HeaderCheck, batch_rows: 
 
 
 def _walk(context, sink: Sink, check_header: HeaderCheck, batch_rows: int) -> tuple[Header, dict[str, str]]:
-    """The hot loop: one tuple per record, batches to the sink, elements freed as we go."""
+    """The hot loop: records gathered into the open batch, handed on full, elements dropped as we go.
+
+    Sections are contiguous (the schema says so), so one batch is open at a
+    time; a record of another kind closes it. Per record there are only
+    C-level calls: ``map(get)`` gathers the attributes, and deleting the
+    earlier siblings keeps the tree at one record (the section's last one
+    goes when its parent is cleared).
+    """
     header: Header | None = None
     totals: dict[str, str] = {}
-    batches: dict[str, Batch] = {}
+    batch: Batch | None = None
     for _event, element in context:
         section = SECTION_BY_TAG.get(element.tag)
         if section is not None:
-            batch = batches.get(section.element)
-            if batch is None:
-                batch = batches[section.element] = []
-            batch.append((element.sourceline, *map(element.get, section.attributes)))
-            if len(batch) >= batch_rows:
-                sink(section, batch)
-                batches[section.element] = []
-            _release(element)
+            if batch is None or batch.section is not section:
+                _hand_on(batch, sink)
+                batch = Batch(section)
+            batch.lines.append(element.sourceline)
+            batch.values.extend(map(element.get, section.attributes))
+            if len(batch.lines) >= batch_rows:
+                sink(batch)
+                batch = Batch(section)
+            parent = element.getparent()
+            while parent is not None and element.getprevious() is not None:
+                del parent[0]
         elif element.tag == _HEADER:
             header = _read_header(element)
             check_header(header)
-            _release(element)
+            element.clear(keep_tail=False)
         elif element.tag in _TOTALS:
             totals.update(element.attrib)
         elif element.tag in _SECTION_PARENTS:
-            _flush(batches, section_parent=element.tag, sink=sink)
-    _flush(batches, section_parent=None, sink=sink)
+            _hand_on(batch, sink)
+            batch = None
+            element.clear(keep_tail=False)  # drops the section's last record
+    _hand_on(batch, sink)
     assert header is not None  # the schema makes Header required
     return header, totals
+
+
+def _hand_on(batch: Batch | None, sink: Sink) -> None:
+    if batch:
+        sink(batch)
 
 
 @contextlib.contextmanager
@@ -192,13 +234,10 @@ def _collector_paused() -> Iterator[None]:
 
 _HEADER = _Q + "Header"
 _TOTALS = (_Q + "Caseload", _Q + "Expenditure")
-_SECTION_PARENTS = {
-    _Q + parent: child
-    for parent, child in (
-        ("NewClaims", "Claim"), ("ChangeEvents", "Change"), ("WorkOnHand", "Item"),
-        ("Overpayments", "Overpayment"), ("Recoveries", "Recovery"), ("WriteOffs", "WriteOff"),
-    )
-}
+_SECTION_PARENTS = frozenset(
+    _Q + parent
+    for parent in ("NewClaims", "ChangeEvents", "WorkOnHand", "Overpayments", "Recoveries", "WriteOffs")
+)
 
 
 class _GuardedSink:
@@ -206,33 +245,16 @@ class _GuardedSink:
         self._sink = sink
         self._held: BaseException | None = None
 
-    def __call__(self, section: Section, batch: Batch) -> None:
+    def __call__(self, batch: Batch) -> None:
         if self._held is None:
             try:
-                self._sink(section, batch)
+                self._sink(batch)
             except Exception as exc:  # re-raised by raise_held unless the schema objects first
                 self._held = exc
 
     def raise_held(self) -> None:
         if self._held is not None:
             raise self._held
-
-
-def _release(element: "etree._Element") -> None:
-    """Free a finished element and its earlier siblings: keeps memory flat."""
-    element.clear(keep_tail=False)
-    parent = element.getparent()
-    if parent is not None:
-        while element.getprevious() is not None:
-            del parent[0]
-
-
-def _flush(batches: dict[str, Batch], section_parent: str | None, sink: Sink) -> None:
-    names = [_SECTION_PARENTS[section_parent]] if section_parent else list(batches)
-    for name in names:
-        batch = batches.pop(name, None)
-        if batch:
-            sink(next(s for s in SECTIONS if s.element == name), batch)
 
 
 def _read_header(element: "etree._Element") -> Header:
