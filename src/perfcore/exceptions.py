@@ -47,6 +47,9 @@ class SubmissionError(PerfcoreError):
         self.line = line
         self.field = field
         self.hint = hint
+        # What was known of the submission when it failed (authority, period, sequence),
+        # so the rejection can still be filed under its council and month.
+        self.context: dict[str, object] = {}
         super().__init__(self.describe())
 
     def describe(self, *, with_file: bool = True) -> str:

@@ -197,7 +197,7 @@ def _record_duplicate(con, submission: _Submission, earlier: tuple) -> IngestRes
 
 def _record_rejection(con, submission: _Submission, error: SubmissionError) -> IngestResult:
     outcome = "conflict" if isinstance(error, ConflictingSubmission) else "rejected"
-    context = getattr(error, "context", {})
+    context = error.context
     with warehouse.transaction(con):
         _insert_submission(con, submission, outcome, reason=error.describe(), **context)
         con.execute(
@@ -206,7 +206,7 @@ def _record_rejection(con, submission: _Submission, error: SubmissionError) -> I
              error.reason + (f" ({error.hint})" if error.hint else "")],
         )
     return IngestResult(submission.file_name, submission.kind, outcome, submission.id,
-                        reason=error.describe(with_file=False), **{k: v for k, v in context.items()})
+                        reason=error.describe(with_file=False), **context)
 
 
 # -- extracts ---------------------------------------------------------------------------------
