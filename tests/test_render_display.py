@@ -29,7 +29,7 @@ def test_table_is_a_pipe_table_with_caption_and_id(snapshot):
     frame = pd.DataFrame({"Council": ["Dundee City", "East *Ayrshire* | x"], "Days": [18.25, 20.0], "Claims": [412, 1380]})
     bundle = display.table_bundle(frame, "New claims, October 2026", id="tbl-claims")
     markdown = bundle.data["text/markdown"]
-    assert markdown.splitlines()[1] == "|:---|---:|---:|"  # text left, numbers right
+    assert re.fullmatch(r"\|:-{3,}\|-{3,}:\|-{3,}:\|", markdown.splitlines()[1])  # text left, numbers right
     assert r"East \*Ayrshire\* \| x" in markdown  # escaped: no emphasis, no extra column
     assert markdown.rstrip().endswith(": New claims, October 2026 {#tbl-claims}")
     assert "1,380" in markdown and "18.2" in markdown
@@ -41,13 +41,14 @@ def test_table_is_a_pipe_table_with_caption_and_id(snapshot):
 def test_formatted_numbers_align_right_and_missing_values_say_so():
     frame = pd.DataFrame({"Indicator": ["a", "b"], "Value": ["18.2 days", "61.3%"], "Raw": [1.0, None]})
     markdown = display.table_bundle(frame, "Caption").data["text/markdown"]
-    assert markdown.splitlines()[1] == "|:---|---:|---:|"
+    assert re.fullmatch(r"\|:-{3,}\|-{3,}:\|-{3,}:\|", markdown.splitlines()[1])
     assert "| no data |" in markdown
 
 
 def test_table_alignment_can_be_given():
     frame = pd.DataFrame({"A": [1], "B": [2]})
-    assert display.table_bundle(frame, "c", align="cl").data["text/markdown"].splitlines()[1] == "|:---:|:---|"
+    rule = display.table_bundle(frame, "c", align="cl").data["text/markdown"].splitlines()[1]
+    assert re.fullmatch(r"\|:-{3,}:\|:-{3,}\|", rule)  # centred, then left
     with pytest.raises(ValueError):
         display.table_bundle(frame, "c", align="lrr")
 
@@ -147,3 +148,11 @@ def test_importing_display_is_light():
     code = "import sys, perfcore.display, perfcore.render; print(sorted(m for m in ('pandas','altair','vl_convert','typst','lxml') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_wide_columns_get_room_in_a_wrapped_table():
+    """Pandoc sizes a wrapped pipe table's columns by the dashes under the header."""
+    frame = pd.DataFrame({"Code": ["A1"], "Evidence": ["a long sentence " * 4]})
+    rule = display.table_bundle(frame, "c").data["text/markdown"].splitlines()[1]
+    code, evidence = rule.strip("|").split("|")
+    assert len(evidence) > 5 * len(code)

@@ -212,11 +212,26 @@ def _resolve_align(header: Sequence[str], numeric: Sequence[bool], align: Any) -
 _PIPE_RULE = {"left": ":---", "right": "---:", "center": ":---:"}
 
 
+def _column_widths(grid: _Grid) -> list[int]:
+    """Relative column widths for pandoc: a wrapped table's columns are sized by the dashes
+    under the header, so a column of sentences gets room and a column of codes does not."""
+    widths = []
+    for index, header in enumerate(grid.header):
+        longest = max([len(str(header)), *(len(str(row[index])) for row in grid.rows)])
+        widths.append(min(max(longest, 3), 60))
+    return widths
+
+
+def _pipe_rule(align: str, width: int) -> str:
+    rule = _PIPE_RULE[align]
+    return rule.replace("---", "-" * width)
+
+
 def _pipe_table(grid: _Grid, caption: str, id: str | None) -> str:
     """A pandoc pipe table: parsed into a real table for HTML and Typst alike."""
     lines = [
         "| " + " | ".join(md_escape(h) for h in grid.header) + " |",
-        "|" + "|".join(_PIPE_RULE[a] for a in grid.align) + "|",
+        "|" + "|".join(_pipe_rule(a, width) for a, width in zip(grid.align, _column_widths(grid))) + "|",
         *("| " + " | ".join(md_escape(c) for c in row) + " |" for row in grid.rows),
     ]
     label = f" {{#{id}}}" if id else ""
