@@ -637,20 +637,22 @@ def alerts(data: ReportData, area: str | None = None) -> list:
 
 
 def alert_table(data: ReportData, items: list) -> "pd.DataFrame":
+    """Alerts for a page: few columns, so the evidence sentence has room in the PDF too."""
     import pandas as pd
+
+    def short(period: str) -> str:  # "Oct 2026"
+        return f"{periods.label(period)[:3]} {period[:4]}"
 
     def months(a) -> str:
         if not a.months:
             return ""
-        first, last = periods.label(a.months[0]), periods.label(a.months[-1])
+        first, last = short(a.months[0]), short(a.months[-1])
         return first if first == last else f"{first} to {last}"
 
     return pd.DataFrame([{
-        "Severity": a.severity.capitalize(),
         "Council": data.area_name(a.area),
         "Indicator": data.framework.indicator(a.indicator).short,
-        "Rule": RULE_WORDS.get(a.rule, a.rule.replace("_", " ")),
-        "Since": periods.label(a.started) if a.started else "",
+        "Alert": f"{a.severity.capitalize()}: {RULE_WORDS.get(a.rule, a.rule.replace('_', ' '))}",
         "Months": months(a),
         "Evidence": a.evidence,
     } for a in items])

@@ -14,7 +14,8 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LUA_FILTER = TEMPLATES / "perfcore.lua"
 # Pipe tables whose source lines are wider than --columns get relative column
 # widths from their dashes; a wide setting keeps every table "auto" width in
-# both formats, so columns fit their content.
+# both formats, so columns fit their content. (For the PDF, perfcore.lua then
+# gives columns of long text the remaining width, see Table there.)
 READER_ARGS = ("--from", "markdown", "--columns", "10000")
 
 

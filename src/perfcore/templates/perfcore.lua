@@ -146,7 +146,40 @@ function Figure(figure)
   return pandoc.RawBlock("typst", code)
 end
 
+-- In Typst, "auto" columns take their natural width, so a column of sentences
+-- beside several short columns is squeezed to a sliver. Columns whose cells
+-- hold long text share the width left over; short columns stay "auto".
+local LONG_TEXT = 40
+
+local function longest_cells(tbl)
+  local longest = {}
+  for _, body in ipairs(tbl.bodies) do
+    for _, row in ipairs(body.body) do
+      for i, cell in ipairs(row.cells) do
+        local n = utf8.len(pandoc.utils.stringify(cell.contents)) or 0
+        if n > (longest[i] or 0) then longest[i] = n end
+      end
+    end
+  end
+  return longest
+end
+
+local function typst_table(tbl)
+  local longest, long = longest_cells(tbl), 0
+  for i = 1, #tbl.colspecs do
+    if (longest[i] or 0) > LONG_TEXT then long = long + 1 end
+  end
+  if long == 0 then return nil end
+  for i, spec in ipairs(tbl.colspecs) do
+    if (longest[i] or 0) > LONG_TEXT then
+      tbl.colspecs[i] = { spec[1], 0.42 / long }
+    end
+  end
+  return tbl
+end
+
 function Table(tbl)
+  if is_typst then return typst_table(tbl) end
   if not is_html then return nil end
   local name = pandoc.utils.stringify(tbl.caption.long)
   if name == "" then name = "Table" end
