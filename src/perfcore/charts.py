@@ -294,7 +294,6 @@ def funnel(plot, indicator: Indicator, names: dict[str, str], id: str | None = N
 def correlation_matrix(matrix: "pd.DataFrame", labels: dict[str, str], lag: int, id: str | None = None) -> Figure:
     """Heatmap of within-council correlations (leader this month, follower ``lag`` months later)."""
     import altair as alt
-    import pandas as pd
 
     long = matrix.rename(index=labels, columns=labels).stack(future_stack=True).reset_index()
     long.columns = ["leader", "follower", "r"]

@@ -233,28 +233,6 @@ def write_consortium_yaml(summary: DemoSummary, folder: Path, *, copy_from: Path
     return path
 
 
-def read_initiatives(path: Path) -> list[dict[str, Any]]:
-    """The entries of an initiatives file (``initiatives:`` list, or a bare list); [] if it is absent."""
-    import yaml
-
-    if not path.exists():
-        return []
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    entries = raw.get("initiatives") if isinstance(raw, dict) else raw
-    if not isinstance(entries, list):
-        raise ConfigError(f"{path}: expected a list of initiatives under 'initiatives:'")
-    for number, entry in enumerate(entries, start=1):
-        missing = {"id", "council", "start"} - set(entry or {})
-        if missing:
-            raise ConfigError(f"{path}: initiative {number}: missing {sorted(missing)}")
-        if not P.is_period(str(entry["start"])):
-            raise ConfigError(f"{path}: initiative {number}: start {entry['start']!r} is not YYYY-MM")
-    return entries
-
-
 # --------------------------------------------------------------------------- plan
 
 
@@ -406,14 +384,16 @@ def _calendar(end: str, months: int) -> _Calendar:
 
 
 def _initiative(path: Path, end: str) -> _Initiative:
-    for entry in read_initiatives(path):
-        if entry["council"] == INITIATIVE_COUNCIL:
+    from perfcore.analytics.config import initiatives_from_file
+
+    for entry in initiatives_from_file(path):
+        if entry.council == INITIATIVE_COUNCIL:
             return _Initiative(
-                id=str(entry["id"]),
+                id=entry.id,
                 council=INITIATIVE_COUNCIL,
-                start=str(entry["start"]),
-                indicators=tuple(entry.get("indicators") or ()),
-                title=str(entry.get("title", "")),
+                start=entry.start,
+                indicators=tuple(entry.indicators),
+                title=entry.title,
                 source=str(path),
             )
     return _Initiative(

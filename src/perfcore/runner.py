@@ -28,11 +28,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfcore import periods, settings
+from perfcore import settings
 from perfcore.exceptions import BuildError
 
 if TYPE_CHECKING:

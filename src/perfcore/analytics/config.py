@@ -497,7 +497,14 @@ def load_initiatives(folder: str | Path | None = None, framework: Any | None = N
     indicator ids against ``framework`` (a :class:`perfcore.parameters.Framework`) when given.
     """
     folder = _folder(folder)
-    path = folder / "initiatives.yaml"
+    known_ids = set(framework.ids) if framework is not None else None
+    return initiatives_from_file(folder / "initiatives.yaml", _consortium_codes(folder), known_ids)
+
+
+def initiatives_from_file(path: Path, members_known: tuple[str, ...] | None = None,
+                          known_ids: set[str] | None = None) -> tuple[Initiative, ...]:
+    """The initiatives in one file (``initiatives:`` list, or a bare list); () if it is absent."""
+    path = Path(path)
     if not path.exists():
         return ()
     raw = _load_yaml(path) or {}
@@ -506,8 +513,6 @@ def load_initiatives(folder: str | Path | None = None, framework: Any | None = N
         return ()
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: initiatives: expected a list of entries with id, council, start, indicators, title")
-    members_known = _consortium_codes(folder)
-    known_ids = set(framework.ids) if framework is not None else None
     initiatives = [_initiative(path, number, entry, members_known, known_ids) for number, entry in enumerate(entries, start=1)]
     ids = [i.id for i in initiatives]
     twice = sorted({i for i in ids if ids.count(i) > 1})
