@@ -23,7 +23,6 @@ from perfcore.demo import (
     MANUAL_RULES,
     RECORD_RULES,
     DemoSummary,
-    ManualError,
     RecordError,
     write_consortium_yaml,
     write_demo_data,

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from builders import extract_xml
 from conftest import DEMO_TODAY, ROOT
 
 pytestmark = pytest.mark.slow
