@@ -304,3 +304,14 @@ def test_adding_a_council_is_one_entry(tmp_path):
     result = ingest_file(path, warehouse.connect(tmp_path / "w.duckdb"), consortium, today=Harness(tmp_path / "g").today)
     assert result.outcome == "accepted"
     assert consortium.council("E06000001").country == "England"
+
+
+@pytest.mark.parametrize("keep", [0.2, 0.5, 0.9, 0.999])
+def test_a_truncated_file_is_rejected_whole(h, keep):
+    records = [claim(f"T{i:05d}", "2026-10-01", "2026-10-09") for i in range(3000)]
+    text = extract_xml(records=records)
+    result = h.ingest(text[: int(len(text) * keep)], name="cut.xml")
+    assert result.outcome == "rejected" and "ends before </Extract>" in result.reason
+    assert h.count("claims") == 0 and h.count("current_extracts") == 0
+    [rejection] = h.rejections()
+    assert rejection["line"] is not None

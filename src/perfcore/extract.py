@@ -166,14 +166,23 @@ def read_extract(path: Path, sink: Sink, check_header: HeaderCheck, batch_rows: 
                 str(path), events=("end",), schema=schema(), resolve_entities=False,
                 load_dtd=False, no_network=True, huge_tree=False, remove_comments=True,
             )
-            header, totals = _walk(context, guarded, check_header, batch_rows)
+            header, totals, complete = _walk(context, guarded, check_header, batch_rows)
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(path, exc) from exc
+    if not complete:
+        # With a schema attached, lxml can end a truncated file's iterparse
+        # quietly instead of raising: the closing </Extract> is the proof of a whole file.
+        line, detail = _locate_syntax_error(path)
+        raise FileRejected(
+            f"not well-formed XML: the file ends before </Extract>{f' ({detail})' if detail else ''}",
+            file=path.name, line=line,
+            hint="the file was cut short in transfer or export; send it again complete",
+        )
     guarded.raise_held()
     return Header(**{**header.__dict__, "caseload": int(totals["claims"]), "expenditure": totals["amount"]})
 
 
-def _walk(context, sink: Sink, check_header: HeaderCheck, batch_rows: int) -> tuple[Header, dict[str, str]]:
+def _walk(context, sink: Sink, check_header: HeaderCheck, batch_rows: int) -> tuple[Header | None, dict[str, str], bool]:
     """The hot loop: records gathered into the open batch, handed on full, elements dropped as we go.
 
     Sections are contiguous (the schema says so), so one batch is open at a
@@ -209,9 +218,11 @@ def _walk(context, sink: Sink, check_header: HeaderCheck, batch_rows: int) -> tu
             _hand_on(batch, sink)
             batch = None
             element.clear(keep_tail=False)  # drops the section's last record
+        elif element.tag == _ROOT:
+            _hand_on(batch, sink)
+            return header, totals, header is not None and {"claims", "amount"} <= totals.keys()
     _hand_on(batch, sink)
-    assert header is not None  # the schema makes Header required
-    return header, totals
+    return header, totals, False
 
 
 def _hand_on(batch: Batch | None, sink: Sink) -> None:
@@ -232,6 +243,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+_ROOT = _Q + "Extract"
 _HEADER = _Q + "Header"
 _TOTALS = (_Q + "Caseload", _Q + "Expenditure")
 _SECTION_PARENTS = frozenset(
