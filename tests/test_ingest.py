@@ -315,3 +315,18 @@ def test_a_truncated_file_is_rejected_whole(h, keep):
     assert h.count("claims") == 0 and h.count("current_extracts") == 0
     [rejection] = h.rejections()
     assert rejection["line"] is not None
+
+
+def test_a_whole_cannot_drop_below_the_part_already_held(h):
+    h.ingest(manual_csv([(DUNDEE, "2026-10", "calls_offered", 100), (DUNDEE, "2026-10", "calls_answered", 90)]), suffix=".csv")
+    result = h.ingest(manual_csv([(DUNDEE, "2026-10", "calls_offered", 50)]), suffix=".csv")
+    assert result.records_rejected == 1
+    assert h.values(DUNDEE, "2026-10")["calls_answered_pct"] == pytest.approx(90.0)
+
+
+def test_rejecting_a_whole_rechecks_its_part_against_the_held_whole(h):
+    h.ingest(manual_csv([(DUNDEE, "2026-10", "calls_offered", 100)]), suffix=".csv")
+    result = h.ingest(manual_csv([(DUNDEE, "2026-10", "calls_answered", 150),
+                                  (DUNDEE, "2026-10", "calls_offered", 120)]), suffix=".csv")
+    assert result.records_rejected == 2  # offered 120 < answered 150, then answered 150 > held 100
+    assert h.values(DUNDEE, "2026-10")["calls_answered_pct"] is None  # nothing answered is held

@@ -194,6 +194,7 @@ def _walk(context, sink: Sink, check_header: HeaderCheck, batch_rows: int) -> tu
     header: Header | None = None
     totals: dict[str, str] = {}
     batch: Batch | None = None
+    complete = False
     for _event, element in context:
         section = SECTION_BY_TAG.get(element.tag)
         if section is not None:
@@ -219,10 +220,9 @@ def _walk(context, sink: Sink, check_header: HeaderCheck, batch_rows: int) -> tu
             batch = None
             element.clear(keep_tail=False)  # drops the section's last record
         elif element.tag == _ROOT:
-            _hand_on(batch, sink)
-            return header, totals, header is not None and {"claims", "amount"} <= totals.keys()
+            complete = True  # keep iterating: lxml raises a pending schema error only at the end
     _hand_on(batch, sink)
-    return header, totals, False
+    return header, totals, complete and header is not None and {"claims", "amount"} <= totals.keys()
 
 
 def _hand_on(batch: Batch | None, sink: Sink) -> None:

@@ -124,19 +124,38 @@ def _check_row(line: int, fields: list[str], consortium: Consortium, today: date
 
 
 def _check_part_of_whole(rows: list[ManualRow], current_value) -> tuple[list[ManualRow], list[RowError]]:
-    """Reject a part (correct, answered) that exceeds its whole (checked, offered)."""
-    latest = {(r.authority, r.period, r.measure): r for r in rows}  # later rows replace earlier
+    """Reject rows so that, once loaded, no part (correct, answered) exceeds its whole (checked, offered).
+
+    A measure's value is the file's latest row for it, else the value already
+    held. While a pair breaks the rule, the later of the file's rows involved
+    is rejected and the pair is checked again: a return can break the rule
+    neither within itself nor against what the warehouse holds.
+    """
     rejected: dict[int, RowError] = {}
-    for part_name, whole_name in PART_OF_WHOLE:
-        for (authority, period, measure), part in latest.items():
-            if measure != part_name:
-                continue
-            whole = latest.get((authority, period, whole_name))
-            whole_value = whole.value if whole else current_value(authority, period, whole_name)
-            if whole_value is not None and part.value > whole_value:
-                culprit = part if whole is None or part.line > whole.line else whole
-                rejected[culprit.line] = RowError(
-                    culprit.line, f"{authority} {period} {culprit.measure}", culprit.measure,
-                    f"{part_name} ({part.value:g}) exceeds {whole_name} ({whole_value:g}) for {authority} {period}",
-                )
+    for authority, period in sorted({(r.authority, r.period) for r in rows}):
+        month = [r for r in rows if (r.authority, r.period) == (authority, period)]
+        for part_name, whole_name in PART_OF_WHOLE:
+            while (error := _part_exceeds_whole(month, rejected, part_name, whole_name, current_value)) is not None:
+                rejected[error.line] = error
     return [r for r in rows if r.line not in rejected], list(rejected.values())
+
+
+def _part_exceeds_whole(month: list[ManualRow], rejected: dict[int, RowError], part_name: str, whole_name: str,
+                        current_value) -> RowError | None:
+    """The error for the later row of a part/whole pair that breaks the rule, or None."""
+    kept = [r for r in month if r.line not in rejected]
+    part = next((r for r in reversed(kept) if r.measure == part_name), None)
+    whole = next((r for r in reversed(kept) if r.measure == whole_name), None)
+    if part is None and whole is None:
+        return None
+    authority, period = month[0].authority, month[0].period
+    part_value = part.value if part else current_value(authority, period, part_name)
+    whole_value = whole.value if whole else current_value(authority, period, whole_name)
+    if part_value is None or whole_value is None or part_value <= whole_value:
+        return None
+    culprit = max((r for r in (part, whole) if r is not None), key=lambda r: r.line)
+    held = "" if part and whole else " (with the value already held)"
+    return RowError(
+        culprit.line, f"{authority} {period} {culprit.measure}", culprit.measure,
+        f"{part_name} ({part_value:g}) exceeds {whole_name} ({whole_value:g}) for {authority} {period}{held}",
+    )
