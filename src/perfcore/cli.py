@@ -130,7 +130,7 @@ def cmd_indicators(args) -> int:
     consortium, framework = _consortium(args), _framework(args)
     area = args.council if args.council == CONSORTIUM else consortium.council(args.council).code
     table = indicators.compute(_connect(args, read_only=True), framework, consortium.codes)
-    period = args.period or indicators.latest_period(table)
+    period = args.period or indicators.latest_period(table, framework)
     if period is None:
         raise IndicatorError("the warehouse holds no data yet; ingest some files first")
     values = indicators.values_for(table, framework, area, period)

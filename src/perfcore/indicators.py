@@ -104,21 +104,33 @@ def compute(con: "duckdb.DuckDBPyConnection", framework: Framework, members: tup
     return indicator_table(monthly_components(con), framework, members)
 
 
-def values_for(table: "pd.DataFrame", framework: Framework, area: str, period: str) -> dict[str, float | None]:
-    """{indicator id: value or None} for one area and month: every framework id is a key."""
+def check_period(period: str) -> str:
     if not periods.is_period(period):
         raise IndicatorError(f"--period {period!r} is not a month; use YYYY-MM, e.g. 2026-10")
+    return period
+
+
+def values_for(table: "pd.DataFrame", framework: Framework, area: str, period: str) -> dict[str, float | None]:
+    """{indicator id: value or None} for one area and month: every framework id is a key."""
+    check_period(period)
     rows = table[(table["area"] == area) & (table["period"] == period)]
     found = dict(zip(rows["indicator"], rows["value"]))
-    return {i: _none_if_nan(found.get(i)) for i in framework.ids}
+    return {i: none_if_nan(found.get(i)) for i in framework.ids}
 
 
-def latest_period(table: "pd.DataFrame") -> str | None:
-    pooled = table[(table["area"] == CONSORTIUM) & table["value"].notna()]
+def latest_period(table: "pd.DataFrame", framework: Framework) -> str | None:
+    """The latest month with a monthly figure for the consortium.
+
+    FYTD indicators carry earlier months forward, so they cannot tell whether
+    a month has data of its own (an early manual value alone must not make a
+    month 'latest').
+    """
+    monthly = [i.id for i in framework.indicators if i.window == "month"]
+    pooled = table[(table["area"] == CONSORTIUM) & table["value"].notna() & table["indicator"].isin(monthly)]
     return None if pooled.empty else str(pooled["period"].max())
 
 
-def _none_if_nan(value: float | None) -> float | None:
+def none_if_nan(value: float | None) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return float(value)

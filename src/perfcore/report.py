@@ -8,7 +8,6 @@ DataFrames, so each can be tested without a notebook.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,8 +55,10 @@ def load(period: str | None = None, *, warehouse: str | Path | None = None,
         table = indicators.compute(con, framework, consortium.codes)
     finally:
         con.close()
-    if not period:
-        period = indicators.latest_period(table) or periods.last_complete(settings.today(today))
+    if period:
+        indicators.check_period(period)
+    else:
+        period = indicators.latest_period(table, framework) or periods.last_complete(settings.today(today))
     return ReportData(consortium, framework, table, period, database, params)
 
 
@@ -68,7 +69,9 @@ def value(data: ReportData, area: str, indicator_id: str, period: str | None = N
 
 
 def _clean(x: Any) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+    from perfcore.indicators import none_if_nan
+
+    return none_if_nan(x)
 
 
 # -- headline ------------------------------------------------------------------------------------
@@ -516,8 +519,7 @@ def returns_sentence(data: ReportData) -> str:
 def rejected_files_table(data: ReportData) -> "pd.DataFrame":
     frame = rejections(data, None, data.period)
     frame = frame[frame["level"] == "file"].copy()
-    names = {c.code: c.name for c in data.consortium.members}
-    frame["Council"] = frame["authority"].map(names).fillna("unknown")
+    frame["Council"] = frame["authority"].map(names(data)).fillna("unknown")
     return frame.rename(columns={"file": "File", "reason": "Reason"})[["Council", "File", "Reason"]]
 
 
@@ -526,8 +528,7 @@ def rejection_counts(data: ReportData, months: int = 1) -> "pd.DataFrame":
     frame = rejections(data, None, None)
     first = periods.shift(data.period, 1 - months)
     frame = frame[(frame["level"] == "record") & (frame["period"] >= first) & (frame["period"] <= data.period)]
-    names = {c.code: c.name for c in data.consortium.members}
-    counts = frame.assign(Council=frame["authority"].map(names), Month=frame["period"].map(periods.label)) \
+    counts = frame.assign(Council=frame["authority"].map(names(data)), Month=frame["period"].map(periods.label)) \
         .groupby(["Council", "period", "Month", "reason"]).size()
     return counts.reset_index(name="Records").sort_values(["period", "Council"]).drop(columns="period") \
         .rename(columns={"reason": "Reason"}).reset_index(drop=True)

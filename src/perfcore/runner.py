@@ -350,6 +350,10 @@ def data_fingerprints(data: "ReportData") -> dict[str, str]:
         extracts = con.execute(
             "select c.authority, string_agg(c.period || ':' || s.sha256, ',' order by c.period) "
             "from current_extracts c join submissions s on s.id = c.submission_id group by c.authority").fetchall()
+        # A council page lists its files and their outcomes (rejected and conflicting ones too).
+        files = con.execute(
+            "select authority, string_agg(id::varchar || outcome, ',' order by id) from submissions "
+            "where outcome <> 'duplicate' and authority is not null group by authority").fetchall()
         manual = con.execute(
             "select authority, string_agg(period || measure || value::varchar || submission_id::varchar, ',' "
             "order by period, measure) from current_manual group by authority").fetchall()
@@ -360,7 +364,7 @@ def data_fingerprints(data: "ReportData") -> dict[str, str]:
     finally:
         con.close()
     own: dict[str, str] = {}
-    for authority, text in [*extracts, *manual]:
+    for authority, text in [*extracts, *manual, *files]:
         own[authority] = _hash(own.get(authority, ""), text)
     out = {"parameters": parameters, "consortium": _hash(parameters, json.dumps(sorted(own.items())), str(history))}
     for council in data.consortium.members:

@@ -153,7 +153,7 @@ def segmented_regression(
     """Level and slope change at ``start`` in a monthly series (index 'YYYY-MM'), with HAC errors."""
     values = series.astype(float).dropna().sort_index()
     labels = [str(p) for p in values.index]
-    after_mask = np.array([p >= start for p in labels])
+    after_mask = np.array([p >= start for p in labels], dtype=bool)  # bool even when empty
     where = f"{area} {indicator}".strip() or "series"
     _check_months(where, start, int((~after_mask).sum()), int(after_mask.sum()), settings)
     t = np.array([_months_since(labels[0], p) for p in labels], dtype=float)
