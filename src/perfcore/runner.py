@@ -347,10 +347,8 @@ def data_fingerprints(data: "ReportData") -> dict[str, str]:
     parameters = _hash(*(f"{p.name}:{_file_hash(p)}" for p in sorted(data.parameters.glob("*.yaml"))))
     con = warehouse.connect(data.warehouse, read_only=True)
     try:
-        extracts = con.execute(
-            "select c.authority, string_agg(c.period || ':' || s.sha256, ',' order by c.period) "
-            "from current_extracts c join submissions s on s.id = c.submission_id group by c.authority").fetchall()
-        # A council page lists its files and their outcomes (rejected and conflicting ones too).
+        # A council's files and their outcomes: a new current extract is a new accepted file,
+        # and the page lists rejected and conflicting ones too.
         files = con.execute(
             "select authority, string_agg(id::varchar || outcome, ',' order by id) from submissions "
             "where outcome <> 'duplicate' and authority is not null group by authority").fetchall()
@@ -364,7 +362,7 @@ def data_fingerprints(data: "ReportData") -> dict[str, str]:
     finally:
         con.close()
     own: dict[str, str] = {}
-    for authority, text in [*extracts, *manual, *files]:
+    for authority, text in [*manual, *files]:
         own[authority] = _hash(own.get(authority, ""), text)
     out = {"parameters": parameters, "consortium": _hash(parameters, json.dumps(sorted(own.items())), str(history))}
     for council in data.consortium.members:
