@@ -12,7 +12,9 @@ The hierarchy::
     ├── IndicatorError            an indicator was asked for something it cannot compute
     ├── AnalyticsError            a statistical method was asked for what the data cannot give
     │   └── InsufficientData      too few months before/after, too few councils, ...
-    └── BuildError                a notebook or render step failed (the build records it and goes on)
+    ├── BuildError                a notebook or render step failed (the build records it and goes on)
+    │   └── BuildStopped          the build was stopped (SIGTERM, Ctrl-C): finished pages stay published
+    └── StorageFull               the disk or quota is full: the write was abandoned, nothing half-written
 
 Errors from lxml, DuckDB, papermill or pandoc are turned into these at the
 boundary with ``raise ... from``, so the cause is kept for debugging while the
@@ -91,3 +93,11 @@ class InsufficientData(AnalyticsError):
 
 class BuildError(PerfcoreError):
     """A notebook or a render step failed."""
+
+
+class BuildStopped(BuildError):
+    """The build was stopped by a signal before it finished."""
+
+
+class StorageFull(PerfcoreError):
+    """No space left on the disk (or the quota is used up) while writing a file."""
