@@ -15,9 +15,16 @@ from pathlib import Path
 
 from perfcore import settings
 from perfcore.exceptions import PerfcoreError
+from perfcore.terminal import guarded_output, safe
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # file names and CSV fields come from outside: nothing printed may drive the terminal
+    with guarded_output():
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
@@ -26,15 +33,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except PerfcoreError as error:
-        print(f"perfcore: error: {error}", file=sys.stderr)
+        print(f"perfcore: error: {safe(str(error))}", file=sys.stderr)  # one line, whatever it quotes
         return 2
     except KeyboardInterrupt:
         print("perfcore: interrupted", file=sys.stderr)
         return 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with the arguments it quotes in an error kept to one visible line."""
+
+    def error(self, message: str):
+        super().error(safe(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="perfcore",
         description="Performance management and reporting for councils' Housing Benefit services.",
     )
@@ -92,7 +106,7 @@ def _print_table(rows: list[dict], columns: list[str]) -> None:
 
 
 def _cell(value) -> str:
-    return "" if value is None else str(value)
+    return "" if value is None else safe(str(value))  # one line per row, whatever a value holds
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -105,11 +119,12 @@ def _ingest_arguments(sub: argparse.ArgumentParser) -> None:
 def cmd_ingest(args) -> int:
     from perfcore.ingest import ingest_paths
 
-    consortium, con = _consortium(args), _connect(args)
+    consortium = _consortium(args)
     failed = 0
-    for result in ingest_paths(args.paths, con, consortium, today=settings.today(args.today)):
-        print(result.line(), flush=True)
-        failed += not result.ok
+    with _connect(args) as con:  # closed on return: a read-only open in the same process would be refused
+        for result in ingest_paths(args.paths, con, consortium, today=settings.today(args.today)):
+            print(safe(result.line()), flush=True)  # one line per file, whatever its name holds
+            failed += not result.ok
     if failed:
         print(f"{failed} file(s) rejected; `perfcore rejections` lists every reason", file=sys.stderr)
     return 1 if failed else 0
@@ -153,7 +168,8 @@ def _rejections_arguments(sub: argparse.ArgumentParser) -> None:
 def cmd_rejections(args) -> int:
     from perfcore.ingest import rejections
 
-    rows = rejections(_connect(args, read_only=True))
+    with _connect(args, read_only=True) as con:
+        rows = rejections(con)
     if args.format == "json":
         keys = ("file", "level", "line", "ref", "reason")
         print(json.dumps([{k: row[k] for k in keys} for row in rows], indent=1))
@@ -169,7 +185,8 @@ def _submissions_arguments(sub: argparse.ArgumentParser) -> None:
 def cmd_submissions(args) -> int:
     from perfcore.ingest import submissions
 
-    rows = submissions(_connect(args, read_only=True))
+    with _connect(args, read_only=True) as con:
+        rows = submissions(con)
     if args.format == "json":
         print(json.dumps(rows, indent=1, default=str))
     else:
