@@ -68,7 +68,7 @@ def test_every_path_belongs_to_one_audience(site):
             continue
         parts = path.relative_to(site.out_dir).parts
         if len(parts) == 1:
-            assert parts == ("index.html",)  # the shared entry page: links only
+            assert parts in {("index.html",), ("favicon.ico",)}  # the shared entry page (links only) and icon
         elif parts[0] == "councils":
             assert parts[1] in {slug for slug, _ in COUNCILS} and len(parts) >= 3
         else:
@@ -76,7 +76,7 @@ def test_every_path_belongs_to_one_audience(site):
 
 
 def test_shared_assets_hold_no_data(site):
-    assert sorted(p.name for p in (site.out_dir / "assets").iterdir()) == ["perfcore.css", "search.js"]
+    assert sorted(p.name for p in (site.out_dir / "assets").iterdir()) == ["favicon.svg", "perfcore.css", "search.js"]
     entry = (site.out_dir / "index.html").read_text()
     assert "18.2" not in entry and "search.json" not in entry
 

@@ -8,7 +8,9 @@ writes is derived, so it can be run again at any time.
 Layout (``PageContext`` fixes the report paths; this module the rest)::
 
     index.html                           shared: links to the audiences, no data
-    assets/perfcore.css, search.js       shared: no data
+    favicon.ico                          shared: the icon browsers ask the root for
+    assets/perfcore.css, search.js,      shared: no data
+      favicon.svg
     consortium/index.html                landing: latest month, all reports, all months, members
     consortium/search.json               search index of consortium pages only
     consortium/<period>/index.html       the month's reports
@@ -50,6 +52,7 @@ from perfcore.render.page import footer_html, search_indexes
 from perfcore.render.pandoc import TEMPLATES
 
 SEARCH_INDEX = "search.json"
+FAVICON = "favicon.ico"
 SEARCH_TEXT_LIMIT = 20_000  # characters of a page kept in the index: enough for any report, bounded for the browser
 
 
@@ -161,7 +164,9 @@ def _copy_assets(out_dir: Path) -> list[Path]:
         if source.is_file():
             shutil.copyfile(source, target / source.name)
             copied.append(target / source.name)
-    return copied
+    # browsers ask for /favicon.ico whatever a page links: it lives at the root, shared like index.html
+    shutil.copyfile(TEMPLATES / FAVICON, out_dir / FAVICON)
+    return [*copied, out_dir / FAVICON]
 
 
 def _copy_dwp_pdfs(pages: list[RenderedPage], out_dir: Path, written: list[Path]) -> list[Path]:
