@@ -522,38 +522,59 @@ def _make_current(con, submission_id: int, header: extract.Header, current: tupl
 
 
 def _load_manual(con, path: Path, submission: _Submission, consortium: Consortium, today: date) -> IngestResult:
-    def current_value(authority: str, period: str, measure: str) -> float | None:
-        row = con.execute(
-            "select value from current_manual where authority = ? and period = ? and measure = ?",
-            [authority, period, measure],
-        ).fetchone()
-        return None if row is None else float(row[0])
+    """Load the rows that pass the row rules, then reject (and remove) those breaking part ≤ whole in SQL.
 
-    parsed = manual.read_manual_return(path, consortium, today, current_value)
+    Rows and rejections go in as Arrow tables, one statement each: a return
+    of thousands of rows costs a few statements, not one per row.
+    """
+    import pyarrow as pa
+
+    parsed = manual.read_manual_return(path, consortium, today)
     if parsed.rows:
-        import pyarrow as pa
-
-        frame = pa.Table.from_pylist([r.__dict__ for r in parsed.rows])
+        columns = ("line", "authority", "period", "measure", "value")
+        frame = pa.table({name: [getattr(r, name) for r in parsed.rows] for name in columns})
         con.register("incoming_rows", frame)
-        try:
-            con.execute(
-                f"insert into manual_values select {submission.id}, line, authority, period, measure, value "
-                "from incoming_rows"
-            )
-        finally:
-            con.unregister("incoming_rows")
-    for error in parsed.errors:
         con.execute(
-            "insert into rejections values (?, ?, 'record', ?, ?, ?, ?)",
-            [submission.id, submission.file_name, error.line, error.ref, error.field, error.reason],
+            f"insert into manual_values select {submission.id}, line, authority, period, measure, value "
+            "from incoming_rows"
         )
-    areas = sorted({(r.authority, r.period) for r in parsed.rows})
-    authority = areas[0][0] if len({a for a, _ in areas}) == 1 else None
-    period = areas[0][1] if len({p for _, p in areas}) == 1 else None
+        # Not in a `finally`: after a failed statement DuckDB refuses all but ROLLBACK.
+        con.unregister("incoming_rows")
+    pair_errors = manual.parts_exceeding_wholes(con, submission.id) if parsed.rows else []
+    errors = [*parsed.errors, *pair_errors]
+    if errors:
+        _insert_manual_rejections(con, submission, errors)
+    rejected_lines = {e.line for e in pair_errors}
+    loaded = [r for r in parsed.rows if r.line not in rejected_lines]
+    authorities, months = {r.authority for r in loaded}, {r.period for r in loaded}
+    authority = next(iter(authorities)) if len(authorities) == 1 else None
+    period = next(iter(months)) if len(months) == 1 else None
     _insert_submission(con, submission, "accepted", authority=authority, period=period,
-                       loaded=len(parsed.rows), rejected=len(parsed.errors))
+                       loaded=len(loaded), rejected=len(errors))
     return IngestResult(submission.file_name, "manual", "accepted", submission.id, authority, period,
-                        records_loaded=len(parsed.rows), records_rejected=len(parsed.errors))
+                        records_loaded=len(loaded), records_rejected=len(errors))
+
+
+def _insert_manual_rejections(con, submission: _Submission, errors: list[manual.RowError]) -> None:
+    """Record the rejected rows, and remove from ``manual_values`` those loaded before part ≤ whole judged them."""
+    import pyarrow as pa
+
+    frame = pa.table({
+        "line": pa.array([e.line for e in errors], pa.int32()),
+        "ref": pa.array([e.ref for e in errors], pa.string()),
+        "field": pa.array([e.field for e in errors], pa.string()),
+        "reason": pa.array([e.reason for e in errors], pa.string()),
+    })
+    con.register("incoming_rejections", frame)
+    con.execute(
+        "insert into rejections select ?, ?, 'record', line, ref, field, reason from incoming_rejections",
+        [submission.id, submission.file_name],
+    )
+    con.execute(
+        "delete from manual_values where submission_id = ? and line in (select line from incoming_rejections)",
+        [submission.id],
+    )
+    con.unregister("incoming_rejections")
 
 
 # -- listing ------------------------------------------------------------------------------------

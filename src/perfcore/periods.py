@@ -6,7 +6,7 @@ import calendar
 import re
 from datetime import date
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])\Z")  # ASCII digits only; \Z: no "\n" after
 
 
 def is_period(text: str) -> bool:
