@@ -106,7 +106,7 @@ def test_uses_python_311(workflow: dict[str, Any]) -> None:
     (setup,) = uses(workflow, "actions/setup-python")
     assert setup["with"]["python-version"] == "3.11"  # a string: unquoted, YAML would read 3.10 as 3.1
     assert setup["with"]["cache"] == "pip"
-    assert any(s.strip() == "python -m pip install ." for s in scripts(workflow))
+    assert any(s.strip() == "python -m pip install -c requirements.lock ." for s in scripts(workflow))
 
 
 def perfcore_commands(workflow: dict[str, Any]) -> list[list[str]]:
