@@ -15,13 +15,16 @@ None in dicts and JSON), never 0.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from perfcore import periods
 from perfcore.exceptions import IndicatorError
-from perfcore.parameters import CONSORTIUM, Framework, Indicator
+from perfcore.parameters import CONSORTIUM, Consortium, Framework, Indicator
 
 if TYPE_CHECKING:
+    from datetime import date
+
     import duckdb
     import pandas as pd
 
@@ -118,8 +121,47 @@ def values_for(table: "pd.DataFrame", framework: Framework, area: str, period: s
     return {i: none_if_nan(found.get(i)) for i in framework.ids}
 
 
-def latest_period(table: "pd.DataFrame", framework: Framework) -> str | None:
-    """The latest month with a monthly figure for the consortium.
+@dataclass(frozen=True)
+class MonthStatus:
+    """How complete a month's data is (``periods.is_complete``)."""
+
+    period: str
+    members_in: int  # members with a current extract for the month
+    members: int
+    complete: bool
+
+    @property
+    def note(self) -> str:
+        """'' for a complete month, else 'provisional: 1 of 10 members' extracts in'."""
+        return "" if self.complete else f"provisional: {self.members_in} of {self.members} members' extracts in"
+
+
+def extracts_in(con: "duckdb.DuckDBPyConnection", consortium: Consortium) -> dict[str, int]:
+    """{period: number of members with a current extract}."""
+    rows = con.execute("select period, count(distinct authority) from current_extracts "
+                       "where list_contains(?, authority) group by period", [list(consortium.codes)]).fetchall()
+    return {period: int(count) for period, count in rows}
+
+
+def month_status(period: str, counts: dict[str, int], consortium: Consortium, today: "date") -> MonthStatus:
+    members = len(consortium.members)
+    members_in = counts.get(period, 0)
+    complete = periods.is_complete(period, members_in=members_in, members=members, today=today,
+                                   complete_after_days=consortium.complete_after_days)
+    return MonthStatus(period, members_in, members, complete)
+
+
+def default_period(table: "pd.DataFrame", framework: Framework, counts: dict[str, int], consortium: Consortium,
+                   today: "date") -> str | None:
+    """The latest complete month with data: one early extract must not move every report to a
+    month whose consortium figure is one council. With no complete month yet, the latest month with data."""
+    months = months_with_data(table, framework)
+    complete = [m for m in months if month_status(m, counts, consortium, today).complete]
+    return max(complete) if complete else max(months, default=None)
+
+
+def months_with_data(table: "pd.DataFrame", framework: Framework) -> list[str]:
+    """Months with a monthly figure for the consortium.
 
     FYTD indicators carry earlier months forward, so they cannot tell whether
     a month has data of its own (an early manual value alone must not make a
@@ -127,7 +169,12 @@ def latest_period(table: "pd.DataFrame", framework: Framework) -> str | None:
     """
     monthly = [i.id for i in framework.indicators if i.window == "month"]
     pooled = table[(table["area"] == CONSORTIUM) & table["value"].notna() & table["indicator"].isin(monthly)]
-    return None if pooled.empty else str(pooled["period"].max())
+    return sorted(str(p) for p in pooled["period"].unique())
+
+
+def latest_period(table: "pd.DataFrame", framework: Framework) -> str | None:
+    """The latest month with a monthly figure for the consortium, complete or not."""
+    return max(months_with_data(table, framework), default=None)
 
 
 def none_if_nan(value: float | None) -> float | None:

@@ -43,8 +43,12 @@ class Consortium:
     name: str
     short_name: str
     members: tuple[Council, ...]
+    complete_after_days: int = 15  # a month is complete when every extract is in, or this long after it ends
 
     def __post_init__(self) -> None:
+        if isinstance(self.complete_after_days, bool) or not isinstance(self.complete_after_days, int) \
+                or self.complete_after_days < 0:
+            raise ConfigError(f"consortium.yaml: complete_after_days must be a whole number of days, not {self.complete_after_days!r}")
         codes = [c.code for c in self.members]
         duplicates = {c for c in codes if codes.count(c) > 1}
         if duplicates:
@@ -175,7 +179,8 @@ def load_consortium(folder: str | Path | None = None) -> Consortium:
         members.append(council)
     if not members:
         raise ConfigError(f"{path}: no members listed")
-    return Consortium(name=raw.get("name", "Consortium"), short_name=raw.get("short_name", "Consortium"), members=tuple(members))
+    return Consortium(name=raw.get("name", "Consortium"), short_name=raw.get("short_name", "Consortium"), members=tuple(members),
+                      complete_after_days=raw.get("complete_after_days", Consortium.complete_after_days))
 
 
 def load_framework(path: str | Path | None = None) -> Framework:

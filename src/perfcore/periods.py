@@ -65,6 +65,12 @@ def last_complete(today: date) -> str:
     return shift(of(today), -1)
 
 
+def is_complete(period: str, *, members_in: int, members: int, today: date, complete_after_days: int) -> bool:
+    """The rule for a complete month, defined once: every member's extract for it is in, or it
+    ended more than ``complete_after_days`` days ago (consortium.yaml), whoever is missing."""
+    return members_in >= members or (today - last_day(period)).days > complete_after_days
+
+
 def label(period: str) -> str:
     """'October 2026'."""
     year, month = parse(period)

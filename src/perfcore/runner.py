@@ -20,11 +20,15 @@ build ends with a summary and a non-zero status.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import multiprocessing
 import os
+import shutil
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -32,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfcore import settings
-from perfcore.exceptions import BuildError
+from perfcore import files, settings
+from perfcore.exceptions import BuildError, BuildStopped, StorageFull
 
 if TYPE_CHECKING:
     from perfcore.render import PageContext, RenderedPage, SiteConfig
@@ -99,6 +103,7 @@ class BuildSummary:
     site: Path
     outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
     seconds: float = 0.0
+    provisional: bool = False  # the month is not complete yet (periods.is_complete)
 
     @property
     def failed(self) -> tuple[Outcome, ...]:
@@ -113,7 +118,8 @@ class BuildSummary:
         return tuple(o for o in self.outcomes if o.status == "frozen")
 
     def line(self) -> str:
-        text = (f"built {len(self.outcomes)} pages for {self.period} in {self.seconds:.0f}s: "
+        month = f"{self.period} (provisional: not every member's extract is in)" if self.provisional else self.period
+        text = (f"built {len(self.outcomes)} pages for {month} in {self.seconds:.0f}s: "
                 f"{len(self.executed)} executed, {len(self.frozen)} unchanged, {len(self.failed)} failed")
         return text + f"; open {self.site / 'index.html'}"
 
@@ -132,6 +138,7 @@ def build(
     workers: int | None = None,
     progress: Callable[[Outcome], None] | None = None,
     only: tuple[str, ...] = (),
+    today: str | None = None,
 ) -> BuildSummary:
     from perfcore import report
     from perfcore.render import build_site, load_site_config
@@ -139,15 +146,66 @@ def build(
     started = time.perf_counter()
     root = root or settings.project_root()
     config = load_site_config(root)
-    site = Path(site) if site else root / config.output_dir
-    reports_dir = Path(reports_dir) if reports_dir else settings.resolve_path("reports")
-    data = report.load(period, warehouse=warehouse, parameters=parameters)
-    jobs = plan(data, config, root=root, reports_dir=reports_dir, site=site, only=only)
-    outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress)
-    pages = [o.page for o in outcomes if o.page is not None]
-    write_dwp_return(data, site)
-    build_site(pages, config, site)
-    return BuildSummary(data.period, site, tuple(outcomes), time.perf_counter() - started)
+    reports_dir = settings.resolve_path("reports", reports_dir)
+    site = Path(site) if site else default_site(config, root, reports_dir)
+    files.remove_leftovers(site, STAGING)
+    with _stopped_by_signals(), warehouse_snapshot(warehouse, reports_dir) as snapshot:
+        data = report.load(period, warehouse=snapshot, parameters=parameters, today=today)
+        jobs = plan(data, config, root=root, reports_dir=reports_dir, site=site, only=only)
+        outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress)
+        pages = [o.page for o in outcomes if o.page is not None]
+        write_dwp_return(data, site)
+        build_site(pages, config, site)
+    return BuildSummary(data.period, site, tuple(outcomes), time.perf_counter() - started, data.provisional)
+
+
+def default_site(config: "SiteConfig", root: Path, reports_dir: Path) -> Path:
+    """_quarto.yml's output-dir; under the reports folder when it is there (so --reports moves the site too)."""
+    default_reports = root / settings.setting("reports").default
+    try:
+        return reports_dir / config.output_dir.relative_to(default_reports)
+    except ValueError:  # output-dir is outside reports/: it was put there on purpose
+        return config.output_dir
+
+
+@contextlib.contextmanager
+def warehouse_snapshot(warehouse: str | Path | None, reports_dir: Path) -> Iterator[Path]:
+    """A private copy of the warehouse for the whole build: every page reads the same data, and an
+    ingest may run meanwhile (DuckDB lets one process write a file only while nobody else has it open)."""
+    from perfcore import warehouse as wh
+
+    source = wh.warehouse_path(warehouse)
+    snapshot = files.make_folder(reports_dir) / f".warehouse-snapshot-{os.getpid()}.duckdb"
+    con = wh.connect(source, read_only=True)  # waits while an ingest writes; keeps writers out while we copy
+    try:
+        for suffix in ("", ".wal"):  # an unfinished checkpoint lives in the .wal beside the file
+            if Path(f"{source}{suffix}").exists():
+                files.copy_file(Path(f"{source}{suffix}"), Path(f"{snapshot}{suffix}"))
+    finally:
+        con.close()
+    try:
+        yield snapshot
+    finally:
+        for suffix in ("", ".wal"):
+            Path(f"{snapshot}{suffix}").unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGTERM stops the build as Ctrl-C does: workers are ended and the CLI prints one line."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise BuildStopped(f"build stopped by {signal.Signals(signum).name}: pages finished before it are published, "
+                           "the others keep their last good version; run the build again to finish")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def plan(data: "ReportData", config: "SiteConfig", *, root: Path, reports_dir: Path, site: Path,
@@ -171,12 +229,13 @@ def plan(data: "ReportData", config: "SiteConfig", *, root: Path, reports_dir: P
                 config, audience=report.audience, period=data.period, report=report.name,
                 report_title=report.title if council is None else f"{council.name}: {report.title.lower()}",
                 council_name=council.name if council else None, council_slug=council.slug if council else None,
-                for_dwp=report.for_dwp,
+                for_dwp=report.for_dwp, provisional=data.provisional,
             )
             executed = reports_dir / "executed" / context.page_path.with_suffix(".ipynb")
             notebook = root / "notebooks" / report.notebook
             # Paths are left out: the same data moved elsewhere is the same page.
             shown = {k: v for k, v in parameters.items() if k not in ("warehouse", "parameters")}
+            shown["provisional"] = data.provisional  # the page says so: it changes when the month completes
             if report.depends == "parameters":
                 what = inputs["parameters"] + data.period
             else:
@@ -209,23 +268,74 @@ def run(jobs: list[Job], *, site: Path, root: Path, config: "SiteConfig", worker
         for outcome in finished:
             outcomes.append(_record(outcome, progress))
     else:
-        # spawn, not fork: the parent may hold DuckDB connections and library threads,
-        # which a forked child inherits in an undefined state.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(execute_and_render, job, site, root, config): job for job in stale}
-            for future in as_completed(futures):
-                outcomes.append(_record(_result_or_failure(future, futures[future]), progress))
+        outcomes += _run_in_pool(stale, workers, site=site, root=root, config=config, progress=progress)
     order = {job.label: n for n, job in enumerate(jobs)}
     return sorted(outcomes, key=lambda o: order[o.job.label])
 
 
-def _result_or_failure(future, job: Job) -> Outcome:
-    """A worker that died (out of memory, killed) fails its page, not the build."""
+def _run_in_pool(stale: list[Job], workers: int, *, site: Path, root: Path, config: "SiteConfig",
+                 progress: Callable[[Outcome], None] | None) -> list[Outcome]:
+    # spawn, not fork: the parent may hold DuckDB connections and library threads,
+    # which a forked child inherits in an undefined state.
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started,
+                               initargs=(os.getpid(),))
+    outcomes = []
+    try:
+        futures = {pool.submit(execute_and_render, job, site, root, config): job for job in stale}
+        for future in as_completed(futures):
+            outcomes.append(_record(_result_or_failure(future, futures[future], site, config), progress))
+    except BaseException:  # stopped, disk full, Ctrl-C: no worker may go on publishing pages
+        _end_workers(pool)
+        raise
+    pool.shutdown()
+    return outcomes
+
+
+def _end_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and end the workers now (their kernels notice and end themselves)."""
+    processes = list((pool._processes or {}).values())  # the executor has no public way to stop running tasks
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+
+
+def _worker_started(parent: int) -> None:
+    """In each worker: Ctrl-C is the parent's to handle, and the worker dies with its parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int) -> None:
+    # Linux: the kernel kills us the moment the parent dies, even by SIGKILL.
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    # Everywhere (and in case the parent died before prctl took effect): a watchdog on our parent.
+    threading.Thread(target=_watch_parent, args=(parent,), name="perfcore-parent-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)  # the build is gone: nobody would read what we make
+
+
+def _result_or_failure(future, job: Job, site: Path, config: "SiteConfig") -> Outcome:
+    """A worker that died (out of memory, killed) fails its page, not the build; a full disk stops the build."""
     try:
         return future.result()
+    except StorageFull:
+        raise
     except Exception as exc:
-        return Outcome(job, "failed", error=f"worker died: {type(exc).__name__}: {exc}")
+        return Outcome(job, "failed", error=f"worker died: {type(exc).__name__}: {exc}",
+                       page=keep_or_notice(job, "the process running it ended unexpectedly", site, config))
 
 
 def _record(outcome: Outcome, progress: Callable[[Outcome], None] | None) -> Outcome:
@@ -239,58 +349,156 @@ def _record(outcome: Outcome, progress: Callable[[Outcome], None] | None) -> Out
 
 
 def execute_and_render(job: Job, site: Path, root: Path, config: "SiteConfig") -> Outcome:
-    """In a worker: papermill, then the page and its PDF. Never raises: failures are outcomes."""
+    """In a worker: papermill, then the page and its PDF. Failures are outcomes (only a full disk raises).
+
+    A page is published only whole and only when it built: a failure keeps the last good page
+    (and its PDF) in place, or publishes a notice that says in words what failed. The details
+    (error, traceback, paths) go to the build's progress lines and the executed notebook's log.
+    """
+    started = time.perf_counter()
+    error, public = execute(job, root), "the report's calculations stopped with an error"
+    page = None
+    if error is None:
+        page, error = publish(job, job.executed, site, config, pdf=job.report.pdf)
+        public = "the finished report could not be turned into a page"
+    if error is not None:
+        page = keep_or_notice(job, public, site, config)
+    return Outcome(job, "failed" if error else "executed", time.perf_counter() - started, error, page)
+
+
+STAGING = ".staging"  # inside the site, so publishing is a rename on one file system
+
+
+def publish(job: Job, notebook: Path, site: Path, config: "SiteConfig", *, pdf: bool,
+            failure: str | None = None) -> tuple["RenderedPage | None", str | None]:
+    """Render into a staging folder; only a page without errors then replaces the published one.
+
+    ``failure``: the page is a notice about this failure (recorded in its manifest, so it is
+    never taken for a good page)."""
     from perfcore.render import page_paths, render_page
 
-    started = time.perf_counter()
-    error = execute(job, root)
-    page = None
-    if error and job.executed.exists():
-        mark_failed(job.executed, error)
-    if job.executed.exists():
-        out_html, out_pdf = page_paths(site, job.context)
+    staging = site / STAGING / f"{os.getpid()}-{job.fingerprint[:16]}"
+    try:
+        out_html, out_pdf = page_paths(staging, job.context)
         try:
-            page = render_page(job.executed, out_html=out_html, out_pdf=out_pdf if job.report.pdf else None,
+            page = render_page(notebook, out_html=out_html, out_pdf=out_pdf if pdf else None,
                                context=job.context, config=config)
+        except OSError as exc:
+            if files.is_disk_full(exc):
+                raise files.storage_full(site, exc) from exc
+            return None, f"render failed: {exc}"
         except Exception as exc:  # a render failure must not stop the other pages
-            error = error or f"render failed: {exc}"
-    if page is not None and page.errors and error is None:
-        error = "; ".join(page.errors)
-    status = "failed" if error else "executed"
-    return Outcome(job, status, time.perf_counter() - started, error, page)
+            return None, f"render failed: {exc}"
+        if page.errors and failure is None:
+            return None, "; ".join(page.errors)
+        if failure is not None:
+            page = dataclasses.replace(page, errors=(failure,))
+            files.write_text(page.html.parent / f"{job.context.report}_files" / MANIFEST_NAME,
+                             json.dumps(page.to_json(), indent=1, ensure_ascii=False))
+        return _move_into_place(staging, site, job.context, pdf=pdf), None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
-def mark_failed(executed: Path, error: str) -> None:
-    """Put a visible notice at the top of a failed page: what failed, and that figures may be missing."""
+MANIFEST_NAME = "page.json"
+
+
+def _move_into_place(staging: Path, site: Path, context: "PageContext", *, pdf: bool) -> "RenderedPage":
+    """Chart files first, then the PDF, the page last (it links to both); each move is a rename."""
+    from perfcore.render import RenderedPage
+
+    assets = site / context.assets_path
+    files.make_folder(assets.parent)
+    with files.disk_full_is_one_line(site):
+        if assets.exists():
+            retired = files.temporary_beside(assets)
+            os.replace(assets, retired)
+            os.replace(staging / context.assets_path, assets)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging / context.assets_path, assets)
+        if pdf:
+            os.replace(staging / context.pdf_path, site / context.pdf_path)
+        os.replace(staging / context.page_path, site / context.page_path)
+    return RenderedPage.from_manifest(assets / MANIFEST_NAME)
+
+
+def keep_or_notice(job: Job, what_failed: str, site: Path, config: "SiteConfig") -> "RenderedPage | None":
+    """The last good page if there is one (left exactly as it was), else a notice page without a PDF."""
+    good = _last_good_page(job, site)
+    if good is not None:
+        return good
+    notice = job.executed.with_name(f"{job.executed.stem}.notice.ipynb")
+    write_notice(notice, job, what_failed)
+    page, _ = publish(job, notice, site, config, pdf=False, failure=what_failed)
+    return page
+
+
+def _last_good_page(job: Job, site: Path) -> "RenderedPage | None":
+    from perfcore.render import RenderedPage, page_paths
+
+    out_html, _ = page_paths(site, job.context)
+    manifest = out_html.parent / f"{job.context.report}_files" / MANIFEST_NAME
+    if not (out_html.exists() and manifest.exists()):
+        return None
+    try:
+        page = RenderedPage.from_manifest(manifest)
+    except (ValueError, KeyError, TypeError, OSError):
+        return None
+    return page if page.ok and (page.pdf is None or page.pdf.exists()) else None
+
+
+def write_notice(path: Path, job: Job, what_failed: str) -> None:
+    """A one-cell notebook saying, in words only, that the page could not be built (no error text:
+    it may hold paths, process ids or data from other councils)."""
     import nbformat
 
-    from perfcore.display import callout_bundle, md_escape
+    from perfcore import periods
+    from perfcore.display import callout_bundle
 
-    book = nbformat.read(executed, as_version=4)
     notice = callout_bundle(
-        "caution", f"This page did not build completely: {md_escape(error)}. Figures below may be missing; "
-        "the consortium analyst has been told by the build summary.", title="This page failed to build")
-    book.cells.insert(0, nbformat.v4.new_markdown_cell(notice.data["text/markdown"]))
-    nbformat.write(book, executed)
+        "caution",
+        f"This page could not be built for {periods.label(job.context.period)}: {what_failed}. "
+        "The figures will appear here when the next build succeeds; the consortium's analyst has the details "
+        "in the build log.", title="This page could not be built")
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_markdown_cell(f"# {job.context.report_title}"),
+                  nbformat.v4.new_markdown_cell(notice.data["text/markdown"])]
+    files.write_text(path, nbformat.writes(book))
 
 
 def execute(job: Job, root: Path) -> str | None:
-    """Run the notebook with papermill; on failure papermill has saved the partial notebook."""
+    """Run the notebook with papermill into a temporary file that then replaces the executed notebook
+    (also on failure: papermill saves the partial notebook, which the analyst reads beside the log)."""
+    files.make_folder(job.executed.parent)
+    output = files.temporary_beside(job.executed)
+    try:
+        with _stderr_to(job.executed.with_suffix(".log")):
+            error = _papermill(job, root, output)
+        if output.exists():
+            with files.disk_full_is_one_line(job.executed):
+                os.replace(output, job.executed)
+        return error
+    finally:
+        output.unlink(missing_ok=True)
+
+
+def _papermill(job: Job, root: Path, output: Path) -> str | None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    job.executed.parent.mkdir(parents=True, exist_ok=True)
-    with _stderr_to(job.executed.with_suffix(".log")):
-        try:
-            papermill.execute_notebook(
-                str(root / "notebooks" / job.report.notebook), str(job.executed),
-                parameters=job.parameters, kernel_name="python3", cwd=str(root),
-                progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-            )
-        except PapermillExecutionError as exc:
-            return f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
-        except Exception as exc:  # kernel died, notebook missing, ...: reported, not raised
-            return f"{type(exc).__name__}: {exc}"
+    try:
+        papermill.execute_notebook(
+            str(root / "notebooks" / job.report.notebook), str(output),
+            parameters=job.parameters, kernel_name="python3", cwd=str(root),
+            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+        )
+    except PapermillExecutionError as exc:
+        return f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
+    except Exception as exc:  # kernel died, notebook missing, ...: reported, not raised
+        if files.is_disk_full(exc):
+            raise files.storage_full(job.executed, exc) from exc
+        return f"{type(exc).__name__}: {exc}"
     return None
 
 
@@ -383,7 +591,7 @@ def _frozen(job: Job) -> str | None:
 
 
 def _freeze(job: Job) -> None:
-    _freeze_path(job).write_text(json.dumps({"fingerprint": job.fingerprint, "page": job.label}))
+    files.write_text(_freeze_path(job), json.dumps({"fingerprint": job.fingerprint, "page": job.label}))
 
 
 def _thaw(job: Job) -> None:
@@ -399,12 +607,10 @@ def write_dwp_return(data: "ReportData", site: Path) -> Path:
 
     from perfcore.report import value
 
-    folder = site / "dwp" / data.period
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"sop-return-{data.period}.csv"
+    path = site / "dwp" / data.period / f"sop-return-{data.period}.csv"
     columns = ("new_claims_decided", "new_claims_days", "changes_actioned", "changes_days", "rti_days",
                "new_claims_within_14_days_pct", "caseload")
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with files.open_replacing(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(("gss_code", "council", "period", *columns, "framework_version"))
         for council in data.consortium.members:

@@ -58,12 +58,16 @@ def project_root() -> Path:
     return here
 
 
+def setting(name: str) -> Setting:
+    return next(s for s in SETTINGS if s.name == name)
+
+
 def resolve(name: str, override: str | os.PathLike[str] | None = None) -> str:
     """The value of a setting: an explicit override, else its variable, else its default."""
-    setting = next(s for s in SETTINGS if s.name == name)
+    chosen = setting(name)
     if override not in (None, ""):
         return str(override)
-    return os.environ.get(setting.env) or setting.default
+    return os.environ.get(chosen.env) or chosen.default
 
 
 def resolve_path(name: str, override: str | os.PathLike[str] | None = None) -> Path:

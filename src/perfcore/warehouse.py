@@ -160,7 +160,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> "duck
         )
     try:
         database.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(database), read_only=read_only)
+        con = _open_waiting(duckdb, database, read_only)
         if not read_only:
             con.execute(SCHEMA)
             con.execute(
@@ -169,6 +169,31 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> "duck
     except duckdb.Error as exc:
         raise WarehouseError(f"{database}: cannot open the warehouse: {exc}") from exc
     return con
+
+
+LOCK_WAIT_SECONDS = 300.0  # an ingest or a build's snapshot holds the file this long at most, in practice far less
+
+
+def _open_waiting(duckdb, database: Path, read_only: bool) -> "duckdb.DuckDBPyConnection":
+    """DuckDB lets one process write a file only while no other has it open: wait for the other
+    (an ingest, or a build taking its snapshot) with one line on stderr, then give up with one line."""
+    import sys
+    import time
+
+    deadline, told = time.monotonic() + LOCK_WAIT_SECONDS, False
+    while True:
+        try:
+            return duckdb.connect(str(database), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() > deadline:
+                raise WarehouseError(f"{database}: in use by another perfcore process for over {LOCK_WAIT_SECONDS:.0f}s; "
+                                     "try again when it has finished") from exc
+            if not told:
+                print(f"perfcore: waiting for {database}: another perfcore process is using it", file=sys.stderr, flush=True)
+                told = True
+            time.sleep(0.2)
 
 
 @contextlib.contextmanager

@@ -49,6 +49,7 @@ class PageContext:
     nav: tuple[NavLink, ...] = ()
     lang: str = "en-GB"
     for_dwp: bool = False  # build_site copies this page's PDF into dwp/
+    provisional: bool = False  # the month is not complete yet (periods.is_complete): the page says so
 
     def __post_init__(self) -> None:
         if self.audience not in AUDIENCES:

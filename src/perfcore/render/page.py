@@ -144,6 +144,8 @@ def _page_shell(
 ) -> Shell:
     page = context.page_path
     meta = [html.escape(f"{context.audience_label} · {context.period_label}")]
+    if context.provisional:  # the month is not complete: figures will change as the other returns come in
+        meta.append('<strong class="provisional">Provisional</strong>: not every member\'s return for this month is in yet')
     if pdf_href is not None:
         meta.append(f'<a href="{html.escape(relative(page, pdf_href))}">Download this report as a PDF</a>')
     meta.append(f'<a href="{html.escape(relative(page, report_index_path(context)))}">Other months of this report</a>')

@@ -27,14 +27,13 @@ import html
 import json
 import os
 import posixpath
-import shutil
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
 
-from perfcore import periods, settings
+from perfcore import files, periods, settings
 from perfcore.exceptions import BuildError
 from perfcore.render.config import NavLink, SiteConfig
 from perfcore.render.context import (
@@ -83,6 +82,7 @@ def page_context(
     council_name: str | None = None,
     council_slug: str | None = None,
     for_dwp: bool = False,
+    provisional: bool = False,
 ) -> PageContext:
     """A ``PageContext`` with the site's title, language and navigation filled in."""
     label = council_name if audience == COUNCIL else ("DWP" if audience == DWP else "Consortium")
@@ -98,6 +98,7 @@ def page_context(
         nav=audience_nav(config, home),
         lang=config.lang,
         for_dwp=for_dwp,
+        provisional=provisional,
     )
 
 
@@ -138,6 +139,8 @@ def _all_pages(pages: Iterable[RenderedPage], out_dir: Path) -> list[RenderedPag
     found: dict[Path, RenderedPage] = {}
     if out_dir.exists():
         for manifest in sorted(out_dir.glob(f"*/**/*_files/{MANIFEST}")):
+            if any(part.startswith(".") for part in manifest.relative_to(out_dir).parts):
+                continue  # a page being rendered, or what a killed build left: not published
             try:
                 page = RenderedPage.from_manifest(manifest)
             except (ValueError, KeyError, TypeError) as exc:
@@ -158,29 +161,26 @@ def _audience_of(context: PageContext) -> Audience:
 
 def _copy_assets(out_dir: Path) -> list[Path]:
     target = out_dir / ASSETS_DIR
-    target.mkdir(parents=True, exist_ok=True)
     copied = []
     for source in sorted((TEMPLATES / "assets").iterdir()):
         if source.is_file():
-            shutil.copyfile(source, target / source.name)
-            copied.append(target / source.name)
+            copied.append(files.copy_file(source, target / source.name))
     # browsers ask for /favicon.ico whatever a page links: it lives at the root, shared like index.html
-    shutil.copyfile(TEMPLATES / FAVICON, out_dir / FAVICON)
-    return [*copied, out_dir / FAVICON]
+    return [*copied, files.copy_file(TEMPLATES / FAVICON, out_dir / FAVICON)]
 
 
 def _copy_dwp_pdfs(pages: list[RenderedPage], out_dir: Path, written: list[Path]) -> list[Path]:
     """Council PDFs marked for DWP, copied into dwp/<period>/; plus whatever else is there (returns)."""
     for page in pages:
-        if page.context.for_dwp and page.pdf is not None and page.pdf.exists():
+        # a page that failed is never sent (the runner keeps a good one in place instead)
+        if page.context.for_dwp and page.ok and page.pdf is not None and page.pdf.exists():
             target = out_dir / DWP / page.context.period / page.pdf.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(page.pdf, target)
-            written.append(target)
+            written.append(files.copy_file(page.pdf, target))
     folder = out_dir / DWP
     if not folder.exists():
         return []
-    return sorted(p for p in folder.glob("*/*") if p.is_file() and periods.is_period(p.parent.name))
+    return sorted(p for p in folder.glob("*/*")
+                  if p.is_file() and periods.is_period(p.parent.name) and not p.name.startswith("."))
 
 
 class _Writer:
@@ -195,10 +195,7 @@ class _Writer:
     # -- plumbing ---------------------------------------------------------------------
 
     def write(self, path: PurePosixPath, shell: Shell) -> None:
-        target = self.out_dir / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(render_shell(shell), encoding="utf-8")
-        self.written.append(target)
+        self.written.append(files.write_text(self.out_dir / path, render_shell(shell)))
 
     def shell(self, path: PurePosixPath, audience: Audience | None, title: str, body: str, crumbs: tuple[Crumb, ...]) -> Shell:
         home = f"{audience.dir}/index.html" if audience else "index.html"
@@ -308,10 +305,7 @@ class _Writer:
         self.write_json(PurePosixPath(audience.dir) / SEARCH_INDEX, entries)
 
     def write_json(self, path: PurePosixPath, data: object) -> None:
-        target = self.out_dir / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        self.written.append(target)
+        self.written.append(files.write_text(self.out_dir / path, json.dumps(data, ensure_ascii=False, separators=(",", ":"))))
 
     # -- DWP and the root ---------------------------------------------------------------------
 
