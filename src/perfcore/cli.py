@@ -132,7 +132,7 @@ def cmd_ingest(args) -> int:
 
 def _indicators_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--council", required=True, metavar="CODE|consortium", help="a member's GSS code, or 'consortium' for the pooled figure")
-    sub.add_argument("--period", metavar="YYYY-MM", help="the month (default: the latest month with data)")
+    sub.add_argument("--period", metavar="YYYY-MM", help="the month (default: the latest complete month; see complete_after_days in consortium.yaml)")
     sub.add_argument("--format", choices=("json", "table"), default="table")
     sub.add_argument("--framework", metavar="FILE", help="a framework file to compute with instead of parameters/framework.yaml (to see the effect of a change)")
 
@@ -144,15 +144,19 @@ def cmd_indicators(args) -> int:
 
     consortium, framework = _consortium(args), _framework(args)
     area = args.council if args.council == CONSORTIUM else consortium.council(args.council).code
-    table = indicators.compute(_connect(args, read_only=True), framework, consortium.codes)
-    period = args.period or indicators.latest_period(table, framework)
+    con = _connect(args, read_only=True)
+    table = indicators.compute(con, framework, consortium.codes)
+    counts, today = indicators.extracts_in(con, consortium), settings.today(args.today)
+    con.close()
+    period = args.period or indicators.default_period(table, framework, counts, consortium, today)
     if period is None:
         raise IndicatorError("the warehouse holds no data yet; ingest some files first")
     values = indicators.values_for(table, framework, area, period)
     if args.format == "json":
         print(json.dumps(values))
         return 0
-    print(f"{consortium.area_name(area)}, {period} (framework {framework.version})")
+    note = indicators.month_status(period, counts, consortium, today).note
+    print(f"{consortium.area_name(area)}, {period}{f' ({note})' if note else ''} (framework {framework.version})")
     rows = [
         {"indicator": i.id, "value": i.format(values[i.id]), "status": (i.rag(values[i.id]) or "").upper(), "name": i.name}
         for i in framework.indicators
@@ -252,7 +256,7 @@ def cmd_demo(args) -> int:
 
 
 def _alerts_arguments(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--period", metavar="YYYY-MM", help="the month (default: the latest month with data)")
+    sub.add_argument("--period", metavar="YYYY-MM", help="the month (default: the latest complete month; see complete_after_days in consortium.yaml)")
     sub.add_argument("--format", choices=("json", "table"), default="table")
 
 
@@ -265,7 +269,8 @@ def cmd_alerts(args) -> int:
     if args.format == "json":
         print(json.dumps([a.to_dict() | {"council": data.area_name(a.area)} for a in items], indent=1))
         return 0
-    print(f"{len(items)} alert(s) as at {data.period}, worst first")
+    note = f" ({data.status.note})" if data.provisional else ""
+    print(f"{len(items)} alert(s) as at {data.period}{note}, worst first")
     rows = [{"severity": a.severity, "council": data.area_name(a.area), "indicator": a.indicator, "rule": a.rule,
              "since": a.started, "months": " ".join(a.months), "evidence": a.evidence} for a in items]
     _print_table(rows, ["severity", "council", "indicator", "rule", "since", "months", "evidence"])
@@ -273,7 +278,7 @@ def cmd_alerts(args) -> int:
 
 
 def _build_arguments(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--period", metavar="YYYY-MM", help="the month to build (default: the latest month with data)")
+    sub.add_argument("--period", metavar="YYYY-MM", help="the month to build (default: the latest complete month; see complete_after_days in consortium.yaml)")
     sub.add_argument("--out", metavar="DIR", help="where to write the site (default: _quarto.yml's output-dir, reports/site)")
     sub.add_argument("--workers", type=int, metavar="N", help="notebooks run at once (default: the machine's cores)")
     sub.add_argument("--report", action="append", default=[], metavar="NAME",
@@ -298,7 +303,7 @@ def cmd_build(args) -> int:
 
     summary = build(args.period, site=Path(args.out) if args.out else None, warehouse=args.warehouse,
                     parameters=args.parameters, reports_dir=Path(args.reports) if args.reports else None,
-                    workers=args.workers, progress=progress, only=tuple(args.report))
+                    workers=args.workers, progress=progress, only=tuple(args.report), today=args.today)
     print(summary.line())
     if summary.failed:
         print(f"{len(summary.failed)} page(s) failed: " + ", ".join(o.job.label for o in summary.failed), file=sys.stderr)

@@ -29,6 +29,11 @@ class ReportData:
     period: str
     warehouse: Path
     parameters: Path
+    status: Any = None  # indicators.MonthStatus of the period: is it complete, or provisional?
+
+    @property
+    def provisional(self) -> bool:
+        return self.status is not None and not self.status.complete
 
     def area_name(self, area: str) -> str:
         return self.consortium.area_name(area)
@@ -53,13 +58,16 @@ def load(period: str | None = None, *, warehouse: str | Path | None = None,
     con = wh.connect(database, read_only=True)
     try:
         table = indicators.compute(con, framework, consortium.codes)
+        counts = indicators.extracts_in(con, consortium)
     finally:
         con.close()
+    day = settings.today(today)
     if period:
         indicators.check_period(period)
-    else:
-        period = indicators.latest_period(table, framework) or periods.last_complete(settings.today(today))
-    return ReportData(consortium, framework, table, period, database, params)
+    else:  # the latest complete month (periods.is_complete), not one early extract's month
+        period = indicators.default_period(table, framework, counts, consortium, day) or periods.last_complete(day)
+    status = indicators.month_status(period, counts, consortium, day)
+    return ReportData(consortium, framework, table, period, database, params, status)
 
 
 def value(data: ReportData, area: str, indicator_id: str, period: str | None = None) -> float | None:
