@@ -154,10 +154,12 @@ def test_a_date_exactly_ten_years_from_its_period_is_stored(h, field):
     assert result.outcome == "accepted" and result.records_rejected == 0
 
 
-def test_absurd_values_leave_the_indicators_computable(h):
-    h.ingest(extract_xml(period=PERIOD, records=[claim("C1", "0001-01-01", "2026-10-05"),
-                                          claim("C2", "2026-10-01", "2026-10-05")]))
-    assert h.values("S12000042", PERIOD)["new_claims_days"] == pytest.approx(4.0)
+def test_an_absurd_record_does_not_reach_the_indicators(h, tmp_path):
+    good = claim("C2", "2026-10-01", "2026-10-05")
+    h.ingest(extract_xml(period=PERIOD, records=[claim("C1", "0001-01-01", "2026-10-05"), good]))
+    clean = Harness(tmp_path / "clean")
+    clean.ingest(extract_xml(period=PERIOD, records=[good]))
+    assert h.values("S12000042", PERIOD)["new_claims_days"] == clean.values("S12000042", PERIOD)["new_claims_days"]
 
 
 # -- siblings: long, padded or empty text ----------------------------------------------------------

@@ -12,15 +12,19 @@ where the duplicate-ref rule can see every record.
 
 Hardening: the prolog is scanned before lxml sees the file, so a DTD (and
 with it every billion-laughs or XXE trick) is refused before any entity is
-declared; lxml then runs with entities unresolved, no DTD loading, no network
-and huge-tree protections on. XInclude is never processed, and an
-``xi:include`` element is simply not valid HBPE.
+declared, and so is a file that is not UTF-8 (a byte-order mark of UTF-16 or
+UTF-32, or a NUL byte). The scan reads only the first 64 KB, so the parser is
+the real wall: lxml reads every file as UTF-8 whatever it declares, runs with
+entities unresolved, no DTD loading, no network and huge-tree protections on,
+and the document is refused at its first element if it has a DOCTYPE at all.
+XInclude is never processed, and an ``xi:include`` element is simply not valid HBPE.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,6 +44,13 @@ NS = "urn:perfcore:hbpe:1"
 _Q = "{" + NS + "}"
 BATCH_ROWS = 10_000  # a few MB of strings per batch; from 2k to 50k rows the speed is the same
 _PROLOG_LIMIT = 64 * 1024
+SEQUENCE_MAX = 2_147_483_647  # the XSD's bound, the warehouse's INTEGER
+# Byte-order marks of encodings HBPE forbids (UTF-32 LE before UTF-16 LE: it starts the same).
+_FOREIGN_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
+)
+_GSS = re.compile(r"(S12|E06|E07|E08|E09|W06)[0-9]{6}\Z")
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,7 @@ def check_prolog(path: Path) -> None:
     """Refuse a DTD, entity declaration or non-UTF-8 encoding before parsing."""
     with path.open("rb") as handle:
         head = handle.read(_PROLOG_LIMIT)
+    _check_utf8_bytes(path, head)
     text = head.decode("utf-8", errors="replace")
     prolog = _strip_prolog_noise(text)
     if re.search(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", prolog, re.IGNORECASE):
@@ -129,6 +141,25 @@ def check_prolog(path: Path) -> None:
     if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
         raise FileRejected(
             f"declared encoding {declared.group(1)!r}; HBPE 1.0 files are UTF-8",
+            file=path.name, line=1, field="encoding", hint="export the file as UTF-8",
+        )
+
+
+def _check_utf8_bytes(path: Path, head: bytes) -> None:
+    """UTF-16 and UTF-32 show in the first bytes: a byte-order mark, or NUL bytes
+    (XML 1.0 allows no NUL character, and UTF-8 text has no NUL byte otherwise)."""
+    foreign = next((name for bom, name in _FOREIGN_BOMS if head.startswith(bom)), None)
+    if foreign is None and b"\0" in head:
+        foreign = "UTF-16 or UTF-32" if head.startswith((b"\0", b"<\0")) else None
+        if foreign is None:
+            raise FileRejected(
+                "the file holds a NUL byte, which XML forbids",
+                file=path.name, line=head.count(b"\n", 0, head.index(b"\0")) + 1,
+                hint="the file is damaged or not XML; export it again from the benefits system",
+            )
+    if foreign is not None:
+        raise FileRejected(
+            f"the file is encoded as {foreign}; HBPE 1.0 files are UTF-8",
             file=path.name, line=1, field="encoding", hint="export the file as UTF-8",
         )
 
@@ -155,6 +186,9 @@ def read_extract(path: Path, sink: Sink, check_header: HeaderCheck, batch_rows: 
     from lxml import etree
 
     check_prolog(path)
+    # The (thread-local) error log tells schema errors from syntax errors below:
+    # entries left by an earlier file must not decide this one's.
+    etree.clear_error_log()
     # lxml raises schema errors a little after the offending element has been
     # yielded, so a batch holding a bad value can reach the sink first. The
     # sink's failure is held back until the parse ends: a schema error, which
@@ -162,11 +196,14 @@ def read_extract(path: Path, sink: Sink, check_header: HeaderCheck, batch_rows: 
     guarded = _GuardedSink(sink)
     try:
         with _collector_paused():
+            # encoding="utf-8" overrides whatever the file declares or its BOM says.
             context = etree.iterparse(
                 str(path), events=("end",), schema=schema(), resolve_entities=False,
                 load_dtd=False, no_network=True, huge_tree=False, remove_comments=True,
+                encoding="utf-8",
             )
-            header, totals, complete = _walk(context, guarded, check_header, batch_rows)
+            events = _refuse_doctype(path, context)
+            header, totals, complete = _walk(events, guarded, check_header, batch_rows)
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(path, exc) from exc
     if not complete:
@@ -180,6 +217,44 @@ def read_extract(path: Path, sink: Sink, check_header: HeaderCheck, batch_rows: 
         )
     guarded.raise_held()
     return Header(**{**header.__dict__, "caseload": int(totals["claims"]), "expenditure": totals["amount"]})
+
+
+def _refuse_doctype(path: Path, context) -> Iterator:
+    """The parser's own DTD wall: by the first element's end the whole prolog has been
+    read, so the tree knows of any DOCTYPE, however far into the file it sat."""
+    first = next(context, None)
+    if first is None:
+        return iter(())
+    if _has_doctype(first[1]):
+        raise _doctype_rejected(path)
+    # chain is C-level: the hot loop below pays nothing for the first event being peeked.
+    return itertools.chain((first,), context)
+
+
+def _has_doctype(element: "etree._Element") -> bool:
+    docinfo = element.getroottree().docinfo
+    return bool(docinfo.doctype) or docinfo.internalDTD is not None or docinfo.externalDTD is not None
+
+
+def _doctype_rejected(path: Path) -> FileRejected:
+    return FileRejected(
+        "the document declares a DTD or entities, which HBPE 1.0 forbids",
+        file=path.name, field="DOCTYPE", hint="remove the <!DOCTYPE ...> declaration and export plain XML",
+    )
+
+
+def _declares_doctype(path: Path) -> bool:
+    """For a file that failed before its first element ended (an entity used in it,
+    say): the root's start is enough to know whether a DOCTYPE came first."""
+    from lxml import etree
+
+    try:
+        events = etree.iterparse(str(path), events=("start",), resolve_entities=False, load_dtd=False,
+                                 no_network=True, encoding="utf-8")
+        first = next(events, None)
+    except etree.XMLSyntaxError:
+        return False
+    return first is not None and _has_doctype(first[1])
 
 
 def _walk(context, sink: Sink, check_header: HeaderCheck, batch_rows: int) -> tuple[Header | None, dict[str, str], bool]:
@@ -210,8 +285,10 @@ def _walk(context, sink: Sink, check_header: HeaderCheck, batch_rows: int) -> tu
             while parent is not None and element.getprevious() is not None:
                 del parent[0]
         elif element.tag == _HEADER:
-            header = _read_header(element)
-            check_header(header)
+            if header is None:
+                header = _read_header(element)
+                if header is not None:
+                    check_header(header)
             element.clear(keep_tail=False)
         elif element.tag in _TOTALS:
             totals.update(element.attrib)
@@ -269,21 +346,33 @@ class _GuardedSink:
             raise self._held
 
 
-def _read_header(element: "etree._Element") -> Header:
+def _read_header(element: "etree._Element") -> Header | None:
+    """The header's values, or None if it is not shaped as the schema requires.
+
+    This runs on input not yet validated (lxml reports a schema error a little
+    after yielding the element): a malformed header is left to the schema
+    error, which names what is wrong, and never reaches ``check_header``.
+    """
     def child(name: str) -> "etree._Element":
         return element.find(_Q + name)
 
-    authority, source = child("Authority"), child("Source")
-    return Header(
-        authority=authority.get("code"),
-        authority_name=(authority.text or "").strip(),
-        period=child("Period").text.strip(),
-        supplier=source.get("supplier"),
-        system=source.get("system"),
-        system_version=source.get("version"),
-        created=child("Created").text.strip(),
-        sequence=int(child("Sequence").text),
-    )
+    try:
+        authority, source = child("Authority"), child("Source")
+        header = Header(
+            authority=authority.get("code"),
+            authority_name=(authority.text or "").strip(),
+            period=child("Period").text.strip(),
+            supplier=source.get("supplier"),
+            system=source.get("system"),
+            system_version=source.get("version"),
+            created=child("Created").text.strip(),
+            sequence=int(child("Sequence").text),
+        )
+        plausible = (_GSS.match(header.authority) and periods.is_period(header.period)
+                     and 0 < header.sequence <= SEQUENCE_MAX)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return header if plausible else None
 
 
 def check_period_not_future(period: str, today: date, *, file: str, line: int | None, field: str) -> None:
@@ -297,7 +386,11 @@ def check_period_not_future(period: str, today: date, *, file: str, line: int | 
 def _syntax_error(path: Path, exc: "etree.XMLSyntaxError") -> FileRejected:
     message = str(exc.msg if hasattr(exc, "msg") else exc).strip()
     message = re.sub(r"\s*\(<string>, line \d+\)$", "", message)
-    if "SCHEMASV" in repr(exc.error_log) or "Element '" in message:
+    # Read the (thread-global) error log before any other parse adds to it.
+    from_schema = "SCHEMASV" in repr(exc.error_log) or "Element '" in message
+    if _declares_doctype(path):
+        return _doctype_rejected(path)
+    if from_schema:
         line = _locate_schema_error(path, message) or exc.lineno
         return FileRejected(
             f"not valid HBPE 1.0: {_readable(message)}",
@@ -318,7 +411,9 @@ def _locate_syntax_error(path: Path) -> tuple[int | None, str | None]:
     from lxml import etree
 
     try:
-        for _event, node in etree.iterparse(str(path), resolve_entities=False, load_dtd=False, no_network=True):
+        for _event, node in etree.iterparse(
+            str(path), resolve_entities=False, load_dtd=False, no_network=True, encoding="utf-8"
+        ):
             node.clear(keep_tail=False)
     except etree.XMLSyntaxError as exc:
         return exc.lineno or None, re.sub(r"^line \d+: ", "", str(exc.msg))
@@ -326,7 +421,22 @@ def _locate_syntax_error(path: Path) -> tuple[int | None, str | None]:
 
 
 def _readable(message: str) -> str:
-    return message.replace(_Q, "").replace("{" + NS + "}", "")
+    return _shorten_quoted(message.replace(_Q, "").replace("{" + NS + "}", ""))
+
+
+_QUOTED_LIMIT = 80
+
+
+def _shorten_quoted(message: str) -> str:
+    """A value the file holds is quoted in the message: keep a long one to its start,
+    so a megabyte of hostile text never becomes a rejection reason."""
+    def shorten(match: re.Match) -> str:
+        value = match.group(1)
+        if len(value) <= _QUOTED_LIMIT:
+            return match.group(0)
+        return f"'{value[:_QUOTED_LIMIT]}…' ({len(value):,} characters)"
+
+    return re.sub(r"'([^']*)'", shorten, message)
 
 
 def _field_of(message: str) -> str | None:
@@ -354,7 +464,8 @@ def _locate_schema_error(path: Path, message: str) -> int | None:
     matches = _error_predicate(message)
     try:
         for event, node in etree.iterparse(
-            str(path), events=("start", "end"), resolve_entities=False, load_dtd=False, no_network=True
+            str(path), events=("start", "end"), resolve_entities=False, load_dtd=False, no_network=True,
+            encoding="utf-8",
         ):
             if event == "start" and node.tag == tag and matches(node):
                 return node.sourceline

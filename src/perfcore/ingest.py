@@ -403,13 +403,24 @@ def _insert_section(con, submission_id: int, section: extract.Section, batches: 
 
 # Record-level rules of hbpe-1.0.md, as SQL over one submission's rows.
 # (table, field named in the error, condition that breaks the rule, reason)
+# $first/$last are the Period's first and last days; $floor/$ceiling lie
+# PLAUSIBLE_YEARS before and after them. The XSD admits any date of years
+# 0001-9999, which the warehouse holds; a date further than that from its
+# month is absurd (a claim "received" in year 1 took 739,921 days to decide)
+# and would swamp every average, so that record is rejected.
+PLAUSIBLE_YEARS = 10
 RECORD_RULES: tuple[tuple[str, str, str, str], ...] = (
+    ("claims", "received", "received < $floor", f"received more than {PLAUSIBLE_YEARS} years before the Period"),
     ("claims", "received", "received > decided", "received after decided"),
     ("claims", "infoComplete", "info_complete < received", "infoComplete before received"),
     ("claims", "infoComplete", "info_complete > decided", "infoComplete after decided"),
     ("claims", "decided", "not (decided between $first and $last)", "decided outside the Period"),
+    ("changes", "notified", "notified < $floor", f"notified more than {PLAUSIBLE_YEARS} years before the Period"),
     ("changes", "notified", "notified > actioned", "notified after actioned"),
+    ("changes", "effective", "not (effective between $floor and $ceiling)",
+     f"effective more than {PLAUSIBLE_YEARS} years from the Period"),
     ("changes", "actioned", "not (actioned between $first and $last)", "actioned outside the Period"),
+    ("work_items", "received", "received < $floor", f"received more than {PLAUSIBLE_YEARS} years before the Period"),
     ("work_items", "received", "received > $last", "received after the last day of the Period"),
     ("overpayments", "identified", "not (identified between $first and $last)", "identified outside the Period"),
     ("recoveries", "date", "not (date between $first and $last)", "date outside the Period"),
@@ -445,11 +456,20 @@ def _reject_bad_records(con, submission: _Submission, period: str, tables: set[s
 
 def _rule_checks(table: str, period: str) -> list[tuple[str, str, str]]:
     """(field, condition, reason) of each record rule on ``table``, dates of ``period`` filled in."""
-    first, last = periods.first_day(period).isoformat(), periods.last_day(period).isoformat()
-    return [
-        (field, cond.replace("$first", f"date '{first}'").replace("$last", f"date '{last}'"), reason)
-        for t, field, cond, reason in RECORD_RULES if t == table
-    ]
+    year, month = periods.parse(period)
+    bounds = {
+        "$first": periods.first_day(period),
+        "$last": periods.last_day(period),
+        "$floor": periods.first_day(f"{year - PLAUSIBLE_YEARS:04d}-{month:02d}"),
+        "$ceiling": periods.last_day(f"{year + PLAUSIBLE_YEARS:04d}-{month:02d}"),
+    }
+    return [(field, _fill_dates(cond, bounds), reason) for t, field, cond, reason in RECORD_RULES if t == table]
+
+
+def _fill_dates(condition: str, bounds: dict[str, date]) -> str:
+    for name, day in bounds.items():
+        condition = condition.replace(name, f"date '{day.isoformat()}'")
+    return condition
 
 
 def _any_bad_records(con, submission_id: int, checks: dict[str, list[tuple[str, str, str]]]) -> bool:
