@@ -153,7 +153,7 @@ def _records(file: str, text: str) -> Iterator[tuple[int, list[str] | RowError]]
         except StopIteration:
             return
         except csv.Error as exc:
-            if reader.line_num >= line and "unexpected end of data" in str(exc):
+            if "unexpected end of data" in str(exc):  # the file ended inside a quoted field
                 raise FileRejected(
                     "a quoted field opened here is never closed", file=file, line=line,
                     hint="close each opening \" with another \"; write a \" inside a field as \"\"",
