@@ -14,6 +14,7 @@ The hierarchy::
     │   └── InsufficientData      too few months before/after, too few councils, ...
     ├── BuildError                a notebook or render step failed (the build records it and goes on)
     │   └── BuildStopped          the build was stopped (SIGTERM, Ctrl-C): finished pages stay published
+    ├── AccessError               a user, role or access-control request is wrong (unknown council, weak password, ...)
     └── StorageFull               the disk or quota is full: the write was abandoned, nothing half-written
 
 Errors from lxml, DuckDB, papermill or pandoc are turned into these at the
@@ -101,3 +102,7 @@ class BuildStopped(BuildError):
 
 class StorageFull(PerfcoreError):
     """No space left on the disk (or the quota is used up) while writing a file."""
+
+
+class AccessError(PerfcoreError):
+    """Users, roles or the web server's access control: bad input changes nothing."""
