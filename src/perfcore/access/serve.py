@@ -54,7 +54,9 @@ def local_options(site: Path, runtime: Path, *, host: str, port: int, sso_upstre
     worker = None
     if os.geteuid() == 0:
         worker = " ".join(WORKER_USER)
-        _check_readable_by_worker(site)
+        runtime.mkdir(parents=True, exist_ok=True)
+        for folder in (site, runtime):  # the site's files and the password file are read by the workers
+            _check_readable_by_worker(folder)
     return nginx.ServerOptions(
         site=site.resolve(), runtime=runtime.resolve(), password_file=(runtime / "perfcore.htpasswd").resolve(),
         host=host, port=port, sso_upstream=sso_upstream, worker_user=worker,
@@ -69,7 +71,7 @@ def _check_readable_by_worker(site: Path) -> None:
         mode = folder.stat().st_mode
         if not mode & 0o001:
             raise AccessError(f"{folder} cannot be entered by nginx's worker user ({WORKER_USER[0]}); "
-                              f"run 'chmod o+x {folder}' or build the site elsewhere (--reports)")
+                              f"run 'chmod o+x {folder}' or use another --reports folder")
 
 
 def prepare(options: nginx.ServerOptions) -> None:
