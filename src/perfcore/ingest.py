@@ -15,10 +15,14 @@ The pipeline for one file (``ingest_file``):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import os
 import queue
-import shutil
+import re
+import stat
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -73,17 +77,32 @@ class IngestResult:
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named, and the .xml/.csv files under folders named, in a stable order."""
+    """Files named, and the .xml/.csv files under folders named, in a stable order.
+
+    Only regular files (or links to them): a FIFO or a device such as
+    /dev/zero would be read forever. In a folder they are skipped; named, they
+    are an error.
+    """
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
+            # is_file() follows links and is true only for a regular file
             found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in KINDS))
-        elif path.exists():
+        elif path.is_file():
             found.append(path)
+        elif path.exists():
+            raise _not_a_regular_file(str(path))
         else:
             raise FileRejected("no such file or folder", file=str(path), hint="check the path")
     return found
+
+
+def _not_a_regular_file(shown: str) -> FileRejected:
+    return FileRejected(
+        "not a regular file (a folder, FIFO, device or socket cannot be submitted)",
+        file=shown, hint="name the extract or return file itself, or a folder of them",
+    )
 
 
 def ingest_paths(
@@ -110,29 +129,33 @@ def ingest_file(
     sender: str | None = None,
     name: str | None = None,
 ) -> IngestResult:
-    name = name or path.name
+    name = name if name is not None else path.name
     kind = KINDS.get(path.suffix.lower(), "unknown")
     stored, digest, size = keep(path, con, name)
-    submission = _Submission(
-        id=warehouse.next_submission_id(con), file_name=name, stored_path=stored, sha256=digest,
-        size_bytes=size, kind=kind, channel=channel, sender=sender,
-    )
-    earlier = _accepted_with_same_bytes(con, digest)
-    if earlier is not None:
-        return _record_duplicate(con, submission, earlier)
-    try:
-        with warehouse.transaction(con):
-            if kind == "extract":
-                result = _load_extract(con, path, submission, consortium, today)
-            elif kind == "manual":
-                result = _load_manual(con, path, submission, consortium, today)
-            else:
-                raise FileRejected(
-                    f"unknown kind of file {path.suffix or '(no extension)'!r}",
-                    file=name, hint="send an HBPE extract (.xml) or a manual return (.csv)",
-                )
-    except SubmissionError as error:
-        return _record_rejection(con, submission, error)
+    # From here on only the kept copy is read: the bytes loaded are the bytes
+    # kept and hashed, whatever happens to the original meanwhile.
+    kept = warehouse.database_path(con).parent / stored
+    with warehouse.storage_errors(f"{_printable(name)}: loading"):
+        submission = _Submission(
+            id=warehouse.next_submission_id(con), file_name=name, stored_path=stored, sha256=digest,
+            size_bytes=size, kind=kind, channel=channel, sender=sender,
+        )
+        earlier = _accepted_with_same_bytes(con, digest)
+        if earlier is not None:
+            return _record_duplicate(con, submission, earlier)
+        try:
+            with warehouse.transaction(con):
+                if kind == "extract":
+                    result = _load_extract(con, kept, submission, consortium, today)
+                elif kind == "manual":
+                    result = _load_manual(con, kept, submission, consortium, today)
+                else:
+                    raise FileRejected(
+                        f"unknown kind of file {path.suffix or '(no extension)'!r}",
+                        file=name, hint="send an HBPE extract (.xml) or a manual return (.csv)",
+                    )
+        except SubmissionError as error:
+            return _record_rejection(con, submission, error)
     return result
 
 
@@ -140,19 +163,99 @@ def ingest_file(
 
 
 def keep(path: Path, con: "duckdb.DuckDBPyConnection", name: str) -> tuple[str, str, int]:
-    """Copy the file byte for byte beside the warehouse; return (relative path, sha256, size)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    sha = digest.hexdigest()
-    relative = Path("submitted") / sha / Path(name).name
-    target = warehouse.database_path(con).parent / relative
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target.with_suffix(target.suffix + ".partial"))
-        target.with_suffix(target.suffix + ".partial").replace(target)
-    return relative.as_posix(), sha, path.stat().st_size
+    """Copy the file byte for byte beside the warehouse; return (relative path, sha256, size).
+
+    One read both hashes and copies, into a temporary file renamed into place
+    once complete: a full disk or a crash leaves no half-written copy, only
+    the original where it was.
+    """
+    submitted = warehouse.database_path(con).parent / "submitted"
+    with warehouse.storage_errors(f"{_printable(name)}: keeping a copy"):
+        submitted.mkdir(parents=True, exist_ok=True)
+        with _open_regular_file(path, name) as source:
+            temporary, sha, size = _copy_hashing(source, submitted)
+        relative = Path("submitted") / sha / _stored_name(name, path.suffix)
+        _move_into_place(temporary, submitted.parent / relative)
+    return relative.as_posix(), sha, size
+
+
+def _open_regular_file(path: Path, name: str):
+    """Open for reading, refusing anything but a regular file. O_NONBLOCK: opening a
+    FIFO must not wait for a writer; fstat then judges what was really opened."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError as exc:
+        raise FileRejected("no such file", file=_printable(name), hint="check the path") from exc
+    except OSError as exc:
+        raise FileRejected(f"cannot be read: {exc.strerror}", file=_printable(name),
+                           hint="check the file's permissions") from exc
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise _not_a_regular_file(_printable(str(path)))
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb")
+
+
+def _copy_hashing(source, folder: Path) -> tuple[Path, str, int]:
+    """Copy ``source`` into a new hidden file in ``folder``, flushed to disk; return it, its sha256 and size."""
+    digest, size = hashlib.sha256(), 0
+    descriptor, name = tempfile.mkstemp(dir=folder, prefix=".incoming-", suffix=".partial")
+    temporary = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as copy:
+            for chunk in iter(lambda: source.read(1 << 20), b""):
+                digest.update(chunk)
+                copy.write(chunk)
+                size += len(chunk)
+            copy.flush()
+            os.fsync(copy.fileno())  # the copy is on disk before anything depends on it
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary, digest.hexdigest(), size
+
+
+def _move_into_place(temporary: Path, target: Path) -> None:
+    """Rename the complete copy to its final name; the same bytes already kept need no second copy."""
+    try:
+        if target.exists():
+            temporary.unlink()
+            return
+        target.parent.mkdir(exist_ok=True)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            target.parent.rmdir()  # only if empty: never a folder holding a kept file
+        raise
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+_NAME_BYTES = 255  # the longest file name most file systems allow
+
+
+def _printable(name: str) -> str:
+    """A submitted name fit for a one-line message: control characters shown as '?'."""
+    return _UNPRINTABLE.sub("?", name)
+
+
+def _stored_name(name: str, suffix: str) -> str:
+    """The name the copy is kept under: the submitted name's last part, made safe.
+
+    The name comes from outside (an e-mail attachment, say): no folder part,
+    no control character, no leading dot, at most 255 bytes with its suffix kept;
+    a name with nothing left becomes 'submission' plus the file's suffix.
+    """
+    base = _UNPRINTABLE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).lstrip(".")
+    if not base:
+        base = "submission" + suffix.lower()
+    if len(base.encode("utf-8")) > _NAME_BYTES:
+        stem, ending = os.path.splitext(base)
+        if len(ending) > 16:  # not a real suffix
+            stem, ending = base, ""
+        room = _NAME_BYTES - len(ending.encode("utf-8"))
+        base = stem.encode("utf-8")[:room].decode("utf-8", errors="ignore") + ending
+    return base
 
 
 @dataclass(frozen=True)

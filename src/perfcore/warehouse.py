@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perfcore import settings
-from perfcore.exceptions import WarehouseError
+from perfcore.exceptions import StorageFull, WarehouseError
 
 if TYPE_CHECKING:
     import duckdb
@@ -203,10 +203,44 @@ def transaction(con: "duckdb.DuckDBPyConnection") -> Iterator["duckdb.DuckDBPyCo
     try:
         yield con
     except BaseException:
-        con.execute("rollback")
+        # After a failed write DuckDB may refuse even ROLLBACK; the first error says why.
+        with contextlib.suppress(Exception):
+            con.execute("rollback")
         raise
     else:
         con.execute("commit")
+
+
+# Words of an OS error that mean the disk, not the data, refused a write.
+_FULL = ("no space left", "disk quota exceeded", "file too large")
+
+
+@contextlib.contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Turn a failed write of the warehouse into one line naming ``what`` was being done.
+
+    A full disk (or quota) is ``StorageFull``; another I/O failure or a failed
+    commit is ``WarehouseError``. DuckDB has then rolled the transaction back,
+    so nothing of it was recorded. Other database errors (a cast, a constraint)
+    are bugs and keep their traceback.
+    """
+    import duckdb
+
+    try:
+        yield
+    except (duckdb.IOException, duckdb.FatalException, duckdb.TransactionException) as exc:
+        raise describe_storage_failure(what, str(exc)) from exc
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise describe_storage_failure(what, f"{exc.strerror or exc}{where}") from exc
+
+
+def describe_storage_failure(what: str, detail: str) -> WarehouseError | StorageFull:
+    detail = " ".join(detail.split())  # DuckDB's messages run over several lines
+    full = any(words in detail.lower() for words in _FULL)
+    advice = "free some space on that disk" if full else "check the disk the warehouse is on"
+    text = f"{what}: the warehouse could not be written: {detail}; nothing of it was recorded ({advice} and run the command again)"
+    return StorageFull(text) if full else WarehouseError(text)
 
 
 def next_submission_id(con: "duckdb.DuckDBPyConnection") -> int:
