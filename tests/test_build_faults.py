@@ -304,7 +304,7 @@ def test_killing_the_build_kills_its_workers_and_their_kernels(slow_build):
     wait_for(lambda: not processes_with(marker), "the workers and kernels to end")
 
 
-def test_sigterm_stops_the_build_with_one_line_and_no_orphans(slow_build):
+def test_sigterm_stops_the_build_with_one_line_and_no_orphans(slow_build, project: Path):
     build, marker = slow_build
     build.send_signal(signal.SIGTERM)
     out, err = build.communicate(timeout=DEADLINE)
@@ -312,6 +312,8 @@ def test_sigterm_stops_the_build_with_one_line_and_no_orphans(slow_build):
     line = assert_one_clear_line(err)
     assert "stopped" in line
     wait_for(lambda: not processes_with(marker), "the workers and kernels to end")
+    leftovers = [p for p in (project / "reports").rglob("*") if p.name.startswith(".")]
+    assert not leftovers  # no staging folder, temporary file or warehouse snapshot left behind
 
 
 # -- 10: the default month is a complete one -----------------------------------------------------------------

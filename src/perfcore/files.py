@@ -25,12 +25,20 @@ DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 TEMPORARY_SUFFIX = ".tmp"
 
 
-def is_disk_full(error: BaseException) -> bool:
-    return isinstance(error, OSError) and error.errno in DISK_FULL
+def is_disk_full(error: BaseException | None) -> bool:
+    """A full disk or quota, also when a library wrapped the OSError in its own exception."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OSError) and error.errno in DISK_FULL:
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
-def storage_full(path: Path, error: OSError) -> StorageFull:
-    return StorageFull(f"{path}: no space left on the disk or quota (errno {errno.errorcode.get(error.errno, error.errno)}); "
+def storage_full(path: Path, error: BaseException) -> StorageFull:
+    code = getattr(error, "errno", None)
+    return StorageFull(f"{path}: no space left on the disk or quota ({errno.errorcode.get(code, 'ENOSPC')}); "
                        "free some space and run again (files already there were left as they were)")
 
 

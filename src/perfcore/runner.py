@@ -2,7 +2,7 @@
 
 ``build`` reads as the pipeline::
 
-    data   = report.load(period)                    the warehouse, once, read-only
+    data   = report.load(period)                    a snapshot of the warehouse, once, read-only
     jobs   = plan(data, ...)                        one job per (report, audience, period)
     stale  = jobs whose fingerprint changed          like Quarto's freeze
     pages  = run stale jobs in parallel             papermill → render_page (HTML + PDF)
@@ -13,8 +13,11 @@ the parameters files, and exactly the data the page shows: its own council's
 submissions, plus (for a council page) the consortium figures and ranks it
 prints. A page whose fingerprint is unchanged is neither executed nor
 rendered again. A failing notebook does not stop the others: papermill saves
-the partial notebook, the page is rendered with the error noted, and the
-build ends with a summary and a non-zero status.
+the partial notebook for the analyst, the last good page stays published (or a
+notice in words takes its place), and the build ends with a summary and a
+non-zero status. Pages are rendered into a staging folder and moved into place
+whole; every other file is written to a temporary file and renamed. Workers die
+with the build; SIGTERM and Ctrl-C stop it with one line.
 """
 
 from __future__ import annotations
@@ -149,13 +152,17 @@ def build(
     reports_dir = settings.resolve_path("reports", reports_dir)
     site = Path(site) if site else default_site(config, root, reports_dir)
     files.remove_leftovers(site, STAGING)
-    with _stopped_by_signals(), warehouse_snapshot(warehouse, reports_dir) as snapshot:
-        data = report.load(period, warehouse=snapshot, parameters=parameters, today=today)
-        jobs = plan(data, config, root=root, reports_dir=reports_dir, site=site, only=only)
-        outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress)
-        pages = [o.page for o in outcomes if o.page is not None]
-        write_dwp_return(data, site)
-        build_site(pages, config, site)
+    files.remove_leftovers(reports_dir / "executed")
+    try:
+        with _stopped_by_signals(), warehouse_snapshot(warehouse, reports_dir) as snapshot:
+            data = report.load(period, warehouse=snapshot, parameters=parameters, today=today)
+            jobs = plan(data, config, root=root, reports_dir=reports_dir, site=site, only=only)
+            outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress)
+            pages = [o.page for o in outcomes if o.page is not None]
+            write_dwp_return(data, site)
+            build_site(pages, config, site)
+    finally:
+        files.remove_leftovers(site, STAGING)  # what workers ended mid-page left in staging
     return BuildSummary(data.period, site, tuple(outcomes), time.perf_counter() - started, data.provisional)
 
 
@@ -175,7 +182,8 @@ def warehouse_snapshot(warehouse: str | Path | None, reports_dir: Path) -> Itera
     from perfcore import warehouse as wh
 
     source = wh.warehouse_path(warehouse)
-    snapshot = files.make_folder(reports_dir) / f".warehouse-snapshot-{os.getpid()}.duckdb"
+    _remove_dead_snapshots(files.make_folder(reports_dir))
+    snapshot = reports_dir / f"{SNAPSHOT_PREFIX}{os.getpid()}.duckdb"
     con = wh.connect(source, read_only=True)  # waits while an ingest writes; keeps writers out while we copy
     try:
         for suffix in ("", ".wal"):  # an unfinished checkpoint lives in the .wal beside the file
@@ -188,6 +196,27 @@ def warehouse_snapshot(warehouse: str | Path | None, reports_dir: Path) -> Itera
     finally:
         for suffix in ("", ".wal"):
             Path(f"{snapshot}{suffix}").unlink(missing_ok=True)
+
+
+SNAPSHOT_PREFIX = ".warehouse-snapshot-"
+
+
+def _remove_dead_snapshots(reports_dir: Path) -> None:
+    """Snapshots of builds that were killed (SIGKILL runs no cleanup); a running build's is left alone."""
+    for leftover in reports_dir.glob(f"{SNAPSHOT_PREFIX}*.duckdb*"):
+        pid = leftover.name[len(SNAPSHOT_PREFIX):].split(".")[0]
+        if pid.isdigit() and not _running(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager
@@ -263,11 +292,7 @@ def run(jobs: list[Job], *, site: Path, root: Path, config: "SiteConfig", worker
         else:
             stale.append(job)
     workers = max(1, min(workers or os.cpu_count() or 1, len(stale) or 1))
-    if workers == 1:
-        finished = (execute_and_render(job, site, root, config) for job in stale)
-        for outcome in finished:
-            outcomes.append(_record(outcome, progress))
-    else:
+    if stale:  # always in worker processes, even one: a stop signal then never lands inside papermill
         outcomes += _run_in_pool(stale, workers, site=site, root=root, config=config, progress=progress)
     order = {job.label: n for n, job in enumerate(jobs)}
     return sorted(outcomes, key=lambda o: order[o.job.label])
@@ -376,6 +401,7 @@ def publish(job: Job, notebook: Path, site: Path, config: "SiteConfig", *, pdf: 
     ``failure``: the page is a notice about this failure (recorded in its manifest, so it is
     never taken for a good page)."""
     from perfcore.render import page_paths, render_page
+    from perfcore.render.context import MANIFEST
 
     staging = site / STAGING / f"{os.getpid()}-{job.fingerprint[:16]}"
     try:
@@ -383,29 +409,25 @@ def publish(job: Job, notebook: Path, site: Path, config: "SiteConfig", *, pdf: 
         try:
             page = render_page(notebook, out_html=out_html, out_pdf=out_pdf if pdf else None,
                                context=job.context, config=config)
-        except OSError as exc:
+        except Exception as exc:  # a render failure must not stop the other pages; a full disk stops them all
             if files.is_disk_full(exc):
                 raise files.storage_full(site, exc) from exc
-            return None, f"render failed: {exc}"
-        except Exception as exc:  # a render failure must not stop the other pages
             return None, f"render failed: {exc}"
         if page.errors and failure is None:
             return None, "; ".join(page.errors)
         if failure is not None:
             page = dataclasses.replace(page, errors=(failure,))
-            files.write_text(page.html.parent / f"{job.context.report}_files" / MANIFEST_NAME,
+            files.write_text(page.html.parent / f"{job.context.report}_files" / MANIFEST,
                              json.dumps(page.to_json(), indent=1, ensure_ascii=False))
         return _move_into_place(staging, site, job.context, pdf=pdf), None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-MANIFEST_NAME = "page.json"
-
-
 def _move_into_place(staging: Path, site: Path, context: "PageContext", *, pdf: bool) -> "RenderedPage":
     """Chart files first, then the PDF, the page last (it links to both); each move is a rename."""
     from perfcore.render import RenderedPage
+    from perfcore.render.context import MANIFEST
 
     assets = site / context.assets_path
     files.make_folder(assets.parent)
@@ -420,7 +442,7 @@ def _move_into_place(staging: Path, site: Path, context: "PageContext", *, pdf: 
         if pdf:
             os.replace(staging / context.pdf_path, site / context.pdf_path)
         os.replace(staging / context.page_path, site / context.page_path)
-    return RenderedPage.from_manifest(assets / MANIFEST_NAME)
+    return RenderedPage.from_manifest(assets / MANIFEST)
 
 
 def keep_or_notice(job: Job, what_failed: str, site: Path, config: "SiteConfig") -> "RenderedPage | None":
@@ -436,9 +458,10 @@ def keep_or_notice(job: Job, what_failed: str, site: Path, config: "SiteConfig")
 
 def _last_good_page(job: Job, site: Path) -> "RenderedPage | None":
     from perfcore.render import RenderedPage, page_paths
+    from perfcore.render.context import MANIFEST
 
     out_html, _ = page_paths(site, job.context)
-    manifest = out_html.parent / f"{job.context.report}_files" / MANIFEST_NAME
+    manifest = out_html.parent / f"{job.context.report}_files" / MANIFEST
     if not (out_html.exists() and manifest.exists()):
         return None
     try:

@@ -38,7 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
         "reports",
         "PERFCORE_REPORTS",
         "reports",
-        "folder for executed notebooks, the built site and PDFs",
+        "folder for executed notebooks, and the built site and PDFs in its site/ (unless build --out says otherwise)",
     ),
     Setting(
         "today",
