@@ -65,18 +65,38 @@ def python_sources(folder: str) -> list[tuple[Path, str]]:
 
 def imported_modules(source: str) -> set[str]:
     """Top-level modules imported anywhere (inside functions too), and those run with ``python -m``."""
+    tree = ast.parse(source)
+    runners = {"import_module", *module_runners(tree)}
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module.split(".")[0])
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in {"cli", "import_module"}:
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in runners:
             found.update(a.value.split(".")[0] for a in node.args[:1] if isinstance(a, ast.Constant) and isinstance(a.value, str))
         elif isinstance(node, (ast.List, ast.Tuple)):
-            items = [e.value if isinstance(e, ast.Constant) else None for e in node.elts]
-            found.update(str(b).split(".")[0] for a, b in zip(items, items[1:]) if a == "-m" and isinstance(b, str))
+            found.update(b.value.split(".")[0] for a, b in zip(node.elts, node.elts[1:])
+                         if _is_string(a, "-m") and _is_string(b))
     return found
+
+
+def module_runners(tree: ast.AST) -> set[str]:
+    """Functions that run their first parameter as ``python -m PARAMETER`` (bench_build's ``cli``)."""
+    runners = set()
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef) and function.args.args:
+            first = function.args.args[0].arg
+            for node in ast.walk(function):
+                if isinstance(node, (ast.List, ast.Tuple)) and any(
+                        _is_string(a, "-m") and isinstance(b, ast.Name) and b.id == first
+                        for a, b in zip(node.elts, node.elts[1:])):
+                    runners.add(function.name)
+    return runners
+
+
+def _is_string(node: ast.AST, value: str | None = None) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and value in (None, node.value)
 
 
 def local_modules(folder: str) -> set[str]:
@@ -103,8 +123,10 @@ def test_every_import_is_declared(folder: str) -> None:
 
 
 def test_the_import_scanner_sees_every_form() -> None:
-    source = "import a.b\nfrom c.d import e\ndef f():\n    import g\ncli('h')\nrun([sys.executable, '-m', 'i'])\nfrom . import j"
-    assert imported_modules(source) == {"a", "c", "g", "h", "i"}
+    source = ("import a.b\nfrom c.d import e\ndef f():\n    import g\nrun([sys.executable, '-m', 'i'])\nfrom . import j\n"
+              "def cli(name):\n    return [sys.executable, '-m', name]\ncli('h')\n"
+              "def other(path):\n    return [sys.executable, '-m', 'perfcore.cli', path]\nother('/dev/zero')\n")
+    assert imported_modules(source) == {"a", "c", "g", "h", "i", "perfcore"}
 
 
 # -- the lock ---------------------------------------------------------------------------------------------
