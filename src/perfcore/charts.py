@@ -5,6 +5,12 @@ that says what the chart shows (the story, not the encoding), and the data a
 reader who cannot see it needs. Notebooks pass it to ``show_figure``.
 Colours come from ``display`` (Okabe-Ito); RAG bands are labelled in words,
 and points that matter carry a shape as well as a colour.
+
+Every builder has a defined shape for data it cannot draw (none, all missing,
+or a ``report.NotYet`` in place of an analysis): a ``Figure`` without a chart
+whose ``notice`` says what is missing and why. ``show_figure`` shows that as a
+callout, so a new member or a short history gets a complete page, never a
+Vega-Lite canvas of 1.8e308 pixels or an exception that cuts the page off.
 """
 
 from __future__ import annotations
@@ -15,24 +21,45 @@ from typing import TYPE_CHECKING, Any
 from perfcore import periods
 from perfcore.display import CATEGORY_COLOURS, OKABE_ITO, RAG_COLOURS
 from perfcore.parameters import Indicator
+from perfcore.report import NotYet
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from perfcore.analytics import FunnelPlot, SpcChart
+
 
 @dataclass(frozen=True)
 class Figure:
-    chart: Any
+    chart: Any  # None: nothing to draw, ``notice`` says why
     title: str
     alt: str
     data: "pd.DataFrame"
     id: str | None = None
+    notice: str | None = None
 
 
 def show_figure(figure: Figure) -> None:
     from perfcore import display
 
+    if figure.chart is None:
+        display.callout("note", display.md_escape(figure.notice or figure.alt), title=figure.title)
+        return
     display.chart(figure.chart, title=figure.title, alt=figure.alt, data=figure.data, id=figure.id)
+
+
+def unavailable(title: str, reason: str, id: str | None = None) -> Figure:
+    """A figure that cannot be drawn yet: shown as a callout saying why, in place of the chart."""
+    import pandas as pd
+
+    return Figure(None, title, reason, pd.DataFrame(), id, notice=reason)
+
+
+def _no_values(values: "pd.Series") -> bool:
+    """True when a column has nothing to plot: empty, or every value missing."""
+    import pandas as pd
+
+    return bool(pd.to_numeric(values, errors="coerce").dropna().empty)
 
 
 def _month_label(period: str) -> str:
@@ -65,6 +92,10 @@ def trend(frame: "pd.DataFrame", indicator: Indicator, area_name: str,
     long = data.melt(id_vars=["period", "month"], value_vars=["value", "consortium"], var_name="series", value_name="v")
     long["series"] = long["series"].map({"value": area_name, "consortium": "Consortium"})
     long = long.dropna(subset=["v"])
+    title = f"{indicator.short}: {area_name} and the consortium, last 24 months"
+    if long.empty:
+        return unavailable(title, f"No figures yet for {area_name} or the consortium on {indicator.short} "
+                                  "in the last 24 months: there is nothing to chart.", id)
     order = list(data["month"])
     x = alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45))
     lines = alt.Chart(long).mark_line(point=True).encode(
@@ -101,8 +132,7 @@ def trend(frame: "pd.DataFrame", indicator: Indicator, area_name: str,
         area_name: [indicator.format(v) for v in data["value"]],
         "Consortium": [indicator.format(v) for v in data["consortium"]],
     })
-    return Figure(chart, f"{indicator.short}: {area_name} and the consortium, last 24 months",
-                  _trend_alt(data, indicator, area_name), table, id)
+    return Figure(chart, title, _trend_alt(data, indicator, area_name), table, id)
 
 
 def _trend_alt(data: "pd.DataFrame", indicator: Indicator, area_name: str) -> str:
@@ -133,6 +163,10 @@ def league(frame: "pd.DataFrame", indicator: Indicator, consortium_value: float 
     import pandas as pd
 
     data = frame.dropna(subset=["value"]).copy()
+    title = f"{indicator.short}, {periods.label(period)}: all members"
+    if data.empty:
+        return unavailable(title, f"No member has a figure for {indicator.short} in {periods.label(period)} yet: "
+                                  "there is nothing to rank.", id)
     data["status"] = data["rag"].fillna("none").map(lambda r: r.capitalize() if r != "none" else "No target")
     data["label"] = [indicator.format(v) + (f"  {r.capitalize()}" if isinstance(r, str) else "") for v, r in zip(data["value"], data["rag"])]
     data["focus"] = ["This council" if c == highlight else "Other members" for c in data["code"]]
@@ -164,7 +198,7 @@ def league(frame: "pd.DataFrame", indicator: Indicator, consortium_value: float 
                      f"last: {ranked.iloc[-1]['council']} at {indicator.format(ranked.iloc[-1]['value'])}.")
     if consortium_value is not None:
         alt_text += f" The consortium figure is {indicator.format(consortium_value)}."
-    return Figure(chart, f"{indicator.short}, {periods.label(period)}: all members", alt_text, table, id)
+    return Figure(chart, title, alt_text, table, id)
 
 
 def work_on_hand(frame: "pd.DataFrame", area_name: str, period: str, id: str | None = None) -> Figure:
@@ -172,6 +206,12 @@ def work_on_hand(frame: "pd.DataFrame", area_name: str, period: str, id: str | N
     import altair as alt
 
     long = frame.melt(id_vars=["Age"], var_name="Kind", value_name="Items")
+    title = f"Work on hand by age, end of {periods.label(period)}"
+    if _no_values(long["Items"]) or not long["Items"].fillna(0).any():
+        # An empty <WorkOnHand/>, or no section: zero bars would draw an axis without a scale.
+        return unavailable(title, f"No items were recorded as waiting for a decision at {area_name} at the end of "
+                                  f"{periods.label(period)}: there is nothing to chart by age.", id)
+    long["Items"] = long["Items"].fillna(0).astype(int)
     chart = alt.Chart(long).mark_bar().encode(
         x=alt.X("Age:N", sort=list(frame["Age"]), title="Age at month end", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("Items:Q", title="items"),
@@ -183,7 +223,7 @@ def work_on_hand(frame: "pd.DataFrame", area_name: str, period: str, id: str | N
     old = int(long[long["Age"].isin(["31–60 days", "over 60 days"])]["Items"].sum())
     alt_text = (f"Bar chart of work on hand at the end of {periods.label(period)} for {area_name}: "
                 f"{total} items, of which {old} older than 30 days.")
-    return Figure(chart, f"Work on hand by age, end of {periods.label(period)}", alt_text, frame, id)
+    return Figure(chart, title, alt_text, frame, id)
 
 
 def spc(frame: "pd.DataFrame", indicator: Indicator, area_name: str, variation: str, assurance: str | None,
@@ -195,7 +235,10 @@ def spc(frame: "pd.DataFrame", indicator: Indicator, area_name: str, variation: 
     import altair as alt
     import pandas as pd
 
-    data = frame.copy()
+    title = f"{indicator.short}: {area_name}, process control chart"
+    data = frame.dropna(subset=["value"]).copy() if "value" in frame else frame.iloc[0:0]
+    if data.empty:
+        return unavailable(title, f"No figures yet for {area_name} on {indicator.short}: there is no process to chart.", id)
     # Every indicator is non-negative: a natural process limit below zero means "no lower limit".
     data["lower"] = data["lower"].clip(lower=0)
     data["month"] = data["period"].map(_month_label)
@@ -239,15 +282,30 @@ def spc(frame: "pd.DataFrame", indicator: Indicator, area_name: str, variation: 
         alt_text += "Special-cause months: " + ", ".join(periods.label(p) for p in flagged["period"]) + "."
     else:
         alt_text += "No special-cause months."
-    return Figure(chart, f"{indicator.short}: {area_name}, process control chart", alt_text, table, id)
+    return Figure(chart, title, alt_text, table, id)
 
 
-def funnel(plot, indicator: Indicator, names: dict[str, str], id: str | None = None) -> Figure:
-    """Spiegelhalter funnel plot: councils by number of cases, with 95% and 99.8% limits."""
+def control_chart(result: "SpcChart | NotYet", indicator: Indicator, area_name: str, id: str | None = None) -> Figure:
+    """The SPC chart from ``report.spc_for``, or the reason there is none yet."""
+    if isinstance(result, NotYet):
+        return unavailable(f"{indicator.short}: {area_name}, process control chart", result.reason, id)
+    return spc(result.frame(), indicator, area_name, result.variation, result.assurance, id=id)
+
+
+def funnel(plot: "FunnelPlot | NotYet", indicator: Indicator, names: dict[str, str], id: str | None = None) -> Figure:
+    """Spiegelhalter funnel plot: councils by number of cases, with 95% and 99.8% limits.
+
+    ``plot`` from ``report.funnel_for``: a ``NotYet`` (fewer than three councils
+    with cases) is shown as the reason there is no funnel yet.
+    """
     import altair as alt
     import pandas as pd
 
-    points = plot.points.copy()
+    if isinstance(plot, NotYet):
+        return unavailable(f"{indicator.short}: funnel plot", plot.reason, id)
+    if _no_values(plot.points["value"]):
+        return unavailable(f"{indicator.short}: funnel plot", "No council has cases in the window yet: there is nothing to plot.", id)
+    points = plot.points.dropna(subset=["value"]).copy()
     points["council"] = points["area"].map(names)
     points["value_scaled"] = points["value"]
     signal = points.get("signal_99.8", pd.Series([""] * len(points))).fillna("")
@@ -295,6 +353,11 @@ def correlation_matrix(matrix: "pd.DataFrame", labels: dict[str, str], lag: int,
     """Heatmap of within-council correlations (leader this month, follower ``lag`` months later)."""
     import altair as alt
 
+    title = f"How indicators move together, {lag} month(s) apart"
+    if isinstance(matrix, NotYet):
+        return unavailable(title, matrix.reason, id)
+    if matrix.empty or _no_values(matrix.stack(future_stack=True)):
+        return unavailable(title, "No pair of indicators has enough council-months yet to measure how they move together.", id)
     long = matrix.rename(index=labels, columns=labels).stack(future_stack=True).reset_index()
     long.columns = ["leader", "follower", "r"]
     long["text"] = long["r"].map(lambda r: "" if r != r else f"{r:+.2f}")
@@ -312,7 +375,7 @@ def correlation_matrix(matrix: "pd.DataFrame", labels: dict[str, str], lag: int,
     if len(strongest):
         row = strongest.iloc[0]
         alt_text += f"Strongest: {row['leader']} with {row['follower']} (r = {row['r']:+.2f})."
-    return Figure(chart, f"How indicators move together, {lag} month(s) apart", alt_text, table, id)
+    return Figure(chart, title, alt_text, table, id)
 
 
 def impact(series: "pd.DataFrame", indicator: Indicator, area_name: str, start: str, title: str,
@@ -327,6 +390,10 @@ def impact(series: "pd.DataFrame", indicator: Indicator, area_name: str, start: 
     data["month"] = data["period"].map(_month_label)
     cols = ["value"] + (["peers"] if peers is not None else [])
     long = data.melt(id_vars=["period", "month"], value_vars=cols, var_name="series", value_name="v").dropna()
+    figure_title = f"{indicator.short}: {area_name} before and after the initiative"
+    if long.empty:
+        return unavailable(figure_title, f"No figures yet for {area_name} on {indicator.short}: "
+                                         f"the effect of '{title}' cannot be charted.", id)
     long["series"] = long["series"].map({"value": area_name, "peers": "Peer councils (average)"})
     order = list(data["month"])
     domain = [area_name, "Peer councils (average)"]
@@ -348,4 +415,4 @@ def impact(series: "pd.DataFrame", indicator: Indicator, area_name: str, start: 
     alt_text = (f"Line chart of {indicator.short} for {area_name} before and after '{title}' started in "
                 f"{periods.label(start)}: average {indicator.format(before)} before, {indicator.format(after)} since"
                 + (", with the peer councils' average for comparison." if peers is not None else "."))
-    return Figure(chart, f"{indicator.short}: {area_name} before and after the initiative", alt_text, table, id)
+    return Figure(chart, figure_title, alt_text, table, id)

@@ -166,14 +166,25 @@ def cmd_indicators(args) -> int:
 
 
 def _rejections_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--council", metavar="CODE", help="only this member's files (a council page names the command for its rejections)")
+    sub.add_argument("--period", metavar="YYYY-MM", help="only files for this month")
     sub.add_argument("--format", choices=("json", "table"), default="table")
+
+
+def _rejection_of(row: dict, council: str | None, period: str | None) -> bool:
+    # a manual return's rows name their council and month in the reference: "S12000042 2026-10 calls_offered"
+    named = (row["ref"] or "").split(" ") if row["authority"] is None else []
+    authority = row["authority"] or (named[0] if len(named) > 2 else None)
+    month = row["period"] or (named[1] if len(named) > 2 else None)
+    return council in (None, authority) and period in (None, month)
 
 
 def cmd_rejections(args) -> int:
     from perfcore.ingest import rejections
 
+    council = _consortium(args).council(args.council).code if args.council else None
     with _connect(args, read_only=True) as con:
-        rows = rejections(con)
+        rows = [row for row in rejections(con) if _rejection_of(row, council, args.period)]
     if args.format == "json":
         keys = ("file", "level", "line", "ref", "reason")
         print(json.dumps([{k: row[k] for k in keys} for row in rows], indent=1))

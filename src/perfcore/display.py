@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import numbers
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,54 @@ CALLOUT_KINDS: Mapping[str, str] = {
     "caution": "Caution",
 }
 NO_DATA = "no data"
+
+# Untrusted text (refs, file names, CSV fields, reasons quoting them) on pages:
+# a rejection stays on a council's page for 12 months, so one hostile value
+# must not break its PDF for a year. ``safe_text`` is the one sanitiser.
+TEXT_LIMIT = 200  # characters of one table cell; the full text stays in `perfcore rejections`
+PROSE_LIMIT = 2000  # backstop for any escaped inline text (Typst refuses PDF strings over 32,767 bytes)
+ELLIPSIS = "…"
+REPLACEMENT = "\ufffd"  # shown where the PDF's font has no glyph: visible, never a failed build
+# Invisible characters that reorder or hide text (bidi overrides and isolates,
+# zero-width joiners, BOM, interlinear annotation), besides C0/C1 controls.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u206f\ufeff\ufff9-\ufffb]")
+_BREAKS = re.compile("[\t\n\r\u2028\u2029]+")
+# What DejaVu Sans (the PDF's font, regular, bold and oblique) draws: whole
+# Unicode blocks it covers, plus the symbols perfcore itself uses. Anything
+# else (emoji, flags, CJK, ...) becomes REPLACEMENT; a test compiles every
+# character listed here into a PDF/A with real Typst.
+FONT_COVERAGE: tuple[tuple[int, int], ...] = (
+    (0x0020, 0x007E), (0x00A0, 0x02E9),  # Latin, Latin-1, Latin Extended A/B, IPA, modifiers
+    (0x0300, 0x034F),  # combining diacritics (a decomposed é)
+    (0x0370, 0x04FF),  # Greek, Cyrillic
+    (0x2010, 0x205E), (0x20A0, 0x20B5),  # punctuation, currency
+    (0x2190, 0x22FF), (0x2500, 0x25FF),  # arrows, mathematical operators, box drawing, shapes
+    (0x2605, 0x2606), (0x26A0, 0x26A0), (0x2713, 0x2716),  # ★ ☆ ⚠ ✓ ✔ ✕ ✖
+    (0xFFFD, 0xFFFD),
+)
+
+
+def _covered(char: str) -> bool:
+    code = ord(char)
+    return unicodedata.category(char) != "Cn" and any(low <= code <= high for low, high in FONT_COVERAGE)
+
+
+def safe_text(text: object, limit: int | None = TEXT_LIMIT) -> str:
+    """Untrusted text made safe to show on a page, in HTML, in the PDF and in the search index.
+
+    Line breaks become spaces; control characters, bidi overrides and
+    zero-width characters go; a character the PDF's font cannot draw becomes
+    U+FFFD (visibly replaced, never a failed PDF); past ``limit`` characters
+    the text is cut with an ellipsis. Escaping for markdown is ``md_escape``'s job.
+    """
+    value = unicodedata.normalize("NFC", str(text))
+    value = _INVISIBLE.sub("", _BREAKS.sub(" ", value))
+    if not all(map(_covered, value)):
+        value = "".join(c if _covered(c) else REPLACEMENT for c in value)
+    if limit is not None and len(value) > limit:
+        value = value[: limit - 1].rstrip() + ELLIPSIS
+    return value
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|$~^@&#])")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
@@ -124,9 +173,21 @@ class Tile:
 # --- text helpers ---------------------------------------------------------------------
 
 
-def md_escape(text: object) -> str:
-    """Text made literal for pandoc markdown (inline context): no accidental emphasis, links, pipes."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+def md_escape(text: object, limit: int | None = PROSE_LIMIT) -> str:
+    """Text made literal for pandoc markdown (inline context): no accidental emphasis, links, pipes.
+
+    The text is ``safe_text`` first, so whatever reaches a page through here
+    shows in both formats."""
+    return _MD_SPECIAL.sub(r"\\\1", safe_text(text, limit))
+
+
+_SMART = re.compile(r"(['\"])|-(?=-)|\.(?=\.\.)")
+
+
+def md_literal(text: object, limit: int | None = PROSE_LIMIT) -> str:
+    """``md_escape`` that also keeps quotes, ``--`` and ``...`` as typed (pandoc's smart
+    punctuation would curl them): for values from outside, shown exactly as stored."""
+    return _SMART.sub(lambda m: "\\" + m.group(0), md_escape(text, limit))
 
 
 def _attr(text: str) -> str:
@@ -153,7 +214,7 @@ def format_cell(value: object, decimals: int = 1) -> str:
         return f"{int(value):,}"
     if isinstance(value, numbers.Real):
         return f"{float(value):,.{decimals}f}"
-    return str(value)
+    return safe_text(value)  # text in a table may come from outside: refs, file names, reasons
 
 
 # --- tables ----------------------------------------------------------------------------
@@ -232,7 +293,7 @@ def _pipe_table(grid: _Grid, caption: str, id: str | None) -> str:
     lines = [
         "| " + " | ".join(md_escape(h) for h in grid.header) + " |",
         "|" + "|".join(_pipe_rule(a, width) for a, width in zip(grid.align, _column_widths(grid))) + "|",
-        *("| " + " | ".join(md_escape(c) for c in row) + " |" for row in grid.rows),
+        *("| " + " | ".join(md_literal(c) for c in row) + " |" for row in grid.rows),
     ]
     label = f" {{#{id}}}" if id else ""
     return "\n".join(lines) + f"\n\n: {md_escape(caption)}{label}\n"
@@ -306,9 +367,44 @@ def chart_bundles(
         raise ValueError("a chart needs a title and a text alternative (alt): WCAG 1.1.1")
     _check_id(id)
     svg = chart_svg(chart)
-    meta = {"kind": "chart", "id": id, "title": title, "alt": alt}
-    figure = Bundle({"image/svg+xml": svg, "text/plain": f"Chart: {title}"}, {"perfcore": meta})
+    problem = svg_size_problem(svg)
+    if problem:
+        # Never publish what Typst cannot read (it would take the page and its PDF with it): say so instead.
+        figure = callout_bundle("warning", f"This chart could not be drawn ({problem}). Its data is in the table below.",
+                                title=title)
+    else:
+        meta = {"kind": "chart", "id": id, "title": title, "alt": alt}
+        figure = Bundle({"image/svg+xml": svg, "text/plain": f"Chart: {title}"}, {"perfcore": meta})
     return figure, chart_data_bundle(data, title=title, chart_id=id, align=align, decimals=decimals)
+
+
+MAX_CHART_PIXELS = 4000  # wider or taller than any page can hold: the chart's data was degenerate
+_SVG_SIZE = re.compile(r'<svg\b[^>]*?\s(width|height)="([^"]*)"[^>]*?\s(width|height)="([^"]*)"')
+
+
+def svg_size(svg: str) -> tuple[float, float] | None:
+    """(width, height) of an SVG's outer element in pixels, None when it does not say."""
+    match = _SVG_SIZE.search(svg)
+    if not match:
+        return None
+    sizes = {match.group(1): match.group(2), match.group(3): match.group(4)}
+    try:
+        return float(sizes["width"].removesuffix("px")), float(sizes["height"].removesuffix("px"))
+    except (KeyError, ValueError):
+        return None
+
+
+def svg_size_problem(svg: str) -> str | None:
+    """Why an SVG cannot go on a page (no size, or not a finite size a page can hold), or None."""
+    import math
+
+    size = svg_size(svg)
+    if size is None:
+        return "the drawing has no width and height"
+    width, height = size
+    if not all(math.isfinite(v) and 0 < v <= MAX_CHART_PIXELS for v in size):
+        return f"the drawing came out {width:g} by {height:g} pixels"
+    return None
 
 
 def chart_data_bundle(

@@ -22,6 +22,17 @@ ORDINALS = {1: "st", 2: "nd", 3: "rd"}
 
 
 @dataclass(frozen=True)
+class NotYet:
+    """What a page cannot show yet, and why: returned in place of an analysis that needs more data.
+
+    A new member, or a new consortium, gets a complete page that says so
+    (``charts`` draws this as a callout) instead of a page cut off by an exception.
+    """
+
+    reason: str  # a sentence for the reader: "Not enough data yet: ... needs 8 months, ... has 3."
+
+
+@dataclass(frozen=True)
 class ReportData:
     consortium: Consortium
     framework: Framework
@@ -492,23 +503,90 @@ def submission_table(data: ReportData, area: str) -> "pd.DataFrame":
         ["File", "Sequence", "Outcome", "Records loaded", "Records rejected"]].astype(str).replace({"<NA>": "", "nan": ""})
 
 
-def rejection_table(data: ReportData, area: str, months: int = 1) -> "pd.DataFrame":
-    """A council's rejected files and records (with line and reference) over the last ``months`` months."""
-    frame = rejections(data, area, None)
-    frame = frame[(frame["period"] >= periods.shift(data.period, 1 - months)) & (frame["period"] <= data.period)].copy()
-    frame["line"] = frame["line"].map(lambda x: "" if x != x or x is None else str(int(x)))
+REJECTIONS_SHOWN = 20  # rows of rejections a page lists; the rest is a count and a command
+
+
+def _rejection_window(data: ReportData, area: str, months: int) -> tuple[str, list]:
+    """The SQL condition and parameters for one council's rejections over the last ``months`` months.
+
+    A manual return may carry several councils' rows: its rejected rows belong
+    to the council and month their reference names ("S12000042 2026-10 calls_offered").
+    """
+    first = periods.shift(data.period, 1 - months)
+    condition = ("((s.authority = ? and s.period between ? and ?) or (s.kind = 'manual' and r.level = 'record' "
+                 "and split_part(r.ref, ' ', 1) = ? and split_part(r.ref, ' ', 2) between ? and ?))")
+    return condition, [area, first, data.period] * 2
+
+
+def _query(data: ReportData, sql: str, parameters: list) -> "pd.DataFrame":
+    from perfcore import warehouse
+
+    con = warehouse.connect(data.warehouse, read_only=True)
+    try:
+        return con.execute(sql, parameters).df()
+    finally:
+        con.close()
+
+
+def rejection_count(data: ReportData, area: str, months: int = 1) -> int:
+    """How many files and records of a council were rejected over the last ``months`` months."""
+    where, parameters = _rejection_window(data, area, months)
+    frame = _query(data, f"select count(*) as n from rejections r join submissions s on s.id = r.submission_id where {where}",
+                   parameters)
+    return int(frame["n"].iloc[0])
+
+
+def rejection_table(data: ReportData, area: str, months: int = 1, limit: int = REJECTIONS_SHOWN) -> "pd.DataFrame":
+    """The first ``limit`` rejected files and records of a council (line and reference), last ``months`` months.
+
+    Bounded on purpose: two extracts with 80,000 rejected records each once made
+    a 40 MB page. ``rejection_reasons`` counts them all; ``rejections_more`` says how to list the rest.
+    """
+    where, parameters = _rejection_window(data, area, months)
+    frame = _query(data, f"""
+        select r.file_name as file, r.level, r.line, r.ref, r.reason
+        from rejections r join submissions s on s.id = r.submission_id
+        where {where} order by r.submission_id, r.line nulls first limit ?""", [*parameters, limit])
+    frame["line"] = frame["line"].map(lambda x: "" if x is None or x != x else str(int(x)))
     return frame.rename(columns={"file": "File", "level": "Level", "line": "Line", "ref": "Reference", "reason": "Reason"})[
         ["File", "Level", "Line", "Reference", "Reason"]].fillna("")
 
 
+def rejection_reasons(data: ReportData, area: str, months: int = 1, limit: int = REJECTIONS_SHOWN) -> "pd.DataFrame":
+    """Rejections counted by file and reason (most first, at most ``limit`` rows, the rest in one row)."""
+    import pandas as pd
+
+    where, parameters = _rejection_window(data, area, months)
+    frame = _query(data, f"""
+        select r.file_name as file, r.reason, count(*) as n
+        from rejections r join submissions s on s.id = r.submission_id
+        where {where} group by all order by n desc, file, reason""", parameters)
+    shown, rest = frame.iloc[:limit], frame.iloc[limit:]
+    table = shown.rename(columns={"file": "File", "reason": "Reason", "n": "Rejected"})
+    if len(rest):
+        other = {"File": f"{rest['file'].nunique():,} file(s)", "Reason": f"{len(rest):,} other reason(s)", "Rejected": int(rest["n"].sum())}
+        table = pd.concat([table, pd.DataFrame([other])], ignore_index=True)
+    table["Rejected"] = table["Rejected"].astype(int)
+    return table.reset_index(drop=True)
+
+
+def rejections_more(data: ReportData, area: str, months: int = 1, shown: int = REJECTIONS_SHOWN) -> str | None:
+    """'The first 20 of 160,000 are listed: 159,980 more ...' with the command that lists them all, or None."""
+    total = rejection_count(data, area, months)
+    if total <= shown:
+        return None
+    command = f"perfcore rejections --council {area}" + (f" --period {data.period}" if months == 1 else "")
+    return (f"The first {shown} of {total:,} rejections are listed above; {total - shown:,} more are not shown here. "
+            f"Run `{command}` for the full list, with every line, reference and reason.")
+
+
 def data_quality_sentence(data: ReportData, area: str) -> str:
     frame = submissions(data, area, data.period)
-    rejected = rejections(data, area, data.period)
     if frame.empty:
         return f"No files received for {periods.label(data.period)}."
     accepted = frame[frame["outcome"] == "accepted"]
     return (f"{len(frame)} file(s) received for {periods.label(data.period)}: {len(accepted)} accepted; "
-            f"{len(rejected)} record(s) or file(s) rejected. Correct a rejected record at source: it is "
+            f"{rejection_count(data, area):,} record(s) or file(s) rejected. Correct a rejected record at source: it is "
             "counted again when the next extract or a resubmission (higher Sequence) includes it.")
 
 
@@ -676,9 +754,29 @@ def alerts_sentence(data: ReportData, items: list, area_name: str) -> str:
 
 
 def spc_for(data: ReportData, area: str, indicator_id: str):
+    """The area's SPC chart, or ``NotYet`` saying how many months it needs and has."""
     from perfcore import analytics
+    from perfcore.exceptions import InsufficientData
 
-    return analytics.spc_chart(data.table, data.framework, area, indicator_id, analytics_settings(data))
+    settings = analytics_settings(data)
+    try:
+        return analytics.spc_chart(data.table, data.framework, area, indicator_id, settings)
+    except InsufficientData as exc:
+        needs = settings.spc.min_points
+        has = months_with_data(data, area, indicator_id)
+        if has >= needs:  # enough months overall, but a re-based segment is short: say what analytics said
+            return NotYet(f"Not enough data yet for a process control chart: {exc}.")
+        return NotYet(f"Not enough data yet for a process control chart of {data.framework.indicator(indicator_id).short} "
+                      f"for {data.area_name(area)}: it needs {needs} months, and there {_are_months(has)}.")
+
+
+def months_with_data(data: ReportData, area: str, indicator_id: str) -> int:
+    rows = data.table[(data.table["area"] == area) & (data.table["indicator"] == indicator_id)]
+    return int(rows["value"].notna().sum())
+
+
+def _are_months(n: int) -> str:
+    return "is 1 month" if n == 1 else f"are {n} months"
 
 
 def alerted_indicators(data: ReportData, items: list, limit: int = 3) -> list[tuple[str, str]]:
@@ -694,11 +792,27 @@ def alerted_indicators(data: ReportData, items: list, limit: int = 3) -> list[tu
 FUNNEL_INDICATORS = ("new_claims_days", "changes_days", "new_claims_within_14_days_pct", "accuracy_pct")
 
 
-def funnel_for(data: ReportData, indicator_id: str):
-    from perfcore import analytics
+FUNNEL_MIN_COUNCILS = 3  # analytics.funnel: fewer councils give no sensible limits
 
-    return analytics.funnel(data.table, data.framework, indicator_id, data.period, analytics_settings(data),
-                            areas=data.consortium.codes)
+
+def funnel_for(data: ReportData, indicator_id: str):
+    """The funnel plot, or ``NotYet`` when fewer than three councils have cases (a new or small consortium)."""
+    from perfcore import analytics
+    from perfcore.exceptions import InsufficientData
+
+    settings = analytics_settings(data)
+    try:
+        return analytics.funnel(data.table, data.framework, indicator_id, data.period, settings, areas=data.consortium.codes)
+    except InsufficientData:
+        indicator = data.framework.indicator(indicator_id)
+        months = 1 if indicator.window == "fytd" else settings.funnel.months
+        window = periods.span(periods.shift(data.period, 1 - months), data.period)
+        with_cases = data.table[(data.table["indicator"] == indicator_id) & data.table["period"].isin(window)
+                                & data.table["area"].isin(data.consortium.codes) & data.table["value"].notna()]
+        when = periods.label(window[0]) + (f" to {periods.label(window[-1])}" if len(window) > 1 else "")
+        return NotYet(f"Not enough data yet for a funnel plot of {indicator.short}: it needs {FUNNEL_MIN_COUNCILS} "
+                      f"councils with cases, and {with_cases['area'].nunique()} of the {len(data.consortium.codes)} "
+                      f"members have them in {when}.")
 
 
 def names(data: ReportData) -> dict[str, str]:
@@ -721,11 +835,21 @@ def spotlight_table(data: ReportData) -> "pd.DataFrame":
 
 
 def interdependence(data: ReportData):
-    """(lagged correlations, strongest pairs, sentences)."""
+    """(lagged correlations, strongest pairs, sentences); with too little data yet,
+    (``NotYet``, no pairs, the reason as the one sentence)."""
+    import pandas as pd
+
     from perfcore import analytics
+    from perfcore.analytics.interdependence import COLUMNS
+    from perfcore.exceptions import InsufficientData
 
     settings = analytics_settings(data)
-    correlations = analytics.lagged_correlations(data.table, settings, period=data.period)
+    try:
+        correlations = analytics.lagged_correlations(data.table, settings, period=data.period)
+    except InsufficientData:
+        reason = ("Not enough data yet to see how indicators move together: it needs at least two indicators "
+                  "with figures over several months.")
+        return NotYet(reason), pd.DataFrame(columns=COLUMNS), [reason]
     pairs = analytics.strongest_pairs(correlations, 5)
     return correlations, pairs, analytics.describe_pairs(pairs, data.framework, settings)
 
@@ -793,9 +917,11 @@ def short_names(data: ReportData) -> dict[str, str]:
     return {i.id: i.short for i in data.framework.indicators}
 
 
-def correlation_matrix(correlations: "pd.DataFrame", lag: int) -> "pd.DataFrame":
+def correlation_matrix(correlations: "pd.DataFrame | NotYet", lag: int) -> "pd.DataFrame | NotYet":
     from perfcore import analytics
 
+    if isinstance(correlations, NotYet):
+        return correlations
     return analytics.correlation_matrix(correlations, lag=lag)
 
 

@@ -111,6 +111,26 @@ function Div(div)
   return nil
 end
 
+-- Typst never breaks inside a word, so a long reference or file name without
+-- spaces would run off the page: give it a break opportunity (a zero-width
+-- space, invisible and left out of the PDF's text) every BREAK_EVERY characters.
+local BREAK_EVERY = 24
+
+function Str(str)
+  if not is_typst or utf8.len(str.text) == nil or utf8.len(str.text) <= BREAK_EVERY then return nil end
+  local pieces, count, current = {}, 0, {}
+  for _, code in utf8.codes(str.text) do
+    current[#current + 1] = utf8.char(code)
+    count = count + 1
+    if count % BREAK_EVERY == 0 then
+      pieces[#pieces + 1] = table.concat(current)
+      current = {}
+    end
+  end
+  if #current > 0 then pieces[#pieces + 1] = table.concat(current) end
+  return pandoc.Str(table.concat(pieces, "\u{200B}"))
+end
+
 function Span(span)
   if not is_typst then return nil end
   local name = nil
@@ -222,6 +242,6 @@ function Pandoc(doc)
 end
 
 return {
-  { Span = Span, Table = Table, Figure = Figure, Div = Div },
+  { Str = Str, Span = Span, Table = Table, Figure = Figure, Div = Div },
   { Pandoc = Pandoc },
 }
