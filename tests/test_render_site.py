@@ -76,7 +76,7 @@ def test_every_path_belongs_to_one_audience(site):
 
 
 def test_shared_assets_hold_no_data(site):
-    assert sorted(p.name for p in (site.out_dir / "assets").iterdir()) == ["favicon.svg", "perfcore.css", "search.js"]
+    assert sorted(p.name for p in (site.out_dir / "assets").iterdir()) == ["access.js", "favicon.svg", "perfcore.css", "search.js"]
     entry = (site.out_dir / "index.html").read_text()
     assert "18.2" not in entry and "search.json" not in entry
 

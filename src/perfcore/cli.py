@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from perfcore import settings
+from perfcore.access.commands import COMMANDS as ACCESS_COMMANDS
 from perfcore.exceptions import PerfcoreError
 from perfcore.terminal import guarded_output, safe
 
@@ -52,12 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="perfcore",
         description="Performance management and reporting for councils' Housing Benefit services.",
     )
-    common = argparse.ArgumentParser(add_help=False)
-    for setting in settings.SETTINGS:
-        common.add_argument(
-            f"--{setting.name}", metavar=setting.name.upper(), default=None,
-            help=f"{setting.help} (env {setting.env}; default: {setting.default or 'none'})",
-        )
+    common = settings.options_parser()
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name, handler, help_text, add_arguments in COMMANDS:
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
@@ -331,6 +327,7 @@ COMMANDS = (
     ("build", cmd_build, "Execute the report notebooks and build the site and PDFs.", _build_arguments),
     ("demo-data", cmd_demo_data, "Write realistic, reproducible demo extracts and manual returns.", _demo_data_arguments),
     ("demo", cmd_demo, "The main job on demo data: generate, ingest, print the latest month, build the site.", _demo_arguments),
+    *ACCESS_COMMANDS,
 )
 
 

@@ -32,13 +32,19 @@ SETTINGS: tuple[Setting, ...] = (
         "parameters",
         "PERFCORE_PARAMETERS",
         "parameters",
-        "folder with consortium.yaml, framework.yaml, thresholds.yaml, users.yaml, initiatives.yaml",
+        "folder with consortium.yaml, framework.yaml, thresholds.yaml, peer_groups.yaml, initiatives.yaml",
     ),
     Setting(
         "reports",
         "PERFCORE_REPORTS",
         "reports",
         "folder for executed notebooks, and the built site and PDFs in its site/ (unless build --out says otherwise)",
+    ),
+    Setting(
+        "users",
+        "PERFCORE_USERS",
+        "",
+        "users file (roles, councils, password hashes) for the web server; empty means users.yaml beside the warehouse",
     ),
     Setting(
         "today",
@@ -78,3 +84,16 @@ def resolve_path(name: str, override: str | os.PathLike[str] | None = None) -> P
 def today(override: str | None = None) -> date:
     value = resolve("today", override)
     return date.fromisoformat(value) if value else date.today()
+
+
+def options_parser() -> "argparse.ArgumentParser":
+    """The global options every command takes, one per setting (a parent for argparse)."""
+    import argparse
+
+    common = argparse.ArgumentParser(add_help=False)
+    for setting in SETTINGS:
+        common.add_argument(
+            f"--{setting.name}", metavar=setting.name.upper(), default=None,
+            help=f"{setting.help} (env {setting.env}; default: {setting.default or 'none'})",
+        )
+    return common
