@@ -7,6 +7,7 @@ folder and runs the real ``perfcore`` command in a subprocess, so it takes secon
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -283,18 +284,12 @@ def slow_build(project: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     finally:
         if build.poll() is None:
             build.kill()
-        build.communicate()
-        for pid in processes_with(marker):  # never leave our own processes behind, even when the test fails
-            with contextlib_suppress():
+        # Never leave our own processes behind, even when the test fails (orphans would also hold
+        # the build's output pipes open, so they go before reading them).
+        for pid in processes_with(marker):
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-
-class contextlib_suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return isinstance(exc[1], ProcessLookupError)
+        build.communicate()
 
 
 def test_killing_the_build_kills_its_workers_and_their_kernels(slow_build):
