@@ -717,9 +717,11 @@ def analytics_settings(data: ReportData):
 
 def alerts(data: ReportData, area: str | None = None) -> list:
     """Alerts as at the report's month, worst first; for one area, or all (members and consortium)."""
-    from perfcore import analytics
+    # the function by its module: once perfcore.analytics.alerts is imported anywhere (a test does),
+    # the package attribute ``analytics.alerts`` is that submodule, not the function
+    from perfcore.analytics.alerts import alerts as find_alerts
 
-    items = analytics.alerts(data.table, data.framework, data.consortium.codes, data.period, analytics_settings(data))
+    items = find_alerts(data.table, data.framework, data.consortium.codes, data.period, analytics_settings(data))
     return [a for a in items if area is None or a.area == area]
 
 
