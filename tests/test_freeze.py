@@ -73,7 +73,7 @@ def test_changing_one_councils_data_reruns_only_its_pages_and_those_that_pool_it
     summary = rebuild(folder)
     executed = {o.job.label for o in summary.executed}
     assert f"councils/dundee-city/{period}/report.html" in executed
-    assert {f"consortium/{period}/benchmarks.html", f"consortium/{period}/data-quality.html"} <= executed
+    assert {f"consortium/{period}/benchmarks.html", f"analysts/{period}/data-quality.html"} <= executed
     assert not any(label.startswith("councils/") and "dundee-city" not in label for label in executed)
     assert f"consortium/{period}/indicators.html" not in executed  # depends on the framework only
     assert not summary.failed
@@ -97,7 +97,7 @@ def test_a_failing_notebook_does_not_stop_the_others(demo_warehouse, tmp_path):
     [failed] = summary.failed
     assert failed.job.report.name == "data-quality" and "the returns table is broken" in failed.error
     assert len(summary.executed) == 2  # both guides
-    partial = tmp_path / "reports" / "executed" / "consortium" / summary.period / "data-quality.ipynb"
+    partial = tmp_path / "reports" / "executed" / "analysts" / summary.period / "data-quality.ipynb"
     assert "the returns table is broken" in partial.read_text()  # papermill saved the partial notebook
-    page = (tmp_path / "site" / "consortium" / summary.period / "data-quality.html").read_text()
+    page = (tmp_path / "site" / "analysts" / summary.period / "data-quality.html").read_text()
     assert "the returns table is broken" in page or "failed" in page.lower()

@@ -32,8 +32,10 @@ def test_every_page_built_without_failure(demo_site):
         assert council_page(site, council.slug, summary.period).exists()
         assert (site / "councils" / council.slug / "index.html").exists()  # landing page per council
         assert (site / "councils" / council.slug / summary.period / f"{council.slug}-{summary.period}-report.pdf").exists()
-    for name in ("benchmarks", "analytics", "data-quality", "indicators", "guide"):
+    for name in ("benchmarks", "indicators", "guide"):
         assert (site / "consortium" / summary.period / f"{name}.html").exists(), name
+    for name in ("analytics", "data-quality"):  # every council's alerts, files and rejections: analysts only
+        assert (site / "analysts" / summary.period / f"{name}.html").exists(), name
 
 
 def test_tables_are_real_tables_with_the_right_figures(demo_site, demo_warehouse):
@@ -113,9 +115,12 @@ def test_search_index_covers_the_pages(demo_site):
     text = json.dumps(entries)
     assert "midlothian" in text.lower() and "report.html" in text
     consortium = json.dumps(json.loads((site / "consortium" / "search.json").read_text()))
-    for name in ("benchmarks", "data-quality", "indicators", "guide"):
+    for name in ("benchmarks", "indicators", "guide"):
         assert f"{name}.html" in consortium
     assert "midlothian/" not in consortium  # a council's pages stay out of the shared index
+    assert "data-quality" not in consortium and "analytics.html" not in consortium  # analysts' pages too
+    analysts = json.dumps(json.loads((site / "analysts" / "search.json").read_text()))
+    assert "data-quality.html" in analysts and "analytics.html" in analysts
 
 
 def test_nothing_of_one_council_sits_in_another_councils_folder(demo_site):
@@ -138,7 +143,7 @@ def test_planted_stories_are_visible(demo_site):
     assert "10th of 10" in midlothian
     renfrewshire = council_page(site, "east-renfrewshire", summary.period).read_text()
     assert "Initiative" in renfrewshire
-    quality = soup(site / "consortium" / summary.period / "data-quality.html")
+    quality = soup(site / "analysts" / summary.period / "data-quality.html")
     resubmitted = next(t for t in quality.find_all("table") if "resubmitted" in t.caption.get_text())
     assert "Dundee City" in resubmitted.get_text(" ") and "August 2026" in resubmitted.get_text(" ")
     rejected = next(t for t in quality.find_all("table") if "Records rejected in the 12 months" in t.caption.get_text())

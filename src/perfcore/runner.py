@@ -53,7 +53,7 @@ class Report:
 
     name: str  # the page's file name, e.g. "report"
     notebook: str  # under notebooks/
-    audience: str  # "council", "consortium" or "dwp"
+    audience: str  # "council", "consortium" (every member), "analysts" (consortium role only) or "dwp"
     title: str
     pdf: bool = False
     for_dwp: bool = False
@@ -66,9 +66,9 @@ REPORTS: tuple[Report, ...] = (
            help="one council in depth: headline tiles, alerts, trends, work on hand, subsidy position, rank, data quality"),
     Report("benchmarks", "consortium.ipynb", "consortium", "Consortium benchmarks", pdf=True,
            help="every indicator across all members, the consortium figure, the best performer per indicator"),
-    Report("analytics", "analytics.ipynb", "consortium", "Early warning and analysis",
+    Report("analytics", "analytics.ipynb", "analysts", "Early warning and analysis",
            help="alerts, funnel plots, sustained best practice, how indicators move together, initiatives"),
-    Report("data-quality", "data_quality.ipynb", "consortium", "Data quality",
+    Report("data-quality", "data_quality.ipynb", "analysts", "Data quality",
            help="which councils submitted, when, which Sequence; rejected files and records; missing returns"),
     Report("indicators", "indicators.ipynb", "consortium", "How the indicators are computed", depends="parameters",
            help="the framework's definitions, thresholds and sources"),

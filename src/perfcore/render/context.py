@@ -3,7 +3,8 @@
 Every path in the built site belongs to exactly one audience, so access can
 be granted by folder (nginx ``location`` blocks):
 
-    consortium/            every member council
+    consortium/            every member council (the benchmarks members share)
+    analysts/              the consortium's analysts: every council's alerts, files and rejections
     councils/<slug>/       one council
     dwp/                   the Department for Work and Pensions
     assets/                everyone; CSS and JavaScript only, never data
@@ -26,9 +27,11 @@ from perfcore import periods
 from perfcore.render.config import NavLink
 
 CONSORTIUM = "consortium"
+ANALYSTS = "analysts"
 COUNCIL = "council"
 DWP = "dwp"
-AUDIENCES = (CONSORTIUM, COUNCIL, DWP)
+AUDIENCES = (CONSORTIUM, ANALYSTS, COUNCIL, DWP)
+AUDIENCE_LABELS = {CONSORTIUM: "Consortium", ANALYSTS: "Consortium analysts", DWP: "DWP"}
 ASSETS_DIR = "assets"
 MANIFEST = "page.json"  # inside the page's _files folder: what build_site needs to index it
 
@@ -40,7 +43,7 @@ class PageContext:
     """Everything about a page that is not in its notebook."""
 
     site_title: str
-    audience: str  # CONSORTIUM, COUNCIL or DWP
+    audience: str  # CONSORTIUM, ANALYSTS, COUNCIL or DWP
     period: str  # YYYY-MM
     report: str  # slug, e.g. "summary"; the file name of the page
     report_title: str  # e.g. "Monthly summary"; the page title unless the notebook has a level-1 heading
@@ -70,7 +73,7 @@ class PageContext:
 
     @property
     def audience_label(self) -> str:
-        return {CONSORTIUM: "Consortium", DWP: "DWP"}.get(self.audience) or str(self.council_name)
+        return AUDIENCE_LABELS.get(self.audience) or str(self.council_name)
 
     @property
     def period_label(self) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from perfcore.exceptions import BuildError
 from perfcore.render.config import TypstFormat
-from perfcore.render.context import CONSORTIUM, DWP, PageContext
+from perfcore.render.context import ANALYSTS, CONSORTIUM, DWP, PageContext
 from perfcore.render.pandoc import LUA_FILTER, TEMPLATES, run_pandoc
 
 _LENGTH = re.compile(r"^\d+(\.\d+)?(pt|mm|cm|in|em)$")
@@ -46,7 +46,7 @@ def _check(options: TypstFormat) -> None:
 def _owner(context: PageContext) -> str:
     if context.council_name:
         return context.council_name
-    return "All member councils" if context.audience == CONSORTIUM else "DWP"
+    return {CONSORTIUM: "All member councils", ANALYSTS: "Consortium analysts"}.get(context.audience, "DWP")
 
 
 def markdown_to_typst(

@@ -11,6 +11,7 @@ Layout (``PageContext`` fixes the report paths; this module the rest)::
     favicon.ico                          shared: the icon browsers ask the root for
     assets/perfcore.css, search.js,      shared: no data
       favicon.svg
+    analysts/...                         the same, for the consortium's analysts only (data quality, analytics)
     consortium/index.html                landing: latest month, all reports, all months, members
     consortium/search.json               search index of consortium pages only
     consortium/<period>/index.html       the month's reports
@@ -38,6 +39,8 @@ from perfcore.exceptions import BuildError
 from perfcore.render.config import NavLink, SiteConfig
 from perfcore.render.context import (
     ASSETS_DIR,
+    ANALYSTS,
+    AUDIENCE_LABELS,
     CONSORTIUM,
     COUNCIL,
     DWP,
@@ -85,7 +88,7 @@ def page_context(
     provisional: bool = False,
 ) -> PageContext:
     """A ``PageContext`` with the site's title, language and navigation filled in."""
-    label = council_name if audience == COUNCIL else ("DWP" if audience == DWP else "Consortium")
+    label = council_name if audience == COUNCIL else AUDIENCE_LABELS[audience]
     home = Audience(str(audience_dir(audience, council_slug)), str(label), audience, council_slug)
     return PageContext(
         site_title=config.title,
@@ -127,7 +130,7 @@ def build_site(
     writer = _Writer(config, out_dir, published, written)
     councils = sorted((a for a in by_audience if a.kind == COUNCIL), key=lambda a: a.label)
     for audience, group in sorted(by_audience.items(), key=lambda item: item[0].dir):
-        writer.audience(audience, group, councils if audience.kind == CONSORTIUM else [])
+        writer.audience(audience, group, councils if audience.kind in (CONSORTIUM, ANALYSTS) else [])
     dwp_files = _copy_dwp_pdfs(every_page, out_dir, written)
     writer.dwp(dwp_files, _dwp_labels(every_page))
     writer.root(sorted(by_audience, key=lambda a: (a.kind != CONSORTIUM, a.label)), bool(dwp_files))
@@ -351,6 +354,8 @@ def _dwp_labels(pages: list[RenderedPage]) -> dict[str, str]:
 def _root_label(audience: Audience) -> str:
     if audience.kind == CONSORTIUM:
         return "Consortium benchmarks (all members)"
+    if audience.kind == ANALYSTS:
+        return "Consortium analysts: early warning and data quality"
     if audience.kind == DWP:
         return "Department for Work and Pensions"
     return audience.label
