@@ -119,3 +119,21 @@ def test_policy_by_role():
     for grant in (council, analyst, dwp):
         assert not grant.allows("/councils/dundee-city/.hidden") and not grant.allows("relative/path")
     assert council.home == "/councils/dundee-city/index.html" and dwp.home == "/dwp/index.html"
+
+
+def test_demo_users_one_per_role_with_fresh_passwords(users_yaml, monkeypatch):
+    from perfcore.access import demo
+
+    consortium = load_consortium(ROOT / "parameters")
+    codes = [c.code for c in consortium.members]
+    assert add(monkeypatch, "real.person", "--role", "consortium") == 0
+    first = demo.ensure_demo_users(users_yaml, consortium)
+    assert {login.role for login in first} == {"council", "consortium", "dwp"}
+    stored = users_file.load(users_yaml, codes)
+    for login in first:
+        assert users_file.verify_password(login.password, stored.get(login.name).password_hash)
+    second = demo.ensure_demo_users(users_yaml, consortium)
+    assert [l.name for l in second] == [l.name for l in first]
+    assert all(a.password != b.password for a, b in zip(first, second))  # a printed password never lasts
+    again = users_file.load(users_yaml, codes)
+    assert len(again.users) == 4 and again.get("real.person") == stored.get("real.person")

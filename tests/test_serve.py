@@ -86,19 +86,20 @@ def site() -> Path:
     shutil.rmtree(base)
 
 
-def write_users(path: Path) -> None:
+def write_users(path: Path, users: tuple[users_file.User, ...] = USERS) -> None:
+    """``users`` with PASSWORD, hashed at bcrypt's cheapest cost: these servers answer thousands of requests."""
     consortium = load_consortium(ROOT / "parameters")
-    hashed = users_file.hash_password(PASSWORD, cost=4)  # the cheapest bcrypt: this file sees thousands of requests
-    users = users_file.Users(tuple(users_file.User(u.name, u.role, u.councils, u.email, hashed) for u in USERS))
-    users_file.save(users, path, [c.code for c in consortium.members])
+    hashed = users_file.hash_password(PASSWORD, cost=4)
+    entries = users_file.Users(tuple(users_file.User(u.name, u.role, u.councils, u.email, hashed) for u in users))
+    users_file.save(entries, path, [c.code for c in consortium.members])
 
 
 class Server:
-    def __init__(self, site: Path, workdir: Path, *extra: str) -> None:
+    def __init__(self, site: Path, workdir: Path, *extra: str, users: tuple[users_file.User, ...] = USERS) -> None:
         self.port = free_port()
         self.reports = workdir / "reports"
         self.users = workdir / "users.yaml"
-        write_users(self.users)
+        write_users(self.users, users)
         env = {**os.environ, "PERFCORE_PARAMETERS": str(ROOT / "parameters"), "PERFCORE_USERS": str(self.users),
                "PERFCORE_REPORTS": str(self.reports), "PERFCORE_WAREHOUSE": str(workdir / "w.duckdb")}
         self.process = subprocess.Popen(

@@ -259,7 +259,28 @@ def cmd_demo(args) -> int:
     cmd_indicators(args)
     print("building the site and PDFs (first run executes every report; later runs only what changed)")
     args.out, args.workers, args.report = None, None, []
-    return cmd_build(args)
+    status = cmd_build(args)
+    _print_demo_serving(args, consortium)
+    return status
+
+
+def _print_demo_serving(args, consortium) -> None:
+    """How to see the demo site as each role sees it: behind nginx, with a demo user per role."""
+    import shutil
+
+    from perfcore.access import demo as demo_access
+    from perfcore.access.commands import users_path
+
+    path = users_path(args)
+    logins = demo_access.ensure_demo_users(path, consortium)
+    print("\nto see the site as each reader sees it, serve it behind nginx with per-role access:")
+    print("  perfcore serve --port 8080      then open http://127.0.0.1:8080/ and sign in as")
+    for login in logins:
+        who = f"{login.role} ({login.council})" if login.council else login.role
+        print(f"    {login.name:22} {login.password}   {who}")
+    print(f"  (demo users in {path}; their passwords are new on every 'perfcore demo')")
+    if not shutil.which("nginx") and not Path("/usr/sbin/nginx").exists():
+        print("  perfcore serve needs nginx: apt-get install nginx-light")
 
 
 def _alerts_arguments(sub: argparse.ArgumentParser) -> None:

@@ -22,7 +22,7 @@
     if (!me || !me.user || prefixes.indexOf("/") >= 0) { return; }
     var links = document.querySelectorAll("a[href]");
     for (var i = 0; i < links.length; i++) {
-      var url = new URL(links[i].getAttribute("href"), document.baseURI);
+      var url = new URL(links[i].getAttribute("href"), window.location.origin + window.location.pathname);
       if (url.origin !== window.location.origin) { continue; }
       var path = url.pathname.charAt(url.pathname.length - 1) === "/" ? url.pathname + "index.html" : url.pathname;
       if (!allowed(path, prefixes)) {
@@ -36,7 +36,9 @@
 
   function start() {
     if (window.location.protocol !== "http:" && window.location.protocol !== "https:") { return; }
-    fetch("/_perfcore/me.json", { credentials: "same-origin", cache: "no-store" })
+    // From the origin, never the page's own URL: one opened as http://user:password@host/...
+    // would pass its credentials into the request URL, which fetch refuses.
+    fetch(window.location.origin + "/_perfcore/me.json", { credentials: "same-origin", cache: "no-store" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(hideRefused)
       .catch(function () { /* no access server: show everything */ });

@@ -34,7 +34,10 @@
   }
 
   function fetchIndex(url) {
-    return fetch(root() + url, { credentials: "same-origin" })
+    // Resolved against origin + path: a page opened as http://user:password@host/... would
+    // otherwise pass its credentials into the URL, which fetch refuses.
+    var absolute = new URL(root() + url, window.location.origin + window.location.pathname).href;
+    return fetch(absolute, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : []; })
       .catch(function () { return []; });
   }
