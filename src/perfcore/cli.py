@@ -280,7 +280,7 @@ def _print_demo_serving(args, consortium) -> None:
         print(f"    {login.name:22} {login.password}   {who}")
     print(f"  (demo users in {path}; their passwords are new on every 'perfcore demo')")
     if not shutil.which("nginx") and not Path("/usr/sbin/nginx").exists():
-        print("  perfcore serve needs nginx: apt-get install nginx-light")
+        print("  perfcore serve needs nginx: apt-get install nginx")
 
 
 def _alerts_arguments(sub: argparse.ArgumentParser) -> None:

@@ -29,7 +29,7 @@ WORKER_USER = ("nobody", "nogroup")  # nginx refuses to run its workers as root
 def nginx_binary() -> str:
     found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None)
     if not found:
-        raise AccessError("nginx is not installed; install Debian's package: apt-get install nginx-light (or nginx)")
+        raise AccessError("nginx is not installed; install Debian's package: apt-get install nginx")
     return found
 
 
