@@ -348,9 +348,13 @@ def test_a_provisional_month_is_marked_on_its_pages(project: Path):
     second = (ROOT / "parameters" / "consortium.yaml").read_text(encoding="utf-8").split("  - code: S12000008")[1]
     consortium.write_text(consortium.read_text(encoding="utf-8") + "  - code: S12000008" + second.split("  - code:")[0],
                           encoding="utf-8")
-    done = perfcore(project, "build", "--report", "indicators", "--workers", "1", "--period", "2026-10",
-                    env=environment(project, PERFCORE_TODAY="2026-11-02"))
+    done = perfcore(project, "build", "--report", "indicators", "--report", "benchmarks", "--workers", "1",
+                    "--period", "2026-10", env=environment(project, PERFCORE_TODAY="2026-11-02"))
     assert done.returncode == 0, done.stderr
     assert "provisional" in done.stdout
     page = (project / "reports" / "site" / "consortium" / "2026-10" / "indicators.html").read_text(encoding="utf-8")
     assert "Provisional" in page
+    from pypdf import PdfReader
+
+    pdf = project / "reports" / "site" / "consortium" / "2026-10" / "consortium-2026-10-benchmarks.pdf"
+    assert "Provisional" in PdfReader(pdf).pages[0].extract_text()  # the PDF's cover says so too

@@ -118,7 +118,7 @@ def test_search_index_covers_the_pages(demo_site):
     for name in ("benchmarks", "indicators", "guide"):
         assert f"{name}.html" in consortium
     assert "midlothian/" not in consortium  # a council's pages stay out of the shared index
-    assert "data-quality" not in consortium and "analytics.html" not in consortium  # analysts' pages too
+    assert "data-quality.html" not in consortium and "analytics.html" not in consortium  # analysts' pages too
     analysts = json.dumps(json.loads((site / "analysts" / "search.json").read_text()))
     assert "data-quality.html" in analysts and "analytics.html" in analysts
 

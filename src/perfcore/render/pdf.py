@@ -67,6 +67,8 @@ def markdown_to_typst(
         "report-name": context.report_title,
         "published": f"{published.day} {published:%B %Y}",
         "prepared-for": "Department for Work and Pensions" if context.for_dwp or context.audience == DWP else "",
+        # the month is not complete yet (see periods.is_complete): the PDF says so as the page does
+        "status": "Provisional: not every member's extract is in, figures may change" if context.provisional else "",
     }
     args = [
         "--template", str(TEMPLATES / "report.typ"),
