@@ -5,7 +5,7 @@ In one run it
 
 * for each council count N: writes N councils' demo data (more than the ten
   members invents extra councils, with a parameters folder that accepts them),
-  ingests it into a fresh DuckDB warehouse, then times ``perfcore.runner.build``
+  ingests it into a fresh DuckDB warehouse, then times ``perfcore.build.runner.build``
   twice: cold (every page executed and rendered) and warm (every page should
   be frozen: nothing changed, so nothing runs);
 * for one council page (``notebooks/council.ipynb``, latest month) times,
@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from perfcore.render import SiteConfig
-    from perfcore.runner import BuildSummary, Job
+    from perfcore.build.runner import BuildSummary, Job
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 11, 26)  # fixed, as in the tests, so months and figures are reproducible
@@ -74,8 +74,8 @@ def prepare(folder: Path, councils: int, months: int) -> Warehouse:
     """Demo data for ``councils`` councils, ingested; every file must be accepted."""
     from perfcore import warehouse
     from perfcore.demo import write_demo_data, write_consortium_yaml
-    from perfcore.ingest import ingest_paths
-    from perfcore.parameters import load_consortium
+    from perfcore.intake.ingest import ingest_paths
+    from perfcore.config.parameters import load_consortium
 
     started = time.perf_counter()
     summary = write_demo_data(folder / "input", consortium=load_consortium(ROOT / "parameters"), councils=councils,
@@ -100,7 +100,7 @@ def prepare(folder: Path, councils: int, months: int) -> Warehouse:
 
 
 def time_build(data: Warehouse, folder: Path, workers: int | None) -> "BuildSummary":
-    from perfcore.runner import build
+    from perfcore.build.runner import build
 
     def progress(outcome: Any) -> None:
         log(f"  {outcome.status:8} {outcome.job.label} ({outcome.seconds:.1f}s){': ' + outcome.error if outcome.error else ''}")
@@ -152,7 +152,7 @@ def bench_site(councils: int, folder: Path, months: int, workers: int | None) ->
 
 def sources_fingerprint() -> str:
     """What the runner's page fingerprints take from the source tree: perfcore's code and the notebooks."""
-    from perfcore.runner import code_fingerprint
+    from perfcore.build.runner import code_fingerprint
 
     digest = hashlib.sha256(code_fingerprint(ROOT).encode())
     for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
@@ -165,9 +165,9 @@ def sources_fingerprint() -> str:
 
 def council_job(data: Warehouse, folder: Path) -> tuple["Job", "SiteConfig"]:
     """The planned Job for the first member's council report, writing under ``folder``."""
-    from perfcore import report
+    from perfcore.reporting import report
     from perfcore.render import load_site_config
-    from perfcore.runner import plan
+    from perfcore.build.runner import plan
 
     config = load_site_config(ROOT)
     loaded = report.load(None, warehouse=data.database, parameters=data.parameters)
@@ -178,7 +178,7 @@ def council_job(data: Warehouse, folder: Path) -> tuple["Job", "SiteConfig"]:
 def _perfcore_child(job: "Job", site: Path, config: "SiteConfig", queue: Any) -> None:
     """In a fresh process: the page as a build worker makes it, then a warm breakdown of its parts."""
     from perfcore.render import page_paths, render_page
-    from perfcore.runner import execute, execute_and_render
+    from perfcore.build.runner import execute, execute_and_render
 
     started = time.perf_counter()
     outcome = execute_and_render(job, site, ROOT, config)

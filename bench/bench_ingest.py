@@ -9,7 +9,7 @@ It writes one large, valid HBPE extract, then in the same run measures
             reading nothing: the floor any *validating* streaming reader pays
             (lxml holds the GIL while it parses and validates, so no second
             thread can take this work off the parsing thread);
-* extract:  ``perfcore.extract.read_extract`` with a sink that only counts:
+* extract:  ``perfcore.intake.extract.read_extract`` with a sink that only counts:
             the validating parse plus gathering every record's line and
             attributes into batches (no database): the floor of the parsing
             thread of an ingest;
@@ -87,14 +87,14 @@ def xsd_parse(path: str) -> int:
     """The bare loop with perfcore's parser settings and the XSD: what validation alone costs."""
     from lxml import etree
 
-    from perfcore.extract import schema
+    from perfcore.intake.extract import schema
 
     return _count_records(etree.iterparse(path, events=("end",), schema=schema(), resolve_entities=False,
                                           load_dtd=False, no_network=True, huge_tree=False, remove_comments=True))
 
 
 def extract_only(path: str) -> int:
-    from perfcore.extract import read_extract
+    from perfcore.intake.extract import read_extract
 
     count = 0
 
@@ -108,8 +108,8 @@ def extract_only(path: str) -> int:
 
 def perfcore_ingest(path: str) -> int:
     from perfcore import warehouse
-    from perfcore.ingest import ingest_file
-    from perfcore.parameters import load_consortium
+    from perfcore.intake.ingest import ingest_file
+    from perfcore.config.parameters import load_consortium
 
     root = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as folder:

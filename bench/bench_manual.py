@@ -68,7 +68,7 @@ def time_csv(path: Path) -> float:
 
 def prepare_warehouse(folder: Path, held: Path, consortium) -> Path:
     from perfcore import warehouse
-    from perfcore.ingest import ingest_file
+    from perfcore.intake.ingest import ingest_file
 
     database = folder / "held" / "warehouse.duckdb"
     con = warehouse.connect(database)
@@ -81,7 +81,7 @@ def prepare_warehouse(folder: Path, held: Path, consortium) -> Path:
 
 def time_perfcore(template: Path, path: Path, rows: int, consortium, run: int) -> float:
     from perfcore import warehouse
-    from perfcore.ingest import ingest_file
+    from perfcore.intake.ingest import ingest_file
 
     copy = template.parent.parent / f"run{run}" / "warehouse.duckdb"
     copy.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
-    from perfcore.parameters import load_consortium
+    from perfcore.config.parameters import load_consortium
 
     consortium = load_consortium(ROOT / "parameters")
     codes = list(consortium.codes)

@@ -102,7 +102,7 @@ class Harness:
         from datetime import date
 
         from perfcore import warehouse
-        from perfcore.parameters import load_consortium, load_framework
+        from perfcore.config.parameters import load_consortium, load_framework
 
         self.folder = folder
         self.root = Path(__file__).resolve().parents[1]
@@ -113,19 +113,19 @@ class Harness:
         self._count = 0
 
     def ingest(self, text: str, name: str | None = None, suffix: str = ".xml"):
-        from perfcore.ingest import ingest_file
+        from perfcore.intake.ingest import ingest_file
 
         self._count += 1
         path = write(self.folder / "in" / (name or f"file{self._count}{suffix}"), text)
         return ingest_file(path, self.con, self.consortium, today=self.today)
 
     def rejections(self):
-        from perfcore.ingest import rejections
+        from perfcore.intake.ingest import rejections
 
         return rejections(self.con)
 
     def values(self, area: str, period: str):
-        from perfcore import indicators
+        from perfcore.warehouse import indicators
 
         table = indicators.compute(self.con, self.framework, self.consortium.codes)
         return indicators.values_for(table, self.framework, area, period)

@@ -54,8 +54,8 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from perfcore import warehouse
     from perfcore.demo import write_demo_data
-    from perfcore.ingest import ingest_paths
-    from perfcore.parameters import load_consortium
+    from perfcore.intake.ingest import ingest_paths
+    from perfcore.config.parameters import load_consortium
 
     folder = tmp_path_factory.mktemp("demo")
     consortium = load_consortium(ROOT / "parameters")
@@ -75,7 +75,7 @@ def demo_site(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
     """The whole site built from the demo warehouse: (summary, site folder, reports folder)."""
     import os
 
-    from perfcore.runner import build
+    from perfcore.build.runner import build
 
     folder = tmp_path_factory.mktemp("built")
     os.environ["PERFCORE_TODAY"] = DEMO_TODAY

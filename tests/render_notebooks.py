@@ -1,6 +1,6 @@
 """Synthetic executed notebooks for the render tests: built with nbformat, no kernel, no warehouse.
 
-Outputs come from perfcore.display's ``*_bundle`` builders, i.e. exactly what
+Outputs come from perfcore.reporting.display's ``*_bundle`` builders, i.e. exactly what
 a report notebook's cells publish when papermill runs them.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from perfcore import display
+from perfcore.reporting import display
 
 MONTHS = ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
 DAYS = [21.4, 20.9, 19.8, 18.7, 19.5, 18.2]

@@ -10,7 +10,7 @@ import pytest
 
 from perfcore import cli
 from perfcore.access import policy, users as users_file
-from perfcore.parameters import load_consortium
+from perfcore.config.parameters import load_consortium
 
 ROOT = Path(__file__).resolve().parents[1]
 STRONG = "correct horse battery staple"

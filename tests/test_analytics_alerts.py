@@ -15,7 +15,7 @@ from perfcore.analytics.alerts import FIELDS, alerts, alerts_frame
 from perfcore.analytics.config import AnalyticsSettings
 from perfcore.analytics.synthetic import council_codes, series_rows, story_table, with_consortium
 from perfcore.exceptions import AnalyticsError
-from perfcore.parameters import load_framework
+from perfcore.config.parameters import load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK = load_framework(ROOT / "parameters" / "framework.yaml")

@@ -12,7 +12,7 @@ from perfcore.analytics.benchmark import funnel, group_figures, ranks, spotlight
 from perfcore.analytics.config import AnalyticsSettings, FunnelSettings, SpotlightSettings
 from perfcore.analytics.synthetic import series_rows, with_consortium
 from perfcore.exceptions import AnalyticsError, InsufficientData
-from perfcore.parameters import load_framework
+from perfcore.config.parameters import load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK = load_framework(ROOT / "parameters" / "framework.yaml")

@@ -14,7 +14,7 @@ from perfcore.analytics.config import (
     load_settings,
 )
 from perfcore.exceptions import ConfigError
-from perfcore.parameters import load_consortium, load_framework
+from perfcore.config.parameters import load_consortium, load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMETERS = ROOT / "parameters"

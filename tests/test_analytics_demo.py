@@ -27,9 +27,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def demo(request, tmp_path_factory):
-    from perfcore import indicators, warehouse
+    from perfcore import warehouse
+    from perfcore.warehouse import indicators
     from perfcore.analytics.config import load_settings
-    from perfcore.parameters import load_consortium, load_framework
+    from perfcore.config.parameters import load_consortium, load_framework
 
     consortium, framework = load_consortium(PARAMETERS), load_framework(PARAMETERS / "framework.yaml")
     try:  # the session's shared demo warehouse, where conftest provides one
@@ -45,7 +46,7 @@ def demo(request, tmp_path_factory):
 def _build_demo(folder: Path, consortium) -> Path:
     from perfcore import warehouse
     from perfcore.demo import write_demo_data
-    from perfcore.ingest import ingest_paths
+    from perfcore.intake.ingest import ingest_paths
 
     write_demo_data(folder / "demo", consortium=consortium, today=TODAY, initiatives_file=PARAMETERS / "initiatives.yaml")
     con = warehouse.connect(folder / "warehouse.duckdb")

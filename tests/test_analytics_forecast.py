@@ -13,7 +13,7 @@ from perfcore.analytics.config import AnalyticsSettings, ForecastSettings
 from perfcore.analytics.forecast import breach_forecast, breach_forecasts, leading_signals
 from perfcore.analytics.synthetic import series_rows
 from perfcore.exceptions import AnalyticsError, InsufficientData
-from perfcore.parameters import load_framework
+from perfcore.config.parameters import load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK = load_framework(ROOT / "parameters" / "framework.yaml")

@@ -13,7 +13,7 @@ from perfcore.analytics.config import AnalyticsSettings, ImpactSettings, Initiat
 from perfcore.analytics.impact import assess_initiative, assess_initiatives, difference_in_differences, peers_for, segmented_regression
 from perfcore.analytics.synthetic import ar1, council_codes, series_rows
 from perfcore.exceptions import AnalyticsError, InsufficientData
-from perfcore.parameters import load_framework
+from perfcore.config.parameters import load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK = load_framework(ROOT / "parameters" / "framework.yaml")

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _framework():
-    from perfcore.parameters import load_framework
+    from perfcore.config.parameters import load_framework
 
     return load_framework(ROOT / "parameters" / "framework.yaml")
 

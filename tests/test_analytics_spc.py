@@ -15,7 +15,7 @@ from perfcore.analytics.config import AnalyticsSettings, SpcSettings
 from perfcore.analytics.spc import spc_chart, spc_charts, spc_summary, xmr
 from perfcore.analytics.synthetic import series_rows
 from perfcore.exceptions import InsufficientData
-from perfcore.parameters import load_framework
+from perfcore.config.parameters import load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 START = "2024-01"

@@ -316,7 +316,7 @@ def test_sigterm_stops_the_build_with_one_line_and_no_orphans(slow_build, projec
 
 def test_default_month_is_the_last_complete_one_and_a_month_in_progress_is_provisional(tmp_path: Path, capsys):
     from perfcore.cli import main
-    from perfcore.parameters import load_consortium
+    from perfcore.config.parameters import load_consortium
 
     members = load_consortium(ROOT / "parameters").members
     harness = Harness(tmp_path, today="2026-11-05")

@@ -54,7 +54,7 @@ def test_ingest_takes_folders(tmp_path, files):
 
 
 def test_indicators_json_has_every_framework_id(tmp_path, files):
-    from perfcore.parameters import load_framework
+    from perfcore.config.parameters import load_framework
 
     run(tmp_path, "ingest", str(files[0]), str(files[2]))
     result = run(tmp_path, "indicators", "--council", "S12000042", "--period", "2026-10", "--format", "json")

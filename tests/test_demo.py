@@ -28,11 +28,11 @@ from perfcore.demo import (
     write_demo_data,
 )
 from perfcore.exceptions import ConfigError, PerfcoreError
-from perfcore.parameters import load_consortium
+from perfcore.config.parameters import load_consortium
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMETERS = ROOT / "parameters"
-SCHEMA = ROOT / "src" / "perfcore" / "schema" / "hbpe-1.0.xsd"
+SCHEMA = ROOT / "src" / "perfcore" / "intake" / "schema" / "hbpe-1.0.xsd"
 TODAY = date(2026, 11, 26)  # end period 2026-10, as initiatives.yaml assumes
 NS = "{urn:perfcore:hbpe:1}"
 GSS = re.compile(r"^(S12|E06|E07|E08|E09|W06)\d{6}$")
@@ -302,7 +302,7 @@ def test_every_extract_is_valid_against_the_schema(full, checked):
 def test_names_are_escaped(tmp_path, consortium):
     from dataclasses import replace
 
-    from perfcore.parameters import Consortium
+    from perfcore.config.parameters import Consortium
 
     odd = replace(consortium.members[0], name='Dundee & "Angus" <City>')
     summary = write_demo_data(
@@ -553,7 +553,7 @@ def test_27_councils_with_extra_councils_and_a_consortium_that_accepts_them(tmp_
 
 def test_ingestion_accepts_every_file_and_reports_exactly_the_planted_errors(tmp_path, consortium):
     from perfcore import warehouse
-    from perfcore.ingest import ingest_paths, rejections
+    from perfcore.intake.ingest import ingest_paths, rejections
 
     summary = small(tmp_path / "demo", consortium)
     con = warehouse.connect(tmp_path / "warehouse.duckdb")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from perfcore import settings
 from perfcore.cli import COMMANDS
-from perfcore.parameters import load_consortium, load_framework
+from perfcore.config.parameters import load_consortium, load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

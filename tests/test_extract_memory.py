@@ -12,12 +12,12 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from perfcore import extract
+from perfcore.intake import extract
 
 PROBE = """
 import resource, sys
 from pathlib import Path
-from perfcore import extract
+from perfcore.intake import extract
 records = 0
 def sink(batch):
     global records

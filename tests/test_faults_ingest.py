@@ -86,7 +86,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> N
 
 def test_disk_full_while_keeping_the_file_is_one_clear_error_and_leaves_nothing(disk_harness, tmp_path):
     from perfcore.exceptions import StorageFull
-    from perfcore.ingest import ingest_file
+    from perfcore.intake.ingest import ingest_file
 
     h = disk_harness
     assert h.ingest(extract_xml(records=[claim("A", "2026-10-01", "2026-10-05")])).outcome == "accepted"
@@ -116,7 +116,7 @@ def test_disk_full_via_the_cli_is_one_line_and_the_warehouse_still_opens(disk_ha
 def test_disk_full_at_commit_rolls_back_and_a_later_ingest_works(disk_harness, tmp_path):
     from perfcore import warehouse
     from perfcore.exceptions import StorageFull
-    from perfcore.ingest import ingest_file
+    from perfcore.intake.ingest import ingest_file
 
     h = disk_harness
     h.ingest(extract_xml(records=[claim("A", "2026-10-01", "2026-10-05")]))
@@ -178,7 +178,7 @@ def test_a_folder_skips_fifos_and_follows_links_to_files(tmp_path):
 
 def test_ingest_file_refuses_a_folder_named_like_a_file(tmp_path):
     from perfcore.exceptions import FileRejected
-    from perfcore.ingest import ingest_file
+    from perfcore.intake.ingest import ingest_file
 
     h = Harness(tmp_path / "w", today=TODAY)
     folder = tmp_path / "extract.xml"
@@ -191,7 +191,7 @@ def test_ingest_file_refuses_a_folder_named_like_a_file(tmp_path):
 @pytest.mark.parametrize("name", ["..", ".", "", "/", "a\0b.xml", "x" * 300 + ".xml", "../../escape.xml"],
                          ids=["dotdot", "dot", "empty", "slash", "nul", "long", "traversal"])
 def test_a_hostile_submitted_name_is_kept_safely_inside_submitted(tmp_path, name):
-    from perfcore.ingest import ingest_file
+    from perfcore.intake.ingest import ingest_file
 
     h = Harness(tmp_path / "w", today=TODAY)
     path = write(tmp_path / "in" / "real.xml", extract_xml(records=[claim("A", "2026-10-01", "2026-10-05")]))

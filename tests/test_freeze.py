@@ -26,7 +26,7 @@ def copy_of_demo(demo_site, demo_warehouse, tmp_path_factory):
 
 
 def rebuild(folder: Path):
-    from perfcore.runner import build
+    from perfcore.build.runner import build
 
     return build(None, site=folder / "site", root=ROOT, warehouse=folder / "warehouse.duckdb",
                  parameters=ROOT / "parameters", reports_dir=folder / "reports")
@@ -34,8 +34,8 @@ def rebuild(folder: Path):
 
 def test_a_second_build_with_nothing_changed_executes_nothing(copy_of_demo):
     from perfcore import warehouse
-    from perfcore.ingest import ingest_file
-    from perfcore.parameters import load_consortium
+    from perfcore.intake.ingest import ingest_file
+    from perfcore.config.parameters import load_consortium
 
     _, folder = copy_of_demo
     # A file sent twice is recorded as a duplicate: it changes nothing any page shows.
@@ -51,8 +51,8 @@ def test_a_second_build_with_nothing_changed_executes_nothing(copy_of_demo):
 
 def test_changing_one_councils_data_reruns_only_its_pages_and_those_that_pool_it(copy_of_demo):
     from perfcore import warehouse
-    from perfcore.ingest import ingest_file
-    from perfcore.parameters import load_consortium
+    from perfcore.intake.ingest import ingest_file
+    from perfcore.config.parameters import load_consortium
 
     period, folder = copy_of_demo
     con = warehouse.connect(folder / "warehouse.duckdb")
@@ -82,7 +82,7 @@ def test_changing_one_councils_data_reruns_only_its_pages_and_those_that_pool_it
 def test_a_failing_notebook_does_not_stop_the_others(demo_warehouse, tmp_path):
     import json
 
-    from perfcore.runner import build
+    from perfcore.build.runner import build
 
     root = tmp_path / "project"
     shutil.copytree(ROOT / "notebooks", root / "notebooks")

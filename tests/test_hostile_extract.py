@@ -199,7 +199,7 @@ def test_an_empty_or_blank_file_is_rejected_with_a_reason(h, content):
     path = h.folder / "in" / "empty.xml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
-    from perfcore.ingest import ingest_file
+    from perfcore.intake.ingest import ingest_file
 
     result = ingest_file(path, h.con, h.consortium, today=h.today)
     assert result.outcome == "rejected" and result.reason
@@ -212,7 +212,7 @@ def test_nul_bytes_deep_in_the_file_reject_it(h):
     path = h.folder / "in" / "nul.xml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    from perfcore.ingest import ingest_file
+    from perfcore.intake.ingest import ingest_file
 
     result = ingest_file(path, h.con, h.consortium, today=h.today)
     assert result.outcome == "rejected" and h.count("claims") == 0
@@ -226,7 +226,7 @@ LAUGHS = ('<!DOCTYPE Extract [<!ENTITY lol "lol">' + "".join(
 
 
 def _ingest_bytes(h: Harness, data: bytes, name: str = "hostile.xml"):
-    from perfcore.ingest import ingest_file
+    from perfcore.intake.ingest import ingest_file
 
     path = h.folder / "in" / name
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ def h(tmp_path):
 
 
 def ingest_bytes(h: Harness, data: bytes, name: str = "return.csv"):
-    from perfcore.ingest import ingest_file
+    from perfcore.intake.ingest import ingest_file
 
     path = h.folder / "in" / name
     path.parent.mkdir(parents=True, exist_ok=True)

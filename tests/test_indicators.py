@@ -149,7 +149,7 @@ def test_null_not_zero_when_nothing_to_divide(h):
 
 
 def test_every_figure_carries_the_framework_version(h):
-    from perfcore import indicators
+    from perfcore.warehouse import indicators
 
     h.ingest(extract_xml(DUNDEE, "2026-10", [claim("A", "2026-10-01", "2026-10-10")]))
     table = indicators.compute(h.con, h.framework)
@@ -159,7 +159,7 @@ def test_every_figure_carries_the_framework_version(h):
 def test_a_changed_threshold_changes_the_status_without_code(tmp_path):
     import yaml
 
-    from perfcore.parameters import load_framework
+    from perfcore.config.parameters import load_framework
 
     root = Harness(tmp_path).root
     raw = yaml.safe_load((root / "parameters" / "framework.yaml").read_text())

@@ -135,7 +135,7 @@ def test_a_file_failing_at_its_last_record_leaves_nothing_loaded(h):
 
 
 def test_a_database_error_while_loading_is_raised_and_leaves_nothing(h, monkeypatch):
-    from perfcore import ingest
+    from perfcore.intake import ingest
 
     monkeypatch.setitem(ingest._COLUMN_SQL, "claims", "ref::integer, received, null, decided, outcome, tenure")
     with pytest.raises(duckdb.ConversionException):
@@ -144,7 +144,7 @@ def test_a_database_error_while_loading_is_raised_and_leaves_nothing(h, monkeypa
 
 
 def test_a_schema_error_beats_a_database_error_held_meanwhile(h, monkeypatch):
-    from perfcore import ingest
+    from perfcore.intake import ingest
 
     monkeypatch.setitem(ingest._COLUMN_SQL, "claims", "ref::integer, received, null, decided, outcome, tenure")
     records = [claim(f"A{i}", "2026-10-01", "2026-10-02") for i in range(30_000)]
@@ -277,7 +277,7 @@ def test_manual_return_with_wrong_header_is_rejected_whole(h):
 def test_manual_return_not_utf8_is_rejected(h):
     path = h.folder / "latin1.csv"
     path.write_bytes("authority,period,measure,value\nS12000042,2026-10,staff_fte,3\n\xe9\n".encode("latin-1"))
-    from perfcore.ingest import ingest_file
+    from perfcore.intake.ingest import ingest_file
 
     result = ingest_file(path, h.con, h.consortium, today=h.today)
     assert result.outcome == "rejected" and "UTF-8" in result.reason
@@ -289,8 +289,8 @@ def test_adding_a_council_is_one_entry(tmp_path):
     import yaml
 
     from perfcore import warehouse
-    from perfcore.ingest import ingest_file
-    from perfcore.parameters import load_consortium
+    from perfcore.intake.ingest import ingest_file
+    from perfcore.config.parameters import load_consortium
 
     root = Harness(tmp_path / "h").root
     params = tmp_path / "parameters"

@@ -71,7 +71,7 @@ def consortium_of(folder: Path, members: list[str]) -> Path:
 
 def warehouse_with(folder: Path, months: dict[str, int], members: list[str] | None = None, extra=()) -> tuple[Path, Path]:
     """(warehouse, parameters folder): each council in ``months`` sent that many months up to PERIOD."""
-    from perfcore.parameters import load_consortium
+    from perfcore.config.parameters import load_consortium
 
     harness = Harness(folder)
     parameters = ROOT / "parameters"
@@ -192,7 +192,7 @@ def _league_frame(shape: str, indicator):
 def _work_on_hand_frame(shape: str):
     import pandas as pd
 
-    from perfcore.report import AGE_BANDS
+    from perfcore.reporting.report import AGE_BANDS
 
     ages = [label for *_, label in AGE_BANDS]
     if shape == "empty":  # an empty <WorkOnHand/> or no section: report.work_on_hand_age gives the age bands only
@@ -222,14 +222,14 @@ def _correlations(shape: str):
 @pytest.fixture(scope="module")
 def three_councils(tmp_path_factory):
     """Three members with three months each: enough for a real funnel plot."""
-    from perfcore import report
+    from perfcore.reporting import report
 
     warehouse, parameters = warehouse_with(tmp_path_factory.mktemp("three"), {DUNDEE: 3, EAST_AYRSHIRE: 3, EAST_RENFREWSHIRE: 3})
     return report.load(PERIOD, warehouse=warehouse, parameters=parameters)
 
 
 def _funnel_plot(shape: str, data):
-    from perfcore import report
+    from perfcore.reporting import report
 
     plot = report.funnel_for(data, "new_claims_days")
     points = plot.points
@@ -243,7 +243,7 @@ def _funnel_plot(shape: str, data):
 
 
 def _chart(name: str, shape: str, data):
-    from perfcore import charts
+    from perfcore.reporting import charts
 
     indicator = data.framework.indicator("new_claims_days")
     trend = _trend_frame(shape)
@@ -260,7 +260,7 @@ def _chart(name: str, shape: str, data):
 
 
 def report_names(data):
-    from perfcore import report
+    from perfcore.reporting import report
 
     return report.names(data)
 
@@ -288,7 +288,7 @@ def compile_svg(svg: str, folder: Path) -> bytes:
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("name", CHART_NAMES)
 def test_every_chart_has_a_defined_shape_for_degenerate_data(name, shape, three_councils, tmp_path):
-    from perfcore import display
+    from perfcore.reporting import display
 
     figure = _chart(name, shape, three_councils)
     if figure.chart is None:
@@ -316,7 +316,7 @@ def test_an_unavailable_figure_is_published_as_a_callout_saying_why():
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
-    from perfcore import charts
+    from perfcore.reporting import charts
 
     InteractiveShell.instance()
     figure = charts.unavailable("Work on hand by age", "No items were waiting *yet*.", id="work-on-hand")
@@ -333,7 +333,7 @@ def test_a_chart_that_draws_to_an_absurd_size_is_replaced_by_a_warning_not_publi
     cannot parse that SVG. ``display`` publishes a warning callout and the data table instead."""
     import pandas as pd
 
-    from perfcore import display
+    from perfcore.reporting import display
 
     spec = {  # the work-on-hand chart as it was, for an empty <WorkOnHand/>
         "data": {"values": []}, "mark": {"type": "bar"}, "width": 460, "height": 200,
@@ -397,13 +397,13 @@ HOSTILE = {
     ("\U000e0001x\ufeff\u200b", "\ufffdx"),
 ])
 def test_safe_text_strips_invisible_characters_and_replaces_what_the_font_cannot_draw(text, expected):
-    from perfcore.display import safe_text
+    from perfcore.reporting.display import safe_text
 
     assert safe_text(text) == expected
 
 
 def test_safe_text_cuts_long_values_with_a_visible_ellipsis():
-    from perfcore.display import TEXT_LIMIT, safe_text
+    from perfcore.reporting.display import TEXT_LIMIT, safe_text
 
     cut = safe_text("x" * 100_000)
     assert len(cut) == TEXT_LIMIT and cut.endswith("…")
@@ -414,7 +414,7 @@ def test_every_character_safe_text_keeps_is_drawn_by_the_pdf_fonts(tmp_path):
     """The coverage list is a promise: every character it keeps compiles into a PDF/A, in every weight used."""
     import typst
 
-    from perfcore.display import FONT_COVERAGE, safe_text
+    from perfcore.reporting.display import FONT_COVERAGE, safe_text
 
     kept = "".join(chr(c) for low, high in FONT_COVERAGE for c in range(low, high + 1))
     kept = "".join(c for c in safe_text(kept, limit=None) if c != "\ufffd") + "\ufffd"
@@ -431,7 +431,7 @@ def hostile_page(tmp_path_factory):
     import pandas as pd
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    from perfcore import display
+    from perfcore.reporting import display
 
     frame = pd.DataFrame({"Case": list(HOSTILE), "Value": list(HOSTILE.values())})
     cell = new_code_cell("show.table(frame, ...)")
@@ -532,7 +532,7 @@ def test_a_consortium_without_data_yet_gets_its_analysis_page(tmp_path):
 
 
 def test_report_functions_return_not_yet_instead_of_raising(tmp_path):
-    from perfcore import report
+    from perfcore.reporting import report
 
     warehouse, parameters = warehouse_with(tmp_path, {DUNDEE: 2, EAST_RENFREWSHIRE: 2}, members=[DUNDEE, EAST_RENFREWSHIRE])
     data = report.load(PERIOD, warehouse=warehouse, parameters=parameters)

@@ -1,4 +1,4 @@
-"""perfcore.display: the outputs notebooks publish for the renderer."""
+"""perfcore.reporting.display: the outputs notebooks publish for the renderer."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from perfcore import display
-from perfcore.parameters import Indicator, Thresholds
+from perfcore.reporting import display
+from perfcore.config.parameters import Indicator, Thresholds
 
 
 def _relative_luminance(hex_colour: str) -> float:
@@ -145,7 +145,7 @@ def test_importing_display_is_light():
     import subprocess
     import sys
 
-    code = "import sys, perfcore.display, perfcore.render; print(sorted(m for m in ('pandas','altair','vl_convert','typst','lxml') if m in sys.modules))"
+    code = "import sys, perfcore.reporting.display, perfcore.render; print(sorted(m for m in ('pandas','altair','vl_convert','typst','lxml') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

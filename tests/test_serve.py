@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from perfcore.access import policy, users as users_file
-from perfcore.parameters import load_consortium
+from perfcore.config.parameters import load_consortium
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery staple"

@@ -16,7 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from perfcore.access import policy, users as users_file
-from perfcore.parameters import load_consortium
+from perfcore.config.parameters import load_consortium
 from test_browser import chromium
 from test_serve import PASSWORD, Server, get
 

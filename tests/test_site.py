@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from perfcore.parameters import load_consortium
+from perfcore.config.parameters import load_consortium
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,8 +39,9 @@ def test_every_page_built_without_failure(demo_site):
 
 
 def test_tables_are_real_tables_with_the_right_figures(demo_site, demo_warehouse):
-    from perfcore import indicators, warehouse
-    from perfcore.parameters import load_framework
+    from perfcore import warehouse
+    from perfcore.warehouse import indicators
+    from perfcore.config.parameters import load_framework
 
     summary, site, _ = demo_site
     framework = load_framework(ROOT / "parameters" / "framework.yaml")

@@ -66,20 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _consortium(args):
-    from perfcore.parameters import load_consortium, parameters_dir
+    from perfcore.config.parameters import load_consortium, parameters_dir
 
     return load_consortium(parameters_dir(args.parameters))
 
 
 def _framework(args):
-    from perfcore.parameters import load_framework, parameters_dir
+    from perfcore.config.parameters import load_framework, parameters_dir
 
     path = getattr(args, "framework", None) or parameters_dir(args.parameters) / "framework.yaml"
     return load_framework(path)
 
 
 def _parameters(args) -> Path:
-    from perfcore.parameters import parameters_dir
+    from perfcore.config.parameters import parameters_dir
 
     return parameters_dir(args.parameters)
 
@@ -113,7 +113,7 @@ def _ingest_arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def cmd_ingest(args) -> int:
-    from perfcore.ingest import ingest_paths
+    from perfcore.intake.ingest import ingest_paths
 
     consortium = _consortium(args)
     failed = 0
@@ -134,9 +134,9 @@ def _indicators_arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def cmd_indicators(args) -> int:
-    from perfcore import indicators
+    from perfcore.warehouse import indicators
     from perfcore.exceptions import IndicatorError
-    from perfcore.parameters import CONSORTIUM
+    from perfcore.config.parameters import CONSORTIUM
 
     consortium, framework = _consortium(args), _framework(args)
     area = args.council if args.council == CONSORTIUM else consortium.council(args.council).code
@@ -176,7 +176,7 @@ def _rejection_of(row: dict, council: str | None, period: str | None) -> bool:
 
 
 def cmd_rejections(args) -> int:
-    from perfcore.ingest import rejections
+    from perfcore.intake.ingest import rejections
 
     council = _consortium(args).council(args.council).code if args.council else None
     with _connect(args, read_only=True) as con:
@@ -194,7 +194,7 @@ def _submissions_arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def cmd_submissions(args) -> int:
-    from perfcore.ingest import submissions
+    from perfcore.intake.ingest import submissions
 
     with _connect(args, read_only=True) as con:
         rows = submissions(con)
@@ -242,7 +242,7 @@ def _demo_arguments(sub: argparse.ArgumentParser) -> None:
 def cmd_demo(args) -> int:
     """The main job on the embedded default: demo data, ingest, the latest month's indicators."""
     from perfcore.demo import write_demo_data
-    from perfcore.ingest import ingest_paths
+    from perfcore.intake.ingest import ingest_paths
 
     consortium, con = _consortium(args), _connect(args)
     out = _demo_out(args)
@@ -290,7 +290,7 @@ def _alerts_arguments(sub: argparse.ArgumentParser) -> None:
 
 def cmd_alerts(args) -> int:
     """Alerts as at a month, worst first: council, indicator, rule, evidence, months."""
-    from perfcore import report
+    from perfcore.reporting import report
 
     data = report.load(args.period, warehouse=args.warehouse, parameters=args.parameters, today=args.today)
     items = report.alerts(data)
@@ -314,14 +314,14 @@ def _build_arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def _reports():
-    from perfcore.runner import REPORTS
+    from perfcore.build.runner import REPORTS
 
     return REPORTS
 
 
 def cmd_build(args) -> int:
     """Execute every report notebook for every council and the consortium, and render the site."""
-    from perfcore.runner import build
+    from perfcore.build.runner import build
 
     def progress(outcome) -> None:
         note = f" ({outcome.seconds:.1f}s)" if outcome.status == "executed" else ""

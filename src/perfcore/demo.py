@@ -64,10 +64,10 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from perfcore import periods as P
-from perfcore.manual import MEASURES
+from perfcore.intake.manual import MEASURES
 from perfcore import settings
 from perfcore.exceptions import ConfigError
-from perfcore.parameters import Consortium, Council, parameters_dir
+from perfcore.config.parameters import Consortium, Council, parameters_dir
 
 # The councils the stories are planted in (members of the default consortium).
 DETERIORATION_COUNCIL = "S12000019"  # Midlothian

@@ -11,6 +11,10 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ def today(override: str | None = None) -> date:
     return date.fromisoformat(value) if value else date.today()
 
 
-def options_parser() -> "argparse.ArgumentParser":
+def options_parser() -> argparse.ArgumentParser:
     """The global options every command takes, one per setting (a parent for argparse)."""
     import argparse
 

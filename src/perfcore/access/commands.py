@@ -19,7 +19,7 @@ from perfcore.terminal import safe
 
 
 def _consortium(args):
-    from perfcore.parameters import load_consortium, parameters_dir
+    from perfcore.config.parameters import load_consortium, parameters_dir
 
     return load_consortium(parameters_dir(args.parameters))
 

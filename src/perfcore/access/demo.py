@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfcore.access import users as users_file
-from perfcore.parameters import Consortium
+from perfcore.config.parameters import Consortium
 
 PREFIX = "demo-"
 

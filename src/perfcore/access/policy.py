@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 
 from perfcore.access.users import User
-from perfcore.parameters import Consortium
+from perfcore.config.parameters import Consortium
 
 SHARED = ("/index.html", "/favicon.ico", "/assets/", "/_perfcore/me.json")
 MEMBERS_PAGES = "/consortium/"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from perfcore.access import nginx, policy, users as users_file
 from perfcore.exceptions import AccessError
-from perfcore.parameters import Consortium
+from perfcore.config.parameters import Consortium
 
 WORKER_USER = ("nobody", "nogroup")  # nginx refuses to run its workers as root
 

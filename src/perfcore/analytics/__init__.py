@@ -1,9 +1,9 @@
 """Analytics on the indicator table: early warning, benchmarking, interdependencies, impact.
 
 Every function takes the long indicator table of
-:func:`perfcore.indicators.indicator_table` (columns area, period, indicator,
+:func:`perfcore.warehouse.indicators.indicator_table` (columns area, period, indicator,
 value, numerator, denominator, framework_version), the
-:class:`~perfcore.parameters.Framework`, and the analytics settings from
+:class:`~perfcore.config.parameters.Framework`, and the analytics settings from
 ``parameters/thresholds.yaml`` (:func:`load_settings`; ``None`` means the
 project's file). Results are frozen dataclasses or DataFrames, ready for
 notebooks and the CLI; nothing here draws charts.

@@ -1,4 +1,4 @@
-"""Reading the long indicator table (``perfcore.indicators.indicator_table``).
+"""Reading the long indicator table (``perfcore.warehouse.indicators.indicator_table``).
 
 The table has one row per area, period and indicator, with columns ``area``
 (GSS code or ``'consortium'``), ``period`` ('YYYY-MM'), ``indicator``,

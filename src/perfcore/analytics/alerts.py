@@ -76,8 +76,8 @@ def alerts(
 ) -> list[Alert]:
     """Every alert as at ``period`` for the councils ``consortium_codes`` (default: all in the table), worst first.
 
-    ``table``: the long indicator table (``perfcore.indicators.indicator_table``);
-    ``framework``: the :class:`~perfcore.parameters.Framework`; ``settings``:
+    ``table``: the long indicator table (``perfcore.warehouse.indicators.indicator_table``);
+    ``framework``: the :class:`~perfcore.config.parameters.Framework`; ``settings``:
     :func:`~perfcore.analytics.config.load_settings` (default: the project's
     ``thresholds.yaml``). The pooled 'consortium' rows are assessed too unless
     ``include_consortium`` is False.

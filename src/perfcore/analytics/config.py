@@ -8,7 +8,7 @@ Three files the consortium owns:
 - ``initiatives.yaml``: improvement initiatives whose impact is estimated.
 
 Each loader takes the parameters folder (default
-:func:`perfcore.parameters.parameters_dir`), validates once and returns frozen
+:func:`perfcore.config.parameters.parameters_dir`), validates once and returns frozen
 dataclasses. Bad content raises :class:`~perfcore.exceptions.ConfigError`
 naming the file and the field. The dataclass defaults are only fallbacks for a
 field ``thresholds.yaml`` leaves out; a field it does not know is an error, so a
@@ -354,13 +354,13 @@ _SECTIONS: dict[str, type] = {
 
 
 def _folder(folder: str | Path | None) -> Path:
-    from perfcore.parameters import parameters_dir
+    from perfcore.config.parameters import parameters_dir
 
     return Path(folder) if folder else parameters_dir()
 
 
 def _load_yaml(path: Path) -> Any:
-    from perfcore.parameters import _read_yaml
+    from perfcore.config.parameters import _read_yaml
 
     return _read_yaml(path)
 
@@ -428,7 +428,7 @@ def _consortium_codes(folder: Path) -> tuple[str, ...] | None:
     """Member codes from consortium.yaml beside the file, to check codes against; None if absent."""
     if not (folder / "consortium.yaml").exists():
         return None
-    from perfcore.parameters import load_consortium
+    from perfcore.config.parameters import load_consortium
 
     return load_consortium(folder).codes
 
@@ -494,7 +494,7 @@ def load_initiatives(folder: str | Path | None = None, framework: Any | None = N
     """Read ``initiatives.yaml``; no file means no initiatives recorded.
 
     Councils are checked against ``consortium.yaml`` when it is there, and
-    indicator ids against ``framework`` (a :class:`perfcore.parameters.Framework`) when given.
+    indicator ids against ``framework`` (a :class:`perfcore.config.parameters.Framework`) when given.
     """
     folder = _folder(folder)
     known_ids = set(framework.ids) if framework is not None else None

@@ -70,7 +70,7 @@ def breach_forecast(series: pd.Series, indicator, settings: ForecastSettings = F
     """Chance the indicator is red in at least one of the next months, from its recent trend.
 
     ``series``: monthly values indexed by 'YYYY-MM'; ``indicator``: a
-    framework :class:`~perfcore.parameters.Indicator` with thresholds and a direction.
+    framework :class:`~perfcore.config.parameters.Indicator` with thresholds and a direction.
     """
     if indicator.thresholds is None or indicator.better is None:
         raise AnalyticsError(f"{indicator.id}: no red threshold to forecast a breach of")

@@ -2,7 +2,7 @@
 
 The analytics methods are tested on data whose truth is known: stable noise,
 a planted shift, a planted lag. These builders produce tables of the same
-shape as :func:`perfcore.indicators.indicator_table` (area, period,
+shape as :func:`perfcore.warehouse.indicators.indicator_table` (area, period,
 indicator, value, numerator, denominator, framework_version), including the
 pooled 'consortium' rows.
 """

@@ -13,7 +13,7 @@ Rules, per cell:
 * Quarto cell options ``#| include: false`` and ``#| output: false`` and the
   tags ``remove-cell``/``remove-output`` hide a cell's outputs.
 
-Outputs made with ``perfcore.display`` carry ``{"perfcore": {"kind": ...}}``
+Outputs made with ``perfcore.reporting.display`` carry ``{"perfcore": {"kind": ...}}``
 metadata: charts get a figure with their text alternative, and their data
 table a ``.chart-data`` block the Lua filter turns into a ``<details>`` (HTML)
 or a table under the chart (PDF).
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfcore.display import md_escape
+from perfcore.reporting.display import md_escape
 from perfcore.exceptions import BuildError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -208,7 +208,7 @@ def _image(content: bytes, suffix: str, output: Any, number: int, state: _State)
 
 
 def _vegalite(spec: Any, output: Any, number: int, state: _State) -> str:
-    from perfcore.display import chart_svg
+    from perfcore.reporting.display import chart_svg
 
     svg = chart_svg(spec)  # one vl-convert runtime for the whole build process
     title = spec.get("title") if isinstance(spec.get("title"), str) else None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from perfcore import periods
 from perfcore.exceptions import IndicatorError
-from perfcore.parameters import CONSORTIUM, Consortium, Framework, Indicator
+from perfcore.config.parameters import CONSORTIUM, Consortium, Framework, Indicator
 
 if TYPE_CHECKING:
     from datetime import date
@@ -102,7 +102,7 @@ def _accumulate(sums: "pd.DataFrame", indicator: Indicator, by: list[str]) -> "p
 
 def compute(con: "duckdb.DuckDBPyConnection", framework: Framework, members: tuple[str, ...] | None = None) -> "pd.DataFrame":
     """The indicator table straight from the warehouse's current data."""
-    from perfcore.components import monthly_components
+    from perfcore.warehouse.components import monthly_components
 
     return indicator_table(monthly_components(con), framework, members)
 

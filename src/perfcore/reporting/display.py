@@ -6,7 +6,7 @@ page *and* in the PDF, plus a ``text/html`` twin so the notebook still reads
 well in Jupyter. The output's metadata carries ``{"perfcore": {"kind": ...}}``
 so the renderer knows a table from a chart from its data table.
 
-    from perfcore import display as show
+    from perfcore.reporting import display as show
     show.tiles([show.tile_for(indicator, value, previous)])
     show.table(df, "New claims by council", align="lrr")
     show.chart(chart, title="Days to decide new claims", alt="Line chart ...", data=df)
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # heavy imports stay out of import time
     import pandas as pd
 
-    from perfcore.parameters import Indicator
+    from perfcore.config.parameters import Indicator
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with the
 # common colour-vision deficiencies. Charts take categories in this order: the

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from perfcore import periods
 from perfcore.exceptions import FileRejected
-from perfcore.parameters import Consortium
+from perfcore.config.parameters import Consortium
 
 if TYPE_CHECKING:
     import duckdb

@@ -184,7 +184,7 @@ def load_consortium(folder: str | Path | None = None) -> Consortium:
 
 
 def load_framework(path: str | Path | None = None) -> Framework:
-    from perfcore.components import COMPONENTS
+    from perfcore.warehouse.components import COMPONENTS
 
     path = Path(path) if path else parameters_dir() / "framework.yaml"
     raw = _read_yaml(path)

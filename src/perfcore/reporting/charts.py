@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from perfcore import periods
-from perfcore.display import CATEGORY_COLOURS, OKABE_ITO, RAG_COLOURS
-from perfcore.parameters import Indicator
-from perfcore.report import NotYet
+from perfcore.reporting.display import CATEGORY_COLOURS, OKABE_ITO, RAG_COLOURS
+from perfcore.config.parameters import Indicator
+from perfcore.reporting.report import NotYet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,7 +40,7 @@ class Figure:
 
 
 def show_figure(figure: Figure) -> None:
-    from perfcore import display
+    from perfcore.reporting import display
 
     if figure.chart is None:
         display.callout("note", display.md_escape(figure.notice or figure.alt), title=figure.title)

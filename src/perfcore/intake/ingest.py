@@ -30,9 +30,10 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from perfcore import extract, manual, periods, warehouse
+from perfcore import periods, warehouse
+from perfcore.intake import extract, manual
 from perfcore.exceptions import ConflictingSubmission, FileRejected, SubmissionError
-from perfcore.parameters import Consortium
+from perfcore.config.parameters import Consortium
 
 if TYPE_CHECKING:
     import duckdb

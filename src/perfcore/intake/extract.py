@@ -120,7 +120,7 @@ HeaderCheck = Callable[[Header], None]
 def schema() -> "etree.XMLSchema":
     from lxml import etree
 
-    with resources.files("perfcore").joinpath("schema/hbpe-1.0.xsd").open("rb") as handle:
+    with resources.files("perfcore.intake").joinpath("schema/hbpe-1.0.xsd").open("rb") as handle:
         return etree.XMLSchema(etree.parse(handle))
 
 

@@ -44,7 +44,7 @@ from perfcore.exceptions import BuildError, BuildStopped, StorageFull
 
 if TYPE_CHECKING:
     from perfcore.render import PageContext, RenderedPage, SiteConfig
-    from perfcore.report import ReportData
+    from perfcore.reporting.report import ReportData
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def build(
     only: tuple[str, ...] = (),
     today: str | None = None,
 ) -> BuildSummary:
-    from perfcore import report
+    from perfcore.reporting import report
     from perfcore.render import build_site, load_site_config
 
     started = time.perf_counter()
@@ -477,7 +477,7 @@ def write_notice(path: Path, job: Job, what_failed: str) -> None:
     import nbformat
 
     from perfcore import periods
-    from perfcore.display import callout_bundle
+    from perfcore.reporting.display import callout_bundle
 
     notice = callout_bundle(
         "caution",
@@ -573,7 +573,8 @@ def data_fingerprints(data: "ReportData") -> dict[str, str]:
     the formatted values, so another council's change re-runs it only when
     it changes something the page shows.
     """
-    from perfcore import report, warehouse
+    from perfcore import warehouse
+    from perfcore.reporting import report
 
     parameters = _hash(*(f"{p.name}:{_file_hash(p)}" for p in sorted(data.parameters.glob("*.yaml"))))
     con = warehouse.connect(data.warehouse, read_only=True)
@@ -628,7 +629,7 @@ def write_dwp_return(data: "ReportData", site: Path) -> Path:
     """dwp/<period>/sop-return-<period>.csv: speed-of-processing figures per council for DWP."""
     import csv
 
-    from perfcore.report import value
+    from perfcore.reporting.report import value
 
     path = site / "dwp" / data.period / f"sop-return-{data.period}.csv"
     columns = ("new_claims_decided", "new_claims_days", "changes_actioned", "changes_days", "rti_days",

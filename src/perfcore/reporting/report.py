@@ -1,7 +1,7 @@
 """The data behind every report: what notebooks ask for, computed and tested here.
 
 Notebooks stay thin: they call ``load`` once, then the functions below, and
-pass the results to ``perfcore.display`` and ``perfcore.charts``. Every
+pass the results to ``perfcore.reporting.display`` and ``perfcore.reporting.charts``. Every
 function takes the frozen ``ReportData`` and returns plain values or small
 DataFrames, so each can be tested without a notebook.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from perfcore import periods
-from perfcore.parameters import CONSORTIUM, Consortium, Framework, Indicator
+from perfcore.config.parameters import CONSORTIUM, Consortium, Framework, Indicator
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,9 +58,10 @@ class ReportData:
 def load(period: str | None = None, *, warehouse: str | Path | None = None,
          parameters: str | Path | None = None, today: str | None = None) -> ReportData:
     """Everything a report needs, read once from the warehouse (read-only)."""
-    from perfcore import indicators, settings
+    from perfcore import settings
+    from perfcore.warehouse import indicators
     from perfcore import warehouse as wh
-    from perfcore.parameters import load_consortium, load_framework, parameters_dir
+    from perfcore.config.parameters import load_consortium, load_framework, parameters_dir
 
     params = parameters_dir(str(parameters) if parameters else None)
     consortium = load_consortium(params)
@@ -88,7 +89,7 @@ def value(data: ReportData, area: str, indicator_id: str, period: str | None = N
 
 
 def _clean(x: Any) -> float | None:
-    from perfcore.indicators import none_if_nan
+    from perfcore.warehouse.indicators import none_if_nan
 
     return none_if_nan(x)
 
@@ -341,7 +342,7 @@ def returns_status(data: ReportData, period: str | None = None) -> "pd.DataFrame
     import pandas as pd
 
     from perfcore import warehouse
-    from perfcore.manual import MEASURES
+    from perfcore.intake.manual import MEASURES
 
     period = period or data.period
     con = warehouse.connect(data.warehouse, read_only=True)
