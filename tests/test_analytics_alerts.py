@@ -12,7 +12,7 @@ import pytest
 
 from perfcore import periods
 from perfcore.analytics.alerts import FIELDS, alerts, alerts_frame
-from perfcore.analytics.config import AnalyticsSettings
+from perfcore.config.thresholds import AnalyticsSettings
 from perfcore.analytics.synthetic import council_codes, series_rows, story_table, with_consortium
 from perfcore.exceptions import AnalyticsError
 from perfcore.config.parameters import load_framework

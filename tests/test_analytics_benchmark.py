@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from perfcore.analytics.benchmark import funnel, group_figures, ranks, spotlight, z_of
-from perfcore.analytics.config import AnalyticsSettings, FunnelSettings, SpotlightSettings
+from perfcore.config.thresholds import AnalyticsSettings, FunnelSettings, SpotlightSettings
 from perfcore.analytics.synthetic import series_rows, with_consortium
 from perfcore.exceptions import AnalyticsError, InsufficientData
 from perfcore.config.parameters import load_framework

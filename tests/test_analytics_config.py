@@ -7,12 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from perfcore.analytics.config import (
-    AnalyticsSettings,
-    load_initiatives,
-    load_peer_groups,
-    load_settings,
-)
+from perfcore.config.thresholds import AnalyticsSettings, load_settings
+from perfcore.config.initiatives import load_initiatives
+from perfcore.config.peer_groups import load_peer_groups
 from perfcore.exceptions import ConfigError
 from perfcore.config.parameters import load_consortium, load_framework
 

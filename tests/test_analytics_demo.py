@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 def demo(request, tmp_path_factory):
     from perfcore import warehouse
     from perfcore.warehouse import indicators
-    from perfcore.analytics.config import load_settings
+    from perfcore.config.thresholds import load_settings
     from perfcore.config.parameters import load_consortium, load_framework
 
     consortium, framework = load_consortium(PARAMETERS), load_framework(PARAMETERS / "framework.yaml")
@@ -69,7 +69,7 @@ def test_the_deteriorating_council_is_flagged_with_the_rule_and_when_it_started(
 
 
 def test_the_initiatives_effect_is_estimated_with_an_interval_containing_the_planted_drop(demo):
-    from perfcore.analytics.config import load_initiatives
+    from perfcore.config.initiatives import load_initiatives
     from perfcore.analytics.impact import assess_initiative
     from perfcore.demo import INITIATIVE_SHIFT_DAYS
 

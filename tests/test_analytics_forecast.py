@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from perfcore import periods
-from perfcore.analytics.config import AnalyticsSettings, ForecastSettings
+from perfcore.config.thresholds import AnalyticsSettings, ForecastSettings
 from perfcore.analytics.forecast import breach_forecast, breach_forecasts, leading_signals
 from perfcore.analytics.synthetic import series_rows
 from perfcore.exceptions import AnalyticsError, InsufficientData

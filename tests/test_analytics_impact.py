@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from perfcore import periods
-from perfcore.analytics.config import AnalyticsSettings, ImpactSettings, Initiative
+from perfcore.config.thresholds import AnalyticsSettings, ImpactSettings
+from perfcore.config.initiatives import Initiative
 from perfcore.analytics.impact import assess_initiative, assess_initiatives, difference_in_differences, peers_for, segmented_regression
 from perfcore.analytics.synthetic import ar1, council_codes, series_rows
 from perfcore.exceptions import AnalyticsError, InsufficientData

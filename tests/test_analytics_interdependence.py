@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from perfcore.analytics.config import AnalyticsSettings, InterdependenceSettings
+from perfcore.config.thresholds import AnalyticsSettings, InterdependenceSettings
 from perfcore.analytics.interdependence import correlation_matrix, describe_pairs, lagged_correlations, strongest_pairs
 from perfcore.analytics.synthetic import ar1, council_codes, series_rows, story_table
 
@@ -22,7 +22,7 @@ def _framework():
 
 
 def _settings(indicators=("work_on_hand_over_30_days", "new_claims_days", "changes_days", "calls_answered_pct"), **kwargs) -> AnalyticsSettings:
-    from perfcore.analytics.config import load_settings
+    from perfcore.config.thresholds import load_settings
 
     shipped = load_settings(ROOT / "parameters").interdependence
     config = InterdependenceSettings(indicators=tuple(indicators), phrases=shipped.phrases, shared_data=shipped.shared_data, **kwargs)

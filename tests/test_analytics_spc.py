@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from perfcore import periods
-from perfcore.analytics.config import AnalyticsSettings, SpcSettings
+from perfcore.config.thresholds import AnalyticsSettings, SpcSettings
 from perfcore.analytics.spc import spc_chart, spc_charts, spc_summary, xmr
 from perfcore.analytics.synthetic import series_rows
 from perfcore.exceptions import InsufficientData

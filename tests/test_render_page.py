@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 
 from perfcore.exceptions import BuildError
 from perfcore.render import COUNCIL, CONSORTIUM, SiteConfig, page_context, page_paths, render_page
-from perfcore.render.config import TypstFormat
+from perfcore.config.site import TypstFormat
 from perfcore.render.notebook import notebook_to_markdown
 from perfcore.render.pdf import markdown_to_typst
 from render_notebooks import report_notebook, write_notebook
@@ -246,7 +246,7 @@ def test_bad_typst_lengths_are_refused_before_they_reach_the_template():
 
 
 def test_title_falls_back_to_the_report_and_headings_are_renumbered():
-    from perfcore.render.config import HtmlFormat
+    from perfcore.config.site import HtmlFormat
     from perfcore.render.html import markdown_to_html
 
     parts = markdown_to_html("### A\n\ntext\n\n##### B\n\n### C\n", fallback_title="Monthly summary", options=HtmlFormat(), what="t")
@@ -258,7 +258,7 @@ def test_title_falls_back_to_the_report_and_headings_are_renumbered():
 
 
 def test_quarto_conditional_content_is_per_format():
-    from perfcore.render.config import HtmlFormat
+    from perfcore.config.site import HtmlFormat
     from perfcore.render.html import markdown_to_html
 
     markdown = '::: {.content-visible when-format="html"}\nWEB ONLY\n:::\n\n::: {.content-hidden when-format="html"}\nPDF ONLY\n:::\n'

@@ -384,7 +384,7 @@ def _calendar(end: str, months: int) -> _Calendar:
 
 
 def _initiative(path: Path, end: str) -> _Initiative:
-    from perfcore.analytics.config import initiatives_from_file
+    from perfcore.config.initiatives import initiatives_from_file
 
     for entry in initiatives_from_file(path):
         if entry.council == INITIATIVE_COUNCIL:

@@ -4,7 +4,7 @@ Every function takes the long indicator table of
 :func:`perfcore.warehouse.indicators.indicator_table` (columns area, period, indicator,
 value, numerator, denominator, framework_version), the
 :class:`~perfcore.config.parameters.Framework`, and the analytics settings from
-``parameters/thresholds.yaml`` (:func:`load_settings`; ``None`` means the
+``parameters/thresholds.yaml`` (:func:`perfcore.config.thresholds.load_settings`; ``None`` means the
 project's file). Results are frozen dataclasses or DataFrames, ready for
 notebooks and the CLI; nothing here draws charts.
 
@@ -16,7 +16,6 @@ Modules:
 - :mod:`.benchmark`: ranks, quartiles, funnel plots, best-practice spotlight;
 - :mod:`.interdependence`: lagged within-council correlations, in numbers and words;
 - :mod:`.impact`: interrupted time series and difference-in-differences for initiatives;
-- :mod:`.config`: loaders for thresholds.yaml, peer_groups.yaml, initiatives.yaml;
 - :mod:`.synthetic`: tables with known properties for tests and examples.
 
 Names are imported lazily (on first use), so ``import perfcore.analytics``
@@ -28,16 +27,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# Module (relative to perfcore.analytics, or absolute) -> the names it gives.
+# The settings, peer groups and initiatives are read in perfcore.config; they
+# are offered here too because every analytics function takes them.
 _EXPORTS = {
-    "config": (
-        "AnalyticsSettings",
-        "Initiative",
-        "PeerGroup",
-        "PeerGroups",
-        "load_initiatives",
-        "load_peer_groups",
-        "load_settings",
-    ),
+    "perfcore.config.thresholds": ("AnalyticsSettings", "load_settings"),
+    "perfcore.config.peer_groups": ("PeerGroup", "PeerGroups", "load_peer_groups"),
+    "perfcore.config.initiatives": ("Initiative", "load_initiatives"),
     "spc": ("SpcChart", "SpcSegment", "SpecialCause", "spc_chart", "spc_charts", "spc_summary", "xmr"),
     "forecast": ("BreachForecast", "LeadingSignal", "breach_forecast", "breach_forecasts", "leading_signals"),
     "alerts": ("Alert", "alerts", "alerts_frame"),
@@ -62,7 +58,7 @@ def __getattr__(name: str) -> Any:
     module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module 'perfcore.analytics' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"perfcore.analytics.{module}"), name)
+    value = getattr(importlib.import_module(module if "." in module else f"perfcore.analytics.{module}"), name)
     globals()[name] = value
     return value
 

@@ -38,7 +38,7 @@ import pandas as pd
 
 from perfcore import periods
 from perfcore.analytics import _table
-from perfcore.analytics.config import AnalyticsSettings, resolve_settings
+from perfcore.config.thresholds import AnalyticsSettings, resolve_settings
 from perfcore.analytics.forecast import BreachForecast, LeadingSignal, breach_forecasts, leading_signals
 from perfcore.analytics.spc import SpcChart, SpecialCause, spc_charts
 
@@ -78,7 +78,7 @@ def alerts(
 
     ``table``: the long indicator table (``perfcore.warehouse.indicators.indicator_table``);
     ``framework``: the :class:`~perfcore.config.parameters.Framework`; ``settings``:
-    :func:`~perfcore.analytics.config.load_settings` (default: the project's
+    :func:`~perfcore.config.thresholds.load_settings` (default: the project's
     ``thresholds.yaml``). The pooled 'consortium' rows are assessed too unless
     ``include_consortium`` is False.
     """

@@ -48,7 +48,7 @@ import pandas as pd
 
 from perfcore import periods
 from perfcore.analytics import _table
-from perfcore.analytics.config import AnalyticsSettings, FunnelSettings, resolve_settings
+from perfcore.config.thresholds import AnalyticsSettings, FunnelSettings, resolve_settings
 from perfcore.exceptions import AnalyticsError, InsufficientData
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 
 from perfcore import periods
 from perfcore.analytics import _table
-from perfcore.analytics.config import AnalyticsSettings, ForecastSettings, LeadingSettings, resolve_settings
+from perfcore.config.thresholds import AnalyticsSettings, ForecastSettings, LeadingSettings, resolve_settings
 from perfcore.exceptions import AnalyticsError, InsufficientData
 
 
@@ -66,12 +66,13 @@ class BreachForecast:
         )
 
 
-def breach_forecast(series: pd.Series, indicator, settings: ForecastSettings = ForecastSettings(), *, area: str = "") -> BreachForecast:
+def breach_forecast(series: pd.Series, indicator, settings: ForecastSettings | None = None, *, area: str = "") -> BreachForecast:
     """Chance the indicator is red in at least one of the next months, from its recent trend.
 
     ``series``: monthly values indexed by 'YYYY-MM'; ``indicator``: a
     framework :class:`~perfcore.config.parameters.Indicator` with thresholds and a direction.
     """
+    settings = settings or resolve_settings(None).forecast  # None: the project's thresholds.yaml
     if indicator.thresholds is None or indicator.better is None:
         raise AnalyticsError(f"{indicator.id}: no red threshold to forecast a breach of")
     values = series.astype(float).dropna().sort_index()

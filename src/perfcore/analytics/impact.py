@@ -41,7 +41,8 @@ import pandas as pd
 
 from perfcore import periods
 from perfcore.analytics import _table
-from perfcore.analytics.config import AnalyticsSettings, ImpactSettings, Initiative, resolve_settings
+from perfcore.config.thresholds import AnalyticsSettings, ImpactSettings, resolve_settings
+from perfcore.config.initiatives import Initiative
 from perfcore.exceptions import AnalyticsError, InsufficientData
 
 
@@ -145,12 +146,13 @@ def _check_months(where: str, start: str, before: int, after: int, settings: Imp
 def segmented_regression(
     series: pd.Series,
     start: str,
-    settings: ImpactSettings = ImpactSettings(),
+    settings: ImpactSettings | None = None,
     *,
     area: str = "",
     indicator: str = "",
 ) -> SegmentedRegression:
     """Level and slope change at ``start`` in a monthly series (index 'YYYY-MM'), with HAC errors."""
+    settings = settings or resolve_settings(None).impact  # None: the project's thresholds.yaml
     values = series.astype(float).dropna().sort_index()
     labels = [str(p) for p in values.index]
     after_mask = np.array([p >= start for p in labels], dtype=bool)  # bool even when empty
@@ -189,9 +191,10 @@ def difference_in_differences(
     indicator: str,
     start: str,
     peers: Sequence[str],
-    settings: ImpactSettings = ImpactSettings(),
+    settings: ImpactSettings | None = None,
 ) -> DifferenceInDifferences:
     """Change in the council's gap to the mean of its ``peers`` from before ``start`` to after."""
+    settings = settings or resolve_settings(None).impact  # None: the project's thresholds.yaml
     grid = _table.wide(table, indicator, areas=[area, *peers])
     if area not in grid.columns:
         raise InsufficientData(f"{area} {indicator}: no data")

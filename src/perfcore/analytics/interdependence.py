@@ -28,7 +28,7 @@ import pandas as pd
 
 from perfcore import periods
 from perfcore.analytics import _table
-from perfcore.analytics.config import AnalyticsSettings, InterdependenceSettings, resolve_settings
+from perfcore.config.thresholds import AnalyticsSettings, InterdependenceSettings, resolve_settings
 from perfcore.exceptions import InsufficientData
 
 COLUMNS = [

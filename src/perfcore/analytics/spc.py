@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from perfcore.analytics import _table
-from perfcore.analytics.config import AnalyticsSettings, SpcSettings, resolve_settings
+from perfcore.config.thresholds import AnalyticsSettings, SpcSettings, resolve_settings
 from perfcore.exceptions import InsufficientData
 
 RULES = ("beyond_limits", "run", "trend", "two_of_three")
@@ -141,7 +141,7 @@ def xmr(
     *,
     better: str | None = None,
     target: float | None = None,
-    settings: SpcSettings = SpcSettings(),
+    settings: SpcSettings | None = None,
     baseline_points: int | None = None,
     rebase_at: Iterable[str] = (),
     area: str = "",
@@ -154,6 +154,7 @@ def xmr(
     :class:`InsufficientData` when the series, or a segment after a re-base,
     has fewer than ``settings.min_points`` points.
     """
+    settings = settings or resolve_settings(None).spc  # None: the project's thresholds.yaml
     series = values.astype(float).dropna().sort_index()
     where = f"{area} {indicator}".strip() or "series"
     if len(series) < settings.min_points:

@@ -11,14 +11,15 @@ For the runner::
     ...
     build_site(pages, config, config.output_dir)
 
-Modules: ``notebook`` (ipynb to markdown), ``html`` and ``pdf`` (markdown to
+Modules: ``notebook`` (ipynb to markdown; ``_quarto.yml`` is read by
+:mod:`perfcore.config.site`), ``html`` and ``pdf`` (markdown to
 each format through pandoc), ``page`` (one page), ``site`` (everything around
-the pages), ``config`` (``_quarto.yml``), ``context`` (audiences and paths).
+the pages), ``context`` (audiences and paths).
 """
 
 from __future__ import annotations
 
-from perfcore.render.config import HtmlFormat, NavLink, SiteConfig, TypstFormat, load_site_config
+from perfcore.config.site import HtmlFormat, NavLink, SiteConfig, TypstFormat, load_site_config
 from perfcore.render.context import (
     AUDIENCES,
     CONSORTIUM,

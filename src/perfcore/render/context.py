@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from perfcore import periods
-from perfcore.render.config import NavLink
+from perfcore.config.site import NavLink
 
 CONSORTIUM = "consortium"
 ANALYSTS = "analysts"

@@ -18,7 +18,7 @@ import string
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from perfcore.render.config import HtmlFormat, NavLink
+from perfcore.config.site import HtmlFormat, NavLink
 from perfcore.render.pandoc import LUA_FILTER, TEMPLATES, run_pandoc
 
 _PARTS = re.compile(r"<!--perfcore:(title|toc|body)-->\n?")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from perfcore import settings
 from perfcore.exceptions import BuildError
-from perfcore.render.config import SiteConfig
+from perfcore.config.site import SiteConfig
 from perfcore.render.context import MANIFEST, PageContext, RenderedPage
 from perfcore.render.html import Crumb, Shell, markdown_to_html, page_text, relative, render_shell
 from perfcore.render.notebook import NotebookMarkdown, notebook_to_markdown, read_notebook

@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from perfcore.exceptions import BuildError
-from perfcore.render.config import TypstFormat
+from perfcore.config.site import TypstFormat
 from perfcore.render.context import ANALYSTS, CONSORTIUM, DWP, PageContext
 from perfcore.render.pandoc import LUA_FILTER, TEMPLATES, run_pandoc
 

@@ -36,7 +36,7 @@ from pathlib import Path, PurePosixPath
 
 from perfcore import files, periods, settings
 from perfcore.exceptions import BuildError
-from perfcore.render.config import NavLink, SiteConfig
+from perfcore.config.site import NavLink, SiteConfig
 from perfcore.render.context import (
     ASSETS_DIR,
     ANALYSTS,
