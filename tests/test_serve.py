@@ -108,15 +108,22 @@ class Server:
         self.wait_until_listening()
 
     def wait_until_listening(self) -> None:
-        deadline = time.monotonic() + 30
+        """Until OUR nginx listens: its pid file exists (nginx writes it only after binding) and the port answers.
+
+        The port alone is not proof: another test run on the machine may have been given the same free port.
+        """
+        pid_file = self.reports / "server" / "nginx.pid"
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"perfcore serve exited: {self.process.communicate()}")
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
+                if pid_file.exists() and Path(f"/proc/{int(pid_file.read_text())}").exists():
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
         raise AssertionError("nginx did not start listening")
 
     @property
@@ -125,7 +132,7 @@ class Server:
 
     def stop(self) -> tuple[int, str, str]:
         self.process.send_signal(signal.SIGINT)
-        out, err = self.process.communicate(timeout=30)
+        out, err = self.process.communicate(timeout=60)
         return self.process.returncode, out, err
 
 
