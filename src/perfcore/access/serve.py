@@ -87,7 +87,7 @@ def prepare(options: nginx.ServerOptions) -> None:
 
 def check(conf: Path, runtime: Path) -> None:
     """``nginx -t``: refuse to start on a configuration nginx itself rejects."""
-    result = subprocess.run([nginx_binary(), "-t", "-q", "-p", str(runtime), "-c", str(conf)],
+    result = subprocess.run([nginx_binary(), "-t", "-q", *_startup_options(conf, runtime)],
                             capture_output=True, text=True)
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["no detail"])[-1]
@@ -96,11 +96,17 @@ def check(conf: Path, runtime: Path) -> None:
 
 def start(conf: Path, runtime: Path) -> subprocess.Popen:
     """nginx in the foreground (``daemon off``), in its own process group."""
-    return subprocess.Popen([nginx_binary(), "-p", str(runtime), "-c", str(conf), "-g", "daemon off;"],
+    return subprocess.Popen([nginx_binary(), *_startup_options(conf, runtime), "-g", "daemon off;"],
                             stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-def stop(process: subprocess.Popen, timeout: float = 10) -> int:
+def _startup_options(conf: Path, runtime: Path) -> list[str]:
+    # -e: the error log from the first line on; without it nginx first tries its compiled-in
+    # /var/log/nginx/error.log, which a non-root user cannot open (a spurious alert).
+    return ["-p", str(runtime), "-e", str(runtime / "logs" / "error.log"), "-c", str(conf)]
+
+
+def stop(process: subprocess.Popen, timeout: float = 5) -> int:
     """Graceful stop (QUIT lets requests in flight finish), then TERM, then KILL."""
     for sig, wait in ((signal.SIGQUIT, timeout), (signal.SIGTERM, timeout), (signal.SIGKILL, None)):
         if process.poll() is not None:
