@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from perfcore import periods
-from perfcore.analytics.alerts import FIELDS, alerts, alerts_frame
+from perfcore.analytics.alerts import FIELDS, alerts, rule_title
 from perfcore.config.thresholds import AnalyticsSettings
 from perfcore.analytics.synthetic import council_codes, series_rows, story_table, with_consortium
 from perfcore.exceptions import AnalyticsError
@@ -91,13 +91,13 @@ def test_alerts_are_as_at_the_period_asked_for():
     assert alerts(table, FRAMEWORK, period="2025-03", settings=SETTINGS)
 
 
-def test_alerts_are_json_ready_and_tabular():
+def test_alerts_are_json_ready_and_named_for_readers():
     table = _table(series_rows("S12000042", "new_claims_days", STABLE + [18.0, 19.0, 30.0], "2024-01"))
     found = alerts(table, FRAMEWORK, settings=SETTINGS)
     payload = json.loads(json.dumps([a.to_dict() for a in found]))
     assert payload[0]["months"] == ["2025-03"] and set(payload[0]) == set(FIELDS)
-    frame = alerts_frame(found)
-    assert list(frame.columns) == FIELDS and len(frame) == len(found)
+    assert rule_title(found[0].rule, SETTINGS) in {"Red status", "Beyond the process limits"}
+    assert rule_title("spc_run", SETTINGS) == f"Run of {SETTINGS.spc.run_length} on one side of the mean"
 
 
 def test_the_planted_deterioration_is_flagged_with_its_rule_and_start():

@@ -12,7 +12,7 @@ from scipy import stats
 
 from perfcore import periods
 from perfcore.config.thresholds import AnalyticsSettings, SpcSettings
-from perfcore.analytics.spc import spc_chart, spc_charts, spc_summary, xmr
+from perfcore.analytics.spc import rule_counted, rule_title, rules_phrase, spc_chart, spc_charts, xmr
 from perfcore.analytics.synthetic import series_rows
 from perfcore.exceptions import InsufficientData
 from perfcore.config.parameters import load_framework
@@ -198,6 +198,15 @@ def test_charts_from_the_indicator_table_use_the_framework():
     assert one.variation == "special_cause_concerning"
     charts = spc_charts(table, framework, AnalyticsSettings())
     assert [(c.area, c.indicator) for c in charts] == [("S12000042", "new_claims_days")]
-    summary = spc_summary(charts)
-    assert summary.loc[0, "rules_latest"] == "beyond_limits"
-    assert summary.loc[0, "assurance"] == "consistently_met"
+    latest = charts[0].periods[-1]
+    assert {c.rule for c in charts[0].special_causes if latest in c.periods} == {"beyond_limits"}
+    assert charts[0].assurance == "consistently_met"
+
+
+def test_rules_are_worded_with_the_lengths_thresholds_yaml_sets():
+    settings = SpcSettings(run_length=8, trend_length=6)
+    assert rule_title("run", settings) == "Run of 8 on one side of the mean"
+    assert rule_title("trend", settings) == "Trend of 6 rising or falling"
+    assert rules_phrase(settings) == ("a point beyond the limits, 8 on one side of the mean, 6 rising or falling, "
+                                      "or 2 of 3 beyond two sigma")
+    assert rule_counted("trend", 9) == "a trend of 9 months"

@@ -104,8 +104,3 @@ def wide(table: pd.DataFrame, indicator: str, column: str = "value", areas: Iter
     grid = rows.pivot_table(index="period", columns="area", values=column, aggfunc="first", dropna=False)
     full = periods.span(str(grid.index.min()), str(grid.index.max()))
     return grid.reindex(full).astype(float)
-
-
-def finite(value: float) -> float | None:
-    """A float for JSON: None instead of NaN or infinity."""
-    return float(value) if value is not None and np.isfinite(value) else None

@@ -21,11 +21,8 @@ Alerts are sorted worst first: by severity, then by the size of the deviation
 (in sigmas: how far beyond the limit or mean for SPC and red alerts, the normal
 quantile of the breach probability for forecasts), then by area and indicator.
 
-Usage from the CLI (``perfcore alerts [--period P] [--format json|table]``)::
-
-    items = alerts(table, framework, consortium.codes, period)
-    json.dumps([a.to_dict() for a in items])      # --format json
-    alerts_frame(items).to_string(index=False)    # --format table
+``rule_title`` names each rule for readers (the pages' alert tables); the
+special-cause rules' words live with the rules in :mod:`.spc`.
 """
 
 from __future__ import annotations
@@ -40,10 +37,16 @@ from perfcore import periods
 from perfcore.analytics import _table
 from perfcore.config.thresholds import AnalyticsSettings, resolve_settings
 from perfcore.analytics.forecast import BreachForecast, LeadingSignal, breach_forecasts, leading_signals
-from perfcore.analytics.spc import SpcChart, SpecialCause, spc_charts
+from perfcore.analytics.spc import SpcChart, SpecialCause, rule_counted, rule_title as spc_rule_title, spc_charts
 
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 FIELDS = ["area", "indicator", "rule", "severity", "evidence", "months", "started", "deviation"]
+# The alert rules that are not special causes, as readers see them named.
+_RULE_TITLES = {
+    "red": "Red status",
+    "forecast_breach": "Likely to go red (forecast)",
+    "leading_signal": "Leading signal",
+}
 
 
 @dataclass(frozen=True)
@@ -97,10 +100,11 @@ def alerts(
     return sorted(found, key=lambda a: (SEVERITY_RANK[a.severity], -a.deviation, a.area, a.indicator, a.rule))
 
 
-def alerts_frame(items: Iterable[Alert]) -> pd.DataFrame:
-    """Alerts as a DataFrame, in the given order (months joined with commas)."""
-    rows = [{**a.to_dict(), "months": ", ".join(a.months)} for a in items]
-    return pd.DataFrame(rows, columns=FIELDS)
+def rule_title(rule: str, settings: AnalyticsSettings | None = None) -> str:
+    """How a page names an alert's rule: 'Red status', 'Run of 7 on one side of the mean', ..."""
+    if rule.startswith("spc_"):
+        return spc_rule_title(rule.removeprefix("spc_"), resolve_settings(settings).spc)
+    return _RULE_TITLES.get(rule, rule.replace("_", " "))
 
 
 def _alert(rule: str, area: str, indicator: str, evidence: str, months: Sequence[str], started: str, deviation: float, settings: AnalyticsSettings) -> Alert:
@@ -207,13 +211,7 @@ def _spc_evidence(definition, chart: SpcChart, cause: SpecialCause) -> str:
 def _also(definition, others: Sequence[SpecialCause]) -> str:
     if not others:
         return ""
-    words = {
-        "beyond_limits": "beyond the process limits",
-        "two_of_three": "2 of 3 months beyond two sigma",
-        "trend": "a trend of {n} months",
-        "run": "{n} months in a row on one side of the mean",
-    }
-    items = [f"{words[c.rule].format(n=len(c.periods))} (since {periods.label(c.started)})" for c in others]
+    items = [f"{rule_counted(c.rule, len(c.periods))} (since {periods.label(c.started)})" for c in others]
     return " Also " + "; ".join(items) + "."
 
 

@@ -3,7 +3,8 @@
 **Ranks** put councils in order for a month, on ratio indicators by default
 (counts such as work on hand measure size as much as performance) (1 = best, by the indicator's
 direction; ties share the better rank); the quartile is ceil(4 x rank / n), so
-1 is the best quarter. The consortium figure is the pooled one from the table
+1 is the best quarter. ``rank_values`` and ``quartile`` are the one definition:
+the published pages, the spotlight's "top quarter" and ``ranks`` all use them. The consortium figure is the pooled one from the table
 (sum of numerators over sum of denominators), never a mean of means; for a peer
 group the same pooling is done over its members.
 
@@ -55,13 +56,32 @@ from perfcore.exceptions import AnalyticsError, InsufficientData
 # --------------------------------------------------------------------------- ranks
 
 
-def comparable(framework) -> list[str]:
-    """Indicators fair to compare across councils of different sizes: ratios with a direction.
+def is_comparable(indicator) -> bool:
+    """Fair to compare across councils of different sizes: a ratio with a direction.
 
     Counts such as work on hand grow with the caseload, so ranking them would
     rank size; they can still be asked for by name.
     """
-    return [i.id for i in framework.indicators if i.better is not None and i.is_ratio]
+    return indicator.better is not None and indicator.is_ratio
+
+
+def comparable(framework) -> list[str]:
+    """The ids of the framework's :func:`is_comparable` indicators, in framework order."""
+    return [i.id for i in framework.indicators if is_comparable(i)]
+
+
+def rank_values(values: pd.Series | pd.DataFrame, better: str, axis: int = 0) -> pd.Series | pd.DataFrame:
+    """1 = best by the indicator's direction; ties share the better rank; missing values get none."""
+    return values.rank(axis=axis, method="min", ascending=better == "lower")
+
+
+def quartile(rank, of):
+    """The quarter a rank falls in among ``of`` ranked councils, 1 = best: ceil(4 x rank / of).
+
+    With 10 councils ranks 1-2 are quartile 1, 3-5 quartile 2, 6-7 quartile 3, 8-10 quartile 4.
+    Takes numbers or arrays (a rank per month divided by the councils ranked that month).
+    """
+    return np.ceil(4 * rank / of)
 
 
 def ranks(
@@ -96,9 +116,9 @@ def _rank_indicator(month: pd.DataFrame, indicator, codes: list[str]) -> pd.Data
     rows = rows[rows["area"].isin(codes)].dropna(subset=["value"]).copy()
     if rows.empty or indicator.better is None:
         return pd.DataFrame()
-    rows["rank"] = rows["value"].rank(method="min", ascending=indicator.better == "lower").astype(int)
+    rows["rank"] = rank_values(rows["value"], indicator.better).astype(int)
     rows["of"] = len(rows)
-    rows["quartile"] = [math.ceil(4 * r / len(rows)) for r in rows["rank"]]
+    rows["quartile"] = quartile(rows["rank"], len(rows)).astype(int)
     rows["rag"] = [indicator.rag(v) for v in rows["value"]]
     rows["group_value"] = pooled_value(rows, indicator)
     rows["consortium_value"] = float(consortium.iloc[0]) if len(consortium) else np.nan
@@ -330,7 +350,7 @@ def spotlight(
     period = period or _table.latest_period(table)
     window = periods.span(periods.shift(period, -(settings.spotlight.window - 1)), period)
     values = _table.wide(table, indicator, areas=areas).reindex(window)
-    monthly_rank = values.rank(axis=1, method="min", ascending=definition.better == "lower")
+    monthly_rank = rank_values(values, definition.better, axis=1)
     counts = values.notna().sum()
     eligible = [a for a in values.columns if counts[a] >= settings.spotlight.min_months]
     if not eligible:
@@ -354,7 +374,7 @@ def spotlight(
 
 def _spotlight_scores(values: pd.DataFrame, monthly_rank: pd.DataFrame, eligible: list[str], better: str) -> pd.DataFrame:
     ranked_per_month = values.notna().sum(axis=1)
-    top_quarter = monthly_rank.le(np.ceil(ranked_per_month / 4), axis=0)
+    top_quarter = quartile(monthly_rank, ranked_per_month.to_numpy()[:, None]) == 1
     scores = pd.DataFrame(
         {
             "median_rank": monthly_rank[eligible].median(),

@@ -39,12 +39,44 @@ from perfcore.config.thresholds import AnalyticsSettings, SpcSettings, resolve_s
 from perfcore.exceptions import InsufficientData
 
 RULES = ("beyond_limits", "run", "trend", "two_of_three")
-RULE_NAMES = {
-    "beyond_limits": "a point beyond the process limits",
-    "run": "a run of points on one side of the mean",
-    "trend": "a run of points each rising or each falling",
-    "two_of_three": "2 of 3 points beyond two sigma",
+
+
+@dataclass(frozen=True)
+class RuleWording:
+    """How a special-cause rule is named for readers: the one home of these words.
+
+    ``{run}`` and ``{trend}`` are the lengths set in thresholds.yaml; ``{n}`` the
+    months one pattern spans.
+    """
+
+    title: str  # a table cell: "Run of 7 on one side of the mean"
+    phrase: str  # inside a sentence listing the rules: "7 on one side of the mean"
+    counted: str  # one pattern, its months counted, in an alert's evidence: "8 months in a row on one side of the mean"
+
+
+RULE_WORDING: Mapping[str, RuleWording] = {
+    "beyond_limits": RuleWording("Beyond the process limits", "a point beyond the limits", "beyond the process limits"),
+    "run": RuleWording("Run of {run} on one side of the mean", "{run} on one side of the mean",
+                       "{n} months in a row on one side of the mean"),
+    "trend": RuleWording("Trend of {trend} rising or falling", "{trend} rising or falling", "a trend of {n} months"),
+    "two_of_three": RuleWording("2 of 3 beyond two sigma", "2 of 3 beyond two sigma", "2 of 3 months beyond two sigma"),
 }
+
+
+def rule_title(rule: str, settings: SpcSettings) -> str:
+    """'Run of 7 on one side of the mean': the rule as a table names it."""
+    return RULE_WORDING[rule].title.format(run=settings.run_length, trend=settings.trend_length)
+
+
+def rules_phrase(settings: SpcSettings) -> str:
+    """'a point beyond the limits, 7 on one side of the mean, 7 rising or falling, or 2 of 3 beyond two sigma'."""
+    phrases = [RULE_WORDING[r].phrase.format(run=settings.run_length, trend=settings.trend_length) for r in RULES]
+    return ", ".join(phrases[:-1]) + ", or " + phrases[-1]
+
+
+def rule_counted(rule: str, months: int) -> str:
+    """'a trend of 9 months': one pattern of the rule, with the months it spans."""
+    return RULE_WORDING[rule].counted.format(n=months)
 
 
 @dataclass(frozen=True)
@@ -401,28 +433,5 @@ def spc_charts(
     return charts
 
 
-def spc_summary(charts: Iterable[SpcChart]) -> pd.DataFrame:
-    """One row per chart: latest value, limits, variation and assurance labels (for report tables)."""
-    rows = []
-    for chart in charts:
-        segment = chart.latest
-        rows.append(
-            {
-                "area": chart.area,
-                "indicator": chart.indicator,
-                "period": chart.periods[-1],
-                "value": chart.values[-1],
-                "mean": segment.mean,
-                "lower": segment.lower,
-                "upper": segment.upper,
-                "target": chart.target,
-                "variation": chart.variation,
-                "assurance": chart.assurance,
-                "rules_latest": ",".join(sorted({c.rule for c in chart.special_causes if chart.periods[-1] in c.periods})),
-            }
-        )
-    columns = ["area", "indicator", "period", "value", "mean", "lower", "upper", "target", "variation", "assurance", "rules_latest"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-__all__ = ["RULES", "RULE_NAMES", "SpcChart", "SpcSegment", "SpecialCause", "spc_chart", "spc_charts", "spc_summary", "xmr"]
+__all__ = ["RULES", "RULE_WORDING", "RuleWording", "SpcChart", "SpcSegment", "SpecialCause", "rule_counted", "rule_title",
+           "rules_phrase", "spc_chart", "spc_charts", "xmr"]
