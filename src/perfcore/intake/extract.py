@@ -27,7 +27,6 @@ import gc
 import itertools
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -36,62 +35,32 @@ from typing import TYPE_CHECKING
 
 from perfcore import periods
 from perfcore.exceptions import FileRejected
+from perfcore.intake import hbpe
 
 if TYPE_CHECKING:
     from lxml import etree
 
-NS = "urn:perfcore:hbpe:1"
+NS = hbpe.NS
 _Q = "{" + NS + "}"
 BATCH_ROWS = 10_000  # a few MB of strings per batch; from 2k to 50k rows the speed is the same
 _PROLOG_LIMIT = 64 * 1024
-SEQUENCE_MAX = 2_147_483_647  # the XSD's bound, the warehouse's INTEGER
 # Byte-order marks of encodings HBPE forbids (UTF-32 LE before UTF-16 LE: it starts the same).
 _FOREIGN_BOMS = (
     (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
     (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
 )
-_GSS = re.compile(r"(S12|E06|E07|E08|E09|W06)[0-9]{6}\Z")
 
-
-@dataclass(frozen=True)
-class Section:
-    """One kind of record: its element, its table, and its attributes in column order."""
-
-    element: str
-    table: str
-    attributes: tuple[str, ...]
-    has_ref: bool = True
-
-
-SECTIONS: tuple[Section, ...] = (
-    Section("Claim", "claims", ("ref", "received", "infoComplete", "decided", "outcome", "tenure")),
-    Section("Change", "changes", ("ref", "claim", "type", "notified", "effective", "actioned")),
-    Section("Item", "work_items", ("ref", "kind", "received")),
-    Section("Overpayment", "overpayments", ("ref", "claim", "identified", "amount", "cause")),
-    Section("Recovery", "recoveries", ("overpayment", "date", "amount"), has_ref=False),
-    Section("WriteOff", "write_offs", ("overpayment", "date", "amount"), has_ref=False),
-)
+# The sections, their attributes and the header are described once, in ``hbpe``.
+Section = hbpe.Section
+SECTIONS = hbpe.SECTIONS
+Header = hbpe.Header
 SECTION_BY_TAG = {_Q + s.element: s for s in SECTIONS}
-
-
-@dataclass(frozen=True)
-class Header:
-    authority: str
-    authority_name: str
-    period: str
-    supplier: str
-    system: str
-    system_version: str | None
-    created: str
-    sequence: int
-    caseload: int | None = None
-    expenditure: str | None = None
 
 
 class Batch:
     """Records of one section in file order: their lines, and their attribute values.
 
-    ``values`` is flat, row by row in ``Section.attributes`` order (None for an
+    ``values`` is flat, row by row in ``Section.names`` order (None for an
     absent optional attribute): the hot loop extends one list per record
     instead of building a tuple, and a column is then one C-level slice.
     """
@@ -107,8 +76,8 @@ class Batch:
         return len(self.lines)
 
     def columns(self) -> list[list[str | None]]:
-        """One list per attribute, in ``Section.attributes`` order."""
-        width = len(self.section.attributes)
+        """One list per attribute, in ``Section.names`` order."""
+        width = len(self.section.names)
         return [self.values[i::width] for i in range(width)]
 
 
@@ -277,7 +246,7 @@ def _walk(context, sink: Sink, check_header: HeaderCheck, batch_rows: int) -> tu
                 _hand_on(batch, sink)
                 batch = Batch(section)
             batch.lines.append(element.sourceline)
-            batch.values.extend(map(element.get, section.attributes))
+            batch.values.extend(map(element.get, section.names))
             if len(batch.lines) >= batch_rows:
                 sink(batch)
                 batch = Batch(section)
@@ -323,10 +292,7 @@ def _collector_paused() -> Iterator[None]:
 _ROOT = _Q + "Extract"
 _HEADER = _Q + "Header"
 _TOTALS = (_Q + "Caseload", _Q + "Expenditure")
-_SECTION_PARENTS = frozenset(
-    _Q + parent
-    for parent in ("NewClaims", "ChangeEvents", "WorkOnHand", "Overpayments", "Recoveries", "WriteOffs")
-)
+_SECTION_PARENTS = frozenset(_Q + section.parent for section in SECTIONS)
 
 
 class _GuardedSink:
@@ -368,8 +334,8 @@ def _read_header(element: "etree._Element") -> Header | None:
             created=child("Created").text.strip(),
             sequence=int(child("Sequence").text),
         )
-        plausible = (_GSS.match(header.authority) and periods.is_period(header.period)
-                     and 0 < header.sequence <= SEQUENCE_MAX)
+        plausible = (hbpe.GSS.match(header.authority) and periods.is_period(header.period)
+                     and 0 < header.sequence <= hbpe.SEQUENCE_MAX)
     except (AttributeError, TypeError, ValueError):
         return None
     return header if plausible else None

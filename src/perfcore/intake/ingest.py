@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from perfcore import periods, warehouse
-from perfcore.intake import extract, manual
+from perfcore.intake import extract, hbpe, manual
 from perfcore.exceptions import ConflictingSubmission, FileRejected, SubmissionError
 from perfcore.config.parameters import Consortium
 
@@ -455,29 +455,30 @@ class _SectionWriter:
 
 
 class _Records(NamedTuple):
-    section: extract.Section
+    section: hbpe.Section
     arrow: pa.RecordBatch
 
 
 _END = None  # queued after the last batch
 _QUEUE_DEPTH = 2
 
-_COLUMN_SQL = {
-    "claims": "ref, received::date, \"infoComplete\"::date, decided::date, outcome, tenure",
-    "changes": "ref, claim, type, notified::date, effective::date, actioned::date",
-    "work_items": "ref, kind, received::date",
-    "overpayments": "ref, claim, identified::date, amount::decimal(12,2), cause",
-    "recoveries": "overpayment, date::date, amount::decimal(12,2)",
-    "write_offs": "overpayment, date::date, amount::decimal(12,2)",
-}
+
+
+def _select_sql(section: hbpe.Section) -> str:
+    """The section's columns from the strings read, cast to their warehouse types (quoted: ``infoComplete``)."""
+    return ", ".join(f'"{a.name}"' + ("" if a.sql_type == "varchar" else f"::{a.sql_type}") for a in section.attributes)
+
+
+# Per table: what the INSERT selects from a batch (a dict, so a test can swap in a failing cast).
+_COLUMN_SQL = {section.table: _select_sql(section) for section in hbpe.SECTIONS}
 
 
 @functools.lru_cache(maxsize=None)
-def _arrow_schema(section: extract.Section) -> pa.Schema:
+def _arrow_schema(section: hbpe.Section) -> pa.Schema:
     """A batch as Arrow: the line, then each attribute as the string the file held."""
     import pyarrow as pa
 
-    return pa.schema([("line", pa.int32()), *((name, pa.string()) for name in section.attributes)])
+    return pa.schema([("line", pa.int32()), *((name, pa.string()) for name in section.names)])
 
 
 def _to_arrow(batch: extract.Batch) -> pa.RecordBatch:
@@ -487,7 +488,7 @@ def _to_arrow(batch: extract.Batch) -> pa.RecordBatch:
     return pa.record_batch(columns, schema=_arrow_schema(batch.section))
 
 
-def _insert_section(con, submission_id: int, section: extract.Section, batches: Iterator[pa.RecordBatch]) -> int:
+def _insert_section(con, submission_id: int, section: hbpe.Section, batches: Iterator[pa.RecordBatch]) -> int:
     """One INSERT reading the batches as an Arrow stream; returns the rows inserted.
 
     Values arrive as the strings the schema accepted; DuckDB casts them to
@@ -505,34 +506,8 @@ def _insert_section(con, submission_id: int, section: extract.Section, batches: 
     return inserted
 
 
-# Record-level rules of hbpe-1.0.md, as SQL over one submission's rows.
-# (table, field named in the error, condition that breaks the rule, reason)
-# $first/$last are the Period's first and last days; $floor/$ceiling lie
-# PLAUSIBLE_YEARS before and after them. The XSD admits any date of years
-# 0001-9999, which the warehouse holds; a date further than that from its
-# month is absurd (a claim "received" in year 1 took 739,921 days to decide)
-# and would swamp every average, so that record is rejected.
-PLAUSIBLE_YEARS = 10
-RECORD_RULES: tuple[tuple[str, str, str, str], ...] = (
-    ("claims", "received", "received < $floor", f"received more than {PLAUSIBLE_YEARS} years before the Period"),
-    ("claims", "received", "received > decided", "received after decided"),
-    ("claims", "infoComplete", "info_complete < received", "infoComplete before received"),
-    ("claims", "infoComplete", "info_complete > decided", "infoComplete after decided"),
-    ("claims", "decided", "not (decided between $first and $last)", "decided outside the Period"),
-    ("changes", "notified", "notified < $floor", f"notified more than {PLAUSIBLE_YEARS} years before the Period"),
-    ("changes", "notified", "notified > actioned", "notified after actioned"),
-    ("changes", "effective", "not (effective between $floor and $ceiling)",
-     f"effective more than {PLAUSIBLE_YEARS} years from the Period"),
-    ("changes", "actioned", "not (actioned between $first and $last)", "actioned outside the Period"),
-    ("work_items", "received", "received < $floor", f"received more than {PLAUSIBLE_YEARS} years before the Period"),
-    ("work_items", "received", "received > $last", "received after the last day of the Period"),
-    ("overpayments", "identified", "not (identified between $first and $last)", "identified outside the Period"),
-    ("recoveries", "date", "not (date between $first and $last)", "date outside the Period"),
-    ("write_offs", "date", "not (date between $first and $last)", "date outside the Period"),
-)
-_REF_COLUMN = {"recoveries": "overpayment", "write_offs": "overpayment"}
-_REF_TABLES = ("claims", "changes", "work_items", "overpayments")
-_RECORD_TABLES = ("claims", "changes", "work_items", "overpayments", "recoveries", "write_offs")
+PLAUSIBLE_YEARS = hbpe.PLAUSIBLE_YEARS  # the record rules themselves are ``hbpe.Section.rules``
+_SECTION_OF_TABLE = {section.table: section for section in hbpe.SECTIONS}
 
 
 def _reject_bad_records(con, submission: _Submission, period: str, tables: set[str]) -> int:
@@ -544,7 +519,7 @@ def _reject_bad_records(con, submission: _Submission, period: str, tables: set[s
     worked out, inserted, and the records deleted by ``rowid`` (so a record
     sharing its line with a good one goes alone).
     """
-    checks = {table: _rule_checks(table, period) for table in _RECORD_TABLES if table in tables}
+    checks = {s.table: _rule_checks(s, period) for s in hbpe.SECTIONS if s.table in tables}
     if not checks or not _any_bad_records(con, submission.id, checks):
         return 0
     bad = {table: _bad_records_sql(table, submission.id, table_checks) for table, table_checks in checks.items()}
@@ -558,8 +533,8 @@ def _reject_bad_records(con, submission: _Submission, period: str, tables: set[s
     return int(rejected)
 
 
-def _rule_checks(table: str, period: str) -> list[tuple[str, str, str]]:
-    """(field, condition, reason) of each record rule on ``table``, dates of ``period`` filled in."""
+def _rule_checks(section: hbpe.Section, period: str) -> list[tuple[str, str, str]]:
+    """(field, condition, reason) of each record rule of ``section``, dates of ``period`` filled in."""
     year, month = periods.parse(period)
     bounds = {
         "$first": periods.first_day(period),
@@ -567,7 +542,7 @@ def _rule_checks(table: str, period: str) -> list[tuple[str, str, str]]:
         "$floor": periods.first_day(f"{year - PLAUSIBLE_YEARS:04d}-{month:02d}"),
         "$ceiling": periods.last_day(f"{year + PLAUSIBLE_YEARS:04d}-{month:02d}"),
     }
-    return [(field, _fill_dates(cond, bounds), reason) for t, field, cond, reason in RECORD_RULES if t == table]
+    return [(rule.field, _fill_dates(rule.breaks, bounds), rule.reason) for rule in section.rules]
 
 
 def _fill_dates(condition: str, bounds: dict[str, date]) -> str:
@@ -581,7 +556,7 @@ def _any_bad_records(con, submission_id: int, checks: dict[str, list[tuple[str, 
     counts = []
     for table, table_checks in checks.items():
         broken = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in table_checks) or "false"
-        repeated = "count(*) - count(distinct ref)" if table in _REF_TABLES else "0"
+        repeated = "count(*) - count(distinct ref)" if _SECTION_OF_TABLE[table].unique_refs else "0"
         counts.append(f"select count(*) filter (where {broken}) + {repeated} as n "
                       f"from {table} where submission_id = {submission_id}")
     return bool(con.execute(f"select sum(n) from ({' union all '.join(counts)})").fetchone()[0])
@@ -589,16 +564,17 @@ def _any_bad_records(con, submission_id: int, checks: dict[str, list[tuple[str, 
 
 def _bad_records_sql(table: str, submission_id: int, checks: list[tuple[str, str, str]]) -> str:
     """The records of one section breaking a rule: row_id, line, ref_value, fields, reasons."""
+    section = _SECTION_OF_TABLE[table]
     duplicate = "false"
-    if table in _REF_TABLES:
-        checks = [*checks, ("ref", "duplicate_ref", "ref already used by an earlier record in this section")]
+    if section.unique_refs:
+        checks = [*checks, ("ref", "duplicate_ref", hbpe.DUPLICATE_REF_REASON)]
         duplicate = _duplicate_sql(table, submission_id)
     reasons = ", ".join(f"case when coalesce({cond}, false) then '{reason}' end" for _, cond, reason in checks)
     fields = ", ".join(f"case when coalesce({cond}, false) then '{field}' end" for field, cond, _ in checks)
     return f"""
         select row_id, line, ref_value, reasons, fields from (
             select row_id, line, ref_value, concat_ws('; ', {reasons}) as reasons, concat_ws(',', {fields}) as fields
-            from (select *, rowid as row_id, {_REF_COLUMN.get(table, "ref")} as ref_value, {duplicate} as duplicate_ref
+            from (select *, rowid as row_id, {section.column_of(section.ref)} as ref_value, {duplicate} as duplicate_ref
                   from {table} where submission_id = {submission_id})
         ) where reasons <> ''"""
 

@@ -1,6 +1,8 @@
 """The warehouse: the DuckDB file, what it holds, and the figures computed from it.
 
-    connection   opening (waiting for a writer), transactions, disk-full handling, the schema
+    connection   opening (waiting for a writer), transactions, disk-full handling
+    schema       the tables at the current version (record tables derived from ``intake.hbpe``)
+    migrations   the version check: create, migrate an older warehouse in one transaction, or refuse
     components   per council-month sums the framework's indicators are ratios of
     indicators   the indicator table: every framework indicator, council and month, pooled consortium
 
@@ -8,7 +10,6 @@
 """
 
 from perfcore.warehouse.connection import (
-    SCHEMA,
     SCHEMA_VERSION,
     connect,
     database_path,
@@ -20,6 +21,6 @@ from perfcore.warehouse.connection import (
 )
 
 __all__ = [
-    "SCHEMA", "SCHEMA_VERSION", "connect", "database_path", "describe_storage_failure", "next_submission_id",
+    "SCHEMA_VERSION", "connect", "database_path", "describe_storage_failure", "next_submission_id",
     "storage_errors", "transaction", "warehouse_path",
 ]

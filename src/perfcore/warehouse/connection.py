@@ -1,4 +1,4 @@
-"""The embedded DuckDB warehouse: schema, connection, transactions.
+"""The embedded DuckDB warehouse: connection, transactions, disk-full handling.
 
 One file (``data/warehouse.duckdb`` by default) holds every submission ever
 made, every record of every accepted extract (including replaced ones, so the
@@ -18,123 +18,13 @@ from typing import TYPE_CHECKING
 
 from perfcore import settings
 from perfcore.exceptions import StorageFull, WarehouseError
+from perfcore.warehouse import migrations, schema
 
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 1
-
-SCHEMA = """
-create sequence if not exists submission_ids start 1;
-
-create table if not exists submissions (
-    id              integer primary key,
-    file_name       varchar not null,   -- the name it was submitted under
-    stored_path     varchar not null,   -- byte-for-byte copy, relative to the warehouse folder
-    sha256          varchar not null,
-    size_bytes      bigint not null,
-    kind            varchar not null,   -- extract | manual | unknown
-    channel         varchar not null,   -- cli | email | folder
-    sender          varchar,
-    received_at     timestamp not null,
-    authority       varchar,
-    period          varchar,
-    sequence        integer,
-    outcome         varchar not null,   -- accepted | duplicate | rejected | conflict
-    reason          varchar,
-    records_loaded  integer not null default 0,
-    records_rejected integer not null default 0
-);
-
--- The accepted extract that counts for each council and month.
-create table if not exists current_extracts (
-    authority       varchar not null,
-    period          varchar not null,
-    submission_id   integer not null,
-    sequence        integer not null,
-    primary key (authority, period)
-);
-
--- Which submission replaced which: the history of resubmissions.
-create table if not exists replacements (
-    authority       varchar not null,
-    period          varchar not null,
-    replaced_id     integer not null,
-    replaced_by_id  integer not null,
-    replaced_at     timestamp not null
-);
-
-create table if not exists rejections (
-    submission_id   integer not null,
-    file_name       varchar not null,
-    level           varchar not null,   -- file | record
-    line            integer,
-    ref             varchar,
-    field           varchar,
-    reason          varchar not null
-);
-
-create table if not exists extract_headers (
-    submission_id   integer primary key,
-    authority       varchar not null,
-    authority_name  varchar,
-    period          varchar not null,
-    supplier        varchar,
-    system          varchar,
-    system_version  varchar,
-    created         varchar,
-    sequence        integer not null,
-    caseload        bigint not null,
-    expenditure     decimal(15, 2) not null
-);
-
-create table if not exists claims (
-    submission_id integer not null, line integer, ref varchar not null,
-    received date not null, info_complete date, decided date not null,
-    outcome varchar not null, tenure varchar
-);
-
-create table if not exists changes (
-    submission_id integer not null, line integer, ref varchar not null, claim varchar not null,
-    type varchar not null, notified date not null, effective date, actioned date not null
-);
-
-create table if not exists work_items (
-    submission_id integer not null, line integer, ref varchar not null,
-    kind varchar not null, received date not null
-);
-
-create table if not exists overpayments (
-    submission_id integer not null, line integer, ref varchar not null, claim varchar not null,
-    identified date not null, amount decimal(12, 2) not null, cause varchar not null
-);
-
-create table if not exists recoveries (
-    submission_id integer not null, line integer, overpayment varchar not null,
-    date date not null, amount decimal(12, 2) not null
-);
-
-create table if not exists write_offs (
-    submission_id integer not null, line integer, overpayment varchar not null,
-    date date not null, amount decimal(12, 2) not null
-);
-
-create table if not exists manual_values (
-    submission_id integer not null, line integer not null,
-    authority varchar not null, period varchar not null,
-    measure varchar not null, value double not null
-);
-
-create or replace view current_manual as
-select authority, period, measure, value, submission_id
-from (
-    select *, row_number() over (
-        partition by authority, period, measure order by submission_id desc, line desc) as newest
-    from manual_values
-) where newest = 1;
-
-create table if not exists meta (key varchar primary key, value varchar);
-"""
+# The tables are in ``schema``, how an older warehouse catches up in ``migrations``.
+SCHEMA_VERSION = schema.SCHEMA_VERSION
 
 
 def warehouse_path(override: str | Path | None = None) -> Path:
@@ -150,7 +40,11 @@ def database_path(con: "duckdb.DuckDBPyConnection") -> Path:
 
 
 def connect(path: str | Path | None = None, *, read_only: bool = False) -> "duckdb.DuckDBPyConnection":
-    """Open (and on first use create) the warehouse."""
+    """Open the warehouse: on first use create it, opened for writing migrate an older one.
+
+    A warehouse made by another schema version is refused with a line saying
+    what to do (``migrations.bring_up_to_date``).
+    """
     import duckdb
 
     database = warehouse_path(path)
@@ -161,13 +55,13 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> "duck
     try:
         database.parent.mkdir(parents=True, exist_ok=True)
         con = _open_waiting(duckdb, database, read_only)
-        if not read_only:
-            con.execute(SCHEMA)
-            con.execute(
-                "insert or replace into meta values ('schema_version', ?)", [str(SCHEMA_VERSION)]
-            )
     except duckdb.Error as exc:
         raise WarehouseError(f"{database}: cannot open the warehouse: {exc}") from exc
+    try:
+        migrations.bring_up_to_date(con, read_only=read_only)
+    except BaseException:
+        con.close()  # a refused warehouse is not left locked by this process
+        raise
     return con
 
 
