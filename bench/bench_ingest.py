@@ -41,27 +41,30 @@ from pathlib import Path
 
 def write_extract(path: Path, records: int) -> int:
     """An extract of roughly ``records`` records: 40% claims, 50% changes, 10% work on hand."""
+    from perfcore.intake import hbpe
+
     start = date(2026, 10, 1)
     claims, changes = int(records * 0.4), int(records * 0.5)
     items = records - claims - changes
+
+    def claim(i: int) -> tuple[str | None, ...]:
+        decided = start + timedelta(days=i % 31)
+        return f"NC{i:08d}", str(decided - timedelta(days=5 + i % 40)), None, str(decided), "awarded", "social"
+
+    def change(i: int) -> tuple[str | None, ...]:
+        actioned = start + timedelta(days=i % 31)
+        notified = actioned - timedelta(days=i % 9)
+        return f"CE{i:08d}", f"HB{i % 20000:06d}", "income", str(notified), None, str(actioned)
+
+    sections = {
+        "Claim": map(claim, range(claims)),
+        "Change": map(change, range(changes)),
+        "Item": ((f"WI{i:08d}", "change", str(start + timedelta(days=i % 31))) for i in range(items)),
+    }
+    header = hbpe.Header("S12000042", "Dundee City Council", "2026-10", "Northgate", "iWorld", None,
+                         "2026-11-01T02:00:00Z", 1, caseload=30000, expenditure="12000000.00")
     with path.open("w", encoding="utf-8") as out:
-        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<Extract xmlns="urn:perfcore:hbpe:1" version="1.0">\n'
-                  '<Header><Authority code="S12000042">Dundee City Council</Authority><Period>2026-10</Period>'
-                  '<Source supplier="Northgate" system="iWorld"/><Created>2026-11-01T02:00:00Z</Created>'
-                  '<Sequence>1</Sequence></Header>\n<NewClaims>\n')
-        for i in range(claims):
-            decided = start + timedelta(days=i % 31)
-            received = decided - timedelta(days=5 + i % 40)
-            out.write(f'<Claim ref="NC{i:08d}" received="{received}" decided="{decided}" outcome="awarded" tenure="social"/>\n')
-        out.write("</NewClaims>\n<ChangeEvents>\n")
-        for i in range(changes):
-            actioned = start + timedelta(days=i % 31)
-            notified = actioned - timedelta(days=i % 9)
-            out.write(f'<Change ref="CE{i:08d}" claim="HB{i % 20000:06d}" type="income" notified="{notified}" actioned="{actioned}"/>\n')
-        out.write("</ChangeEvents>\n<WorkOnHand>\n")
-        for i in range(items):
-            out.write(f'<Item ref="WI{i:08d}" kind="change" received="{start + timedelta(days=i % 31)}"/>\n')
-        out.write('</WorkOnHand>\n<Caseload claims="30000"/>\n<Expenditure amount="12000000.00"/>\n</Extract>\n')
+        hbpe.write_extract(out, header, sections)
     return records
 
 

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
-SECTION_OF = {
-    "Claim": "NewClaims",
-    "Change": "ChangeEvents",
-    "Item": "WorkOnHand",
-    "Overpayment": "Overpayments",
-    "Recovery": "Recoveries",
-    "WriteOff": "WriteOffs",
-}
-ORDER = ("NewClaims", "ChangeEvents", "WorkOnHand", "Caseload", "Expenditure", "Overpayments", "Recoveries", "WriteOffs")
+from perfcore.intake import hbpe
 
 
 def record(tag: str, **attributes: str) -> tuple[str, dict[str, str]]:
@@ -52,37 +44,32 @@ def extract_xml(
     sequence: int = 1,
     caseload: str | None = "12345",
     expenditure: str | None = "4567890.12",
-    namespace: str = "urn:perfcore:hbpe:1",
-    version: str = "1.0",
+    namespace: str = hbpe.NS,
+    version: str = hbpe.VERSION,
     prolog: str = '<?xml version="1.0" encoding="UTF-8"?>\n',
     extra_header: str = "",
 ) -> str:
-    sections: dict[str, list[str]] = {name: [] for name in ORDER}
+    """An extract written by ``hbpe.write_extract``; the keywords bend it into invalid shapes.
+
+    Only the sections holding records are written, each record as a mapping
+    (so a test can add an attribute the standard does not know).
+    """
+    sections: dict[str, list[dict[str, str]]] = {}
     for tag, attributes in records:
-        attrs = " ".join(f"{k}={quoteattr(v)}" for k, v in attributes.items())
-        sections[SECTION_OF[tag]].append(f"    <{tag} {attrs}/>")
-    lines = [
-        f'{prolog}<Extract xmlns="{namespace}" version="{version}">',
-        "  <Header>",
-        f'    <Authority code="{authority}">Test Council</Authority>',
-        f"    <Period>{period}</Period>",
-        '    <Source supplier="Northgate" system="iWorld" version="6.2"/>',
-        "    <Created>2026-11-01T02:00:00Z</Created>",
-        f"    <Sequence>{sequence}</Sequence>",
-        extra_header,
-        "  </Header>",
-    ]
-    for name in ORDER:
-        if name == "Caseload":
-            if caseload is not None:
-                lines.append(f'  <Caseload claims="{caseload}"/>')
-        elif name == "Expenditure":
-            if expenditure is not None:
-                lines.append(f'  <Expenditure amount="{expenditure}"/>')
-        elif sections[name]:
-            lines += [f"  <{name}>", *sections[name], f"  </{name}>"]
-    lines.append("</Extract>\n")
-    return "\n".join(line for line in lines if line)
+        sections.setdefault(tag, []).append(attributes)
+    header = hbpe.Header(
+        authority=authority, authority_name="Test Council", period=period, supplier="Northgate", system="iWorld",
+        system_version="6.2", created="2026-11-01T02:00:00Z", sequence=sequence, caseload=caseload,
+        expenditure=expenditure,
+    )
+    out = io.StringIO()
+    hbpe.write_extract(out, header, sections, prolog=False)
+    text = prolog + out.getvalue()
+    text = text.replace(f'<Extract xmlns="{hbpe.NS}" version="{hbpe.VERSION}">',
+                        f'<Extract xmlns="{namespace}" version="{version}">', 1)
+    if extra_header:
+        text = text.replace("  </Header>\n", extra_header + "\n  </Header>\n", 1)
+    return text
 
 
 def write(path: Path, text: str) -> Path:

@@ -12,7 +12,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from perfcore.intake import extract
+from perfcore.intake import extract, hbpe
 
 PROBE = """
 import resource, sys
@@ -28,27 +28,24 @@ print(records, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
 
 def write_extract(path: Path, records: int) -> Path:
-    """A valid extract of ``records`` records: claims, changes and work on hand, one per line."""
+    """A valid extract of ``records`` records: claims, changes and work on hand, streamed by ``hbpe.write_extract``."""
     start = date(2026, 10, 1)
     claims, changes = records * 4 // 10, records // 2
+
+    def day(i: int) -> date:
+        return start + timedelta(days=i % 31)
+
+    sections = {
+        "Claim": ((f"NC{i:08d}", str(day(i) - timedelta(days=5)), None, str(day(i)), "awarded", None)
+                  for i in range(claims)),
+        "Change": ((f"CE{i:08d}", f"HB{i % 999:06d}", "income", str(day(i)), None, str(day(i)))
+                   for i in range(changes)),
+        "Item": ((f"WI{i:08d}", "change", str(start)) for i in range(records - claims - changes)),
+    }
+    header = hbpe.Header("S12000042", "Dundee City Council", "2026-10", "Northgate", "iWorld", None,
+                         "2026-11-01T02:00:00Z", 1, caseload=30000, expenditure="1.00")
     with path.open("w", encoding="utf-8") as out:
-        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<Extract xmlns="urn:perfcore:hbpe:1" version="1.0">\n'
-                  '<Header><Authority code="S12000042">Dundee City Council</Authority><Period>2026-10</Period>'
-                  '<Source supplier="Northgate" system="iWorld"/><Created>2026-11-01T02:00:00Z</Created>'
-                  '<Sequence>1</Sequence></Header>\n<NewClaims>\n')
-        for i in range(claims):
-            decided = start + timedelta(days=i % 31)
-            out.write(f'<Claim ref="NC{i:08d}" received="{decided - timedelta(days=5)}" decided="{decided}" '
-                      'outcome="awarded"/>\n')
-        out.write("</NewClaims>\n<ChangeEvents>\n")
-        for i in range(changes):
-            actioned = start + timedelta(days=i % 31)
-            out.write(f'<Change ref="CE{i:08d}" claim="HB{i % 999:06d}" type="income" notified="{actioned}" '
-                      f'actioned="{actioned}"/>\n')
-        out.write("</ChangeEvents>\n<WorkOnHand>\n")
-        for i in range(records - claims - changes):
-            out.write(f'<Item ref="WI{i:08d}" kind="change" received="{start}"/>\n')
-        out.write('</WorkOnHand>\n<Caseload claims="30000"/>\n<Expenditure amount="1.00"/>\n</Extract>\n')
+        hbpe.write_extract(out, header, sections)
     return path
 
 
@@ -79,7 +76,7 @@ def test_batches_are_bounded_complete_and_in_file_order(tmp_path):
     extract.read_extract(path, sink, lambda header: None, batch_rows=1_000)
     assert all(0 < rows <= 1_000 for _, rows, _, _ in seen)
     assert sum(rows for _, rows, _, _ in seen) == 25_000
-    widths = {s.element: len(s.attributes) for s in extract.SECTIONS}
+    widths = {s.element: len(s.names) for s in extract.SECTIONS}
     assert all(values == rows * widths[element] for element, rows, _, values in seen)
     lines = [line for _, _, batch_lines, _ in seen for line in batch_lines]
     assert lines == sorted(lines) and len(set(lines)) == len(lines)
