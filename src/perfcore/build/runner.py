@@ -10,8 +10,8 @@
 
 A job's fingerprint covers the notebook, its parameters, perfcore's own code,
 the parameters files, and exactly the data the page shows: its own council's
-submissions, plus (for a council page) the consortium figures and ranks it
-prints. A page whose fingerprint is unchanged is neither executed nor
+submissions, plus (for a council page) what ``Report.shows`` declares it prints
+from other councils' data, the same object the notebook draws those parts from. A page whose fingerprint is unchanged is neither executed nor
 rendered again. A failing notebook does not stop the others: papermill saves
 the partial notebook for the analyst, the last good page stays published (or a
 notice in words takes its place), and the build ends with a summary and a
@@ -59,11 +59,15 @@ class Report:
     for_dwp: bool = False
     depends: str = "data"  # "data": the warehouse (as the page shows it); "parameters": only parameters/
     help: str = ""
+    # A council page: the perfcore.reporting.report function returning what it shows from other
+    # councils' data (its ``digest()`` is fingerprinted; the notebook draws those parts from it).
+    shows: str = ""
 
 
 REPORTS: tuple[Report, ...] = (
     Report("report", "council.ipynb", "council", "Monthly performance report", pdf=True, for_dwp=True,
-           help="one council in depth: headline tiles, alerts, trends, work on hand, subsidy position, rank, data quality"),
+           help="one council in depth: headline tiles, alerts, trends, work on hand, subsidy position, rank, data quality",
+           shows="from_other_councils"),
     Report("benchmarks", "consortium.ipynb", "consortium", "Consortium benchmarks", pdf=True,
            help="every indicator across all members, the consortium figure, the best performer per indicator"),
     Report("analytics", "analytics.ipynb", "analysts", "Early warning and analysis",
@@ -267,8 +271,10 @@ def plan(data: "ReportData", config: "SiteConfig", *, root: Path, reports_dir: P
             shown["provisional"] = data.provisional  # the page says so: it changes when the month completes
             if report.depends == "parameters":
                 what = inputs["parameters"] + data.period
+            elif council is not None:
+                what = inputs[council.code] + shown_from_others(report, data, council.code)
             else:
-                what = inputs[council.code] if council else inputs["consortium"]
+                what = inputs["consortium"]
             fingerprint = _hash(code, _file_hash(notebook), json.dumps(shown, sort_keys=True), what)
             jobs.append(Job(report, parameters, context, executed, fingerprint))
     return jobs
@@ -566,15 +572,11 @@ def code_fingerprint(root: Path) -> str:
 
 
 def data_fingerprints(data: "ReportData") -> dict[str, str]:
-    """What pages show, hashed: per council code, 'consortium' (everything) and 'parameters'.
+    """What pages show, hashed: per council code (its own data), 'consortium' (everything) and 'parameters'.
 
-    A council page shows its own submissions in depth and, from the others,
-    only the consortium figures and ranks it prints; those enter its hash as
-    the formatted values, so another council's change re-runs it only when
-    it changes something the page shows.
+    A council page adds ``shown_from_others``: what it prints from other councils' data.
     """
     from perfcore import warehouse
-    from perfcore.reporting import report
 
     parameters = _hash(*(f"{p.name}:{_file_hash(p)}" for p in sorted(data.parameters.glob("*.yaml"))))
     con = warehouse.connect(data.warehouse, read_only=True)
@@ -598,9 +600,23 @@ def data_fingerprints(data: "ReportData") -> dict[str, str]:
         own[authority] = _hash(own.get(authority, ""), text)
     out = {"parameters": parameters, "consortium": _hash(parameters, json.dumps(sorted(own.items())), str(history))}
     for council in data.consortium.members:
-        shown = report.shared_figures(data, council.code)
-        out[council.code] = _hash(parameters, own.get(council.code, ""), json.dumps(shown, sort_keys=True, default=str))
+        out[council.code] = _hash(parameters, own.get(council.code, ""))
     return out
+
+
+def shown_from_others(report: Report, data: "ReportData", council: str) -> str:
+    """A council page's hash of what it prints from other councils' data, as formatted on the page.
+
+    ``report.shows`` names the reporting function that returns it; the notebook
+    draws those parts from the same object, so another council's change re-runs
+    the page only when it changes something the page shows. Nothing declared: nothing shown.
+    """
+    if not report.shows:
+        return ""
+    from perfcore.reporting import report as reporting
+
+    shown = getattr(reporting, report.shows)(data, council).digest(data)
+    return _hash(json.dumps(shown, sort_keys=True, default=str))
 
 
 def _freeze_path(job: Job) -> Path:

@@ -7,7 +7,7 @@ Colours come from ``display`` (Okabe-Ito); RAG bands are labelled in words,
 and points that matter carry a shape as well as a colour.
 
 Every builder has a defined shape for data it cannot draw (none, all missing,
-or a ``report.NotYet`` in place of an analysis): a ``Figure`` without a chart
+or a ``NotYet`` in place of an analysis): a ``Figure`` without a chart
 whose ``notice`` says what is missing and why. ``show_figure`` shows that as a
 callout, so a new member or a short history gets a complete page, never a
 Vega-Lite canvas of 1.8e308 pixels or an exception that cuts the page off.
@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from perfcore import periods
-from perfcore.reporting.display import CATEGORY_COLOURS, OKABE_ITO, RAG_COLOURS
 from perfcore.config.parameters import Indicator
-from perfcore.reporting.report import NotYet
+from perfcore.reporting.data import NotYet
+from perfcore.reporting.display import CATEGORY_COLOURS, OKABE_ITO, RAG_COLOURS
+from perfcore.reporting.wording import OLDER_THAN_30_DAYS, threshold_words
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -149,7 +150,7 @@ def _trend_alt(data: "pd.DataFrame", indicator: Indicator, area_name: str) -> st
     if indicator.better:
         text += f"; its best month was {periods.label(best['period'])} at {indicator.format(best['value'])}"
     if indicator.thresholds is not None:
-        text += f". Green is {'at most' if indicator.better == 'lower' else 'at least'} {indicator.thresholds.green:g}, amber {indicator.thresholds.amber:g}"
+        text += f". Green is {threshold_words(indicator).within} {indicator.thresholds.green:g}, amber {indicator.thresholds.amber:g}"
     return text + "."
 
 
@@ -220,7 +221,7 @@ def work_on_hand(frame: "pd.DataFrame", area_name: str, period: str, id: str | N
         tooltip=["Age", "Kind", "Items"],
     ).properties(width=460, height=200)
     total = int(long["Items"].sum())
-    old = int(long[long["Age"].isin(["31–60 days", "over 60 days"])]["Items"].sum())
+    old = int(long[long["Age"].isin(OLDER_THAN_30_DAYS)]["Items"].sum())
     alt_text = (f"Bar chart of work on hand at the end of {periods.label(period)} for {area_name}: "
                 f"{total} items, of which {old} older than 30 days.")
     return Figure(chart, title, alt_text, frame, id)

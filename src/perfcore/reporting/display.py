@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from perfcore.reporting.wording import threshold_words
+
 if TYPE_CHECKING:  # heavy imports stay out of import time
     import pandas as pd
 
@@ -64,7 +66,6 @@ RAG_COLOURS: Mapping[str, str] = {
     "amber": OKABE_ITO["orange"],
     "red": OKABE_ITO["vermillion"],
 }
-NO_RAG_COLOUR = "#6F777B"  # grey for measures without a target
 TEXT_COLOUR = "#0B0C0C"  # 19:1 on white
 CHART_FONT = "DejaVu Sans, Verdana, Arial, sans-serif"  # DejaVu is what typst embeds in the PDF
 
@@ -491,8 +492,7 @@ def tile_for(
         change = f"same as {previous_label}" if direction == "same" else f"{direction} from {indicator.format(previous)} {previous_label}"
     target = None
     if indicator.thresholds is not None:
-        sign = "or fewer" if indicator.better == "lower" else "or more"
-        target = f"Green: {indicator.format(indicator.thresholds.green)} {sign}"
+        target = f"Green: {indicator.format(indicator.thresholds.green)} {threshold_words(indicator).suffix}"
     return Tile(
         label=indicator.name,
         value=indicator.format(value),

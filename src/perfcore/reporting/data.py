@@ -1,0 +1,217 @@
+"""The report's data: ``load`` once, then read figures and the warehouse's history from it.
+
+Every other reporting module takes the frozen ``ReportData`` this returns. The
+indicator table is computed once in ``load``; the SQL reads of what was
+submitted and rejected are here too, so the reporting layer talks to the
+warehouse in one module, read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from perfcore import periods
+from perfcore.config.parameters import CONSORTIUM, Consortium, Framework
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class NotYet:
+    """What a page cannot show yet, and why: returned in place of an analysis that needs more data.
+
+    A new member, or a new consortium, gets a complete page that says so
+    (``charts`` draws this as a callout) instead of a page cut off by an exception.
+    """
+
+    reason: str  # a sentence for the reader: "Not enough data yet: ... needs 8 months, ... has 3."
+
+
+@dataclass(frozen=True)
+class ReportData:
+    consortium: Consortium
+    framework: Framework
+    table: "pd.DataFrame"  # indicators.indicator_table
+    period: str
+    warehouse: Path
+    parameters: Path
+    status: Any = None  # indicators.MonthStatus of the period: is it complete, or provisional?
+
+    @property
+    def provisional(self) -> bool:
+        return self.status is not None and not self.status.complete
+
+    def area_name(self, area: str) -> str:
+        return self.consortium.area_name(area)
+
+    @property
+    def periods(self) -> list[str]:
+        """The reporting window: 24 months up to the period."""
+        return periods.span(periods.shift(self.period, -23), self.period)
+
+
+def load(period: str | None = None, *, warehouse: str | Path | None = None,
+         parameters: str | Path | None = None, today: str | None = None) -> ReportData:
+    """Everything a report needs, read once from the warehouse (read-only)."""
+    from perfcore import settings
+    from perfcore import warehouse as wh
+    from perfcore.config.parameters import load_consortium, load_framework, parameters_dir
+    from perfcore.warehouse import indicators
+
+    params = parameters_dir(str(parameters) if parameters else None)
+    consortium = load_consortium(params)
+    framework = load_framework(params / "framework.yaml")
+    database = wh.warehouse_path(warehouse)
+    con = wh.connect(database, read_only=True)
+    try:
+        table = indicators.compute(con, framework, consortium.codes)
+        counts = indicators.extracts_in(con, consortium)
+    finally:
+        con.close()
+    day = settings.today(today)
+    if period:
+        indicators.check_period(period)
+    else:  # the latest complete month (periods.is_complete), not one early extract's month
+        period = indicators.default_period(table, framework, counts, consortium, day) or periods.last_complete(day)
+    status = indicators.month_status(period, counts, consortium, day)
+    return ReportData(consortium, framework, table, period, database, params, status)
+
+
+# -- figures from the indicator table ------------------------------------------------------------
+
+
+def clean(x: Any) -> float | None:
+    """A figure for a page: None for a missing value (NaN)."""
+    from perfcore.warehouse.indicators import none_if_nan
+
+    return none_if_nan(x)
+
+
+def value(data: ReportData, area: str, indicator_id: str, period: str | None = None) -> float | None:
+    rows = data.table[(data.table["area"] == area) & (data.table["indicator"] == indicator_id)
+                      & (data.table["period"] == (period or data.period))]
+    return clean(rows["value"].iloc[0]) if len(rows) else None
+
+
+def series(data: ReportData, area: str, indicator_id: str) -> "pd.DataFrame":
+    """period, value for one area over the reporting window (missing months kept as NaN)."""
+    import pandas as pd
+
+    rows = data.table[(data.table["area"] == area) & (data.table["indicator"] == indicator_id)]
+    frame = pd.DataFrame({"period": data.periods})
+    return frame.merge(rows[["period", "value"]], on="period", how="left")
+
+
+def trend(data: ReportData, area: str, indicator_id: str) -> "pd.DataFrame":
+    """period, value, consortium: an area's series beside the pooled figure."""
+    own = series(data, area, indicator_id)
+    pooled = series(data, CONSORTIUM, indicator_id).rename(columns={"value": "consortium"})
+    return own.merge(pooled, on="period")
+
+
+def months_with_data(data: ReportData, area: str, indicator_id: str) -> int:
+    rows = data.table[(data.table["area"] == area) & (data.table["indicator"] == indicator_id)]
+    return int(rows["value"].notna().sum())
+
+
+def names(data: ReportData) -> dict[str, str]:
+    """Area code → name, the consortium included."""
+    return {c.code: c.name for c in data.consortium.members} | {CONSORTIUM: data.consortium.short_name}
+
+
+def short_names(data: ReportData) -> dict[str, str]:
+    """Indicator id → its short name."""
+    return {i.id: i.short for i in data.framework.indicators}
+
+
+# -- the warehouse's history: what was submitted, rejected, replaced ----------------------------------
+
+
+def query(data: ReportData, sql: str, parameters: list) -> "pd.DataFrame":
+    """One read-only query of the report's warehouse (the build's snapshot)."""
+    from perfcore import warehouse
+
+    con = warehouse.connect(data.warehouse, read_only=True)
+    try:
+        return con.execute(sql, parameters).df()
+    finally:
+        con.close()
+
+
+def work_on_hand_items(data: ReportData, area: str, bands: tuple[tuple[int, int, str], ...]) -> "pd.DataFrame":
+    """kind, age_band, items: work on hand at month end, aged from received to month end."""
+    month_end = periods.last_day(data.period).isoformat()
+    cases = " ".join(f"when age between {lo} and {hi} then '{label}'" for lo, hi, label in bands)
+    return query(data, f"""
+        select kind, case {cases} end as age_band, count(*) as items
+        from (select w.kind, date_diff('day', w.received, date '{month_end}') as age
+              from work_items w join current_extracts c using (submission_id)
+              where c.authority = ? and c.period = ?)
+        group by all
+    """, [area, data.period])
+
+
+def submissions(data: ReportData, area: str | None = None, period: str | None = None) -> "pd.DataFrame":
+    """Submissions (optionally for one council and month), newest first."""
+    return query(data, """
+        select id, file_name, kind, authority, period, sequence, outcome, received_at,
+               records_loaded, records_rejected, reason
+        from submissions
+        where (? is null or authority = ?) and (? is null or period = ?)
+        order by id desc
+    """, [area, area, period, period])
+
+
+def rejections(data: ReportData, area: str | None = None, period: str | None = None) -> "pd.DataFrame":
+    return query(data, """
+        select r.file_name as file, s.authority, s.period, r.level, r.line, r.ref, r.field, r.reason
+        from rejections r join submissions s on s.id = r.submission_id
+        where (? is null or s.authority = ?) and (? is null or s.period = ?)
+        order by r.submission_id, r.line
+    """, [area, area, period, period])
+
+
+def current_returns(data: ReportData, period: str) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+    """(current extracts by authority: sequence, received_at, file_name, records_rejected;
+    manual measures held by authority: measures)."""
+    extracts = query(data, """
+        select c.authority, c.sequence, s.received_at, s.file_name, s.records_rejected
+        from current_extracts c join submissions s on s.id = c.submission_id where c.period = ?
+    """, [period]).set_index("authority")
+    manual = query(data, "select authority, list(measure) as measures from current_manual where period = ? group by authority",
+                   [period]).set_index("authority")
+    return extracts, manual
+
+
+def replacements(data: ReportData, first: str, last: str) -> "pd.DataFrame":
+    """Extracts replaced by a higher Sequence for months ``first`` to ``last``."""
+    return query(data, """
+        select r.authority, r.period, old.file_name as replaced, old.sequence as old_seq,
+               new.file_name as replacement, new.sequence as new_seq, new.records_loaded - old.records_loaded as change
+        from replacements r
+        join submissions old on old.id = r.replaced_id join submissions new on new.id = r.replaced_by_id
+        where r.period between ? and ? order by r.period, r.authority
+    """, [first, last])
+
+
+def rejection_window(data: ReportData, area: str, months: int) -> tuple[str, list]:
+    """The SQL condition and parameters for one council's rejections over the last ``months`` months.
+
+    A manual return may carry several councils' rows: its rejected rows belong
+    to the council and month their reference names ("S12000042 2026-10 calls_offered").
+    """
+    first = periods.shift(data.period, 1 - months)
+    condition = ("((s.authority = ? and s.period between ? and ?) or (s.kind = 'manual' and r.level = 'record' "
+                 "and split_part(r.ref, ' ', 1) = ? and split_part(r.ref, ' ', 2) between ? and ?))")
+    return condition, [area, first, data.period] * 2
+
+
+def rejection_count(data: ReportData, area: str, months: int = 1) -> int:
+    """How many files and records of a council were rejected over the last ``months`` months."""
+    where, parameters = rejection_window(data, area, months)
+    frame = query(data, f"select count(*) as n from rejections r join submissions s on s.id = r.submission_id where {where}",
+                  parameters)
+    return int(frame["n"].iloc[0])
