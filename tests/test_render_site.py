@@ -163,9 +163,9 @@ def test_project_quarto_config_is_read():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("project: {type: book}", "type must be website"),
+        ("project: {type: book}", r"project\.type: 'book' is not allowed; allowed: website"),
         ("website: {navbar: {left: [{text: x, href: /etc/passwd}]}}", "must be a path inside the site"),
-        ("format: {typst: {pdf-standard: [a-9z]}}", "not supported"),
+        ("format: {typst: {pdf-standard: [a-9z]}}", r"format\.typst\.pdf-standard\[1\]: 'a-9z' is not allowed"),
         ("[unclosed", "not valid YAML"),
     ],
 )

@@ -1,19 +1,18 @@
-"""Peer groups, read from ``parameters/peer_groups.yaml``."""
+"""Peer groups, read from ``parameters/peer_groups.yaml``: which councils are compared with which.
+
+Codes are checked against ``consortium.yaml`` beside the file when it is
+there, so a group cannot name a council that is not a member.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from perfcore import periods
+from perfcore.config.parameters import GSS, parameters_dir
+from perfcore.config.reader import OPTIONAL, Choice, Either, Key, ListOf, MappingOf, Table, Text, config_error, read_file
 from perfcore.exceptions import ConfigError
-from perfcore.config.thresholds import _folder, _load_yaml
-
-_GSS = re.compile(r"^(S12|E06|E07|E08|E09|W06)\d{6}$")
-
-# --------------------------------------------------------------------------- peer groups
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,28 @@ class PeerGroups:
         return tuple(g for g in self.groups if g.members is None or code in g.members)
 
 
-def _consortium_codes(folder: Path) -> tuple[str, ...] | None:
-    """Member codes from consortium.yaml beside the file, to check codes against; None if absent."""
+GROUP = Table(
+    keys=(
+        Key("name", Text(), "the group's name on pages"),
+        Key("description", Text(), "who is in it and why", OPTIONAL),
+        Key("members", Either((Choice(("all",)), ListOf(GSS, min_items=1, unique=lambda code: code))),
+            "'all' (every member, however many) or a list of GSS codes"),
+    ),
+)
+
+PEER_GROUPS = Table(
+    keys=(Key("groups", MappingOf(Text(allowed="a group id", pattern=r"[a-z][a-z0-9_-]*", numbers=False), GROUP, min_items=1),
+              "group id: name, description, members"),),
+    build=lambda groups: tuple(
+        PeerGroup(id=group_id, name=fields["name"], description=fields.get("description", ""),
+                  members=None if fields["members"] == "all" else fields["members"])
+        for group_id, fields in groups
+    ),
+)
+
+
+def consortium_codes(folder: Path) -> tuple[str, ...] | None:
+    """Member codes from consortium.yaml in ``folder``, to check codes against; None if absent."""
     if not (folder / "consortium.yaml").exists():
         return None
     from perfcore.config.parameters import load_consortium
@@ -58,47 +77,19 @@ def _consortium_codes(folder: Path) -> tuple[str, ...] | None:
     return load_consortium(folder).codes
 
 
+def check_members(path: Path, key: str, codes: tuple[str, ...], members: tuple[str, ...] | None) -> None:
+    """Refuse codes that are not members in consortium.yaml (when it is known)."""
+    strangers = [code for code in codes if members is not None and code not in members]
+    if strangers:
+        raise config_error(path, key, f"{strangers} are not members in consortium.yaml", "a member's GSS code")
+
+
 def load_peer_groups(folder: str | Path | None = None) -> PeerGroups:
     """Read ``peer_groups.yaml``; codes are checked against ``consortium.yaml`` when it is there."""
-    folder = _folder(folder)
+    folder = Path(folder or parameters_dir())
     path = folder / "peer_groups.yaml"
-    raw = _load_yaml(path) or {}
-    entries = raw.get("groups") if isinstance(raw, dict) else None
-    if not isinstance(entries, dict) or not entries:
-        raise ConfigError(f"{path}: groups: expected a mapping of group id to name and members")
-    members_known = _consortium_codes(folder)
-    groups = [_peer_group(path, str(group_id), entry, members_known) for group_id, entry in entries.items()]
-    return PeerGroups(groups=tuple(groups))
-
-
-def _peer_group(path: Path, group_id: str, entry: Any, members_known: tuple[str, ...] | None) -> PeerGroup:
-    where = f"{path}: groups.{group_id}"
-    if not isinstance(entry, dict) or "members" not in entry:
-        raise ConfigError(f"{where}: needs name and members (a list of GSS codes, or 'all')")
-    unknown = sorted(set(entry) - {"name", "members", "description"})
-    if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {unknown}; fields are name, members, description")
-    members = entry["members"]
-    if members == "all":
-        codes = None
-    elif isinstance(members, list) and members:
-        codes = tuple(str(code) for code in members)
-        _check_codes(f"{where}.members", codes, members_known)
-    else:
-        raise ConfigError(f"{where}.members: must be 'all' or a non-empty list of GSS codes")
-    return PeerGroup(id=group_id, name=str(entry.get("name", group_id)), members=codes, description=str(entry.get("description", "")))
-
-
-def _check_codes(where: str, codes: tuple[str, ...], members_known: tuple[str, ...] | None) -> None:
-    bad = [code for code in codes if not _GSS.match(code)]
-    if bad:
-        raise ConfigError(f"{where}: {bad} are not 9-character GSS codes (S12..., E06..., W06...)")
-    twice = sorted({code for code in codes if codes.count(code) > 1})
-    if twice:
-        raise ConfigError(f"{where}: listed twice: {twice}")
-    if members_known is not None:
-        strangers = [code for code in codes if code not in members_known]
-        if strangers:
-            raise ConfigError(f"{where}: {strangers} are not members in consortium.yaml")
-
-
+    groups: Any = read_file(path, PEER_GROUPS)
+    members = consortium_codes(folder)
+    for group in groups:
+        check_members(path, f"groups.{group.id}.members", group.members or (), members)
+    return PeerGroups(groups=groups)

@@ -9,7 +9,8 @@ Keys read::
       html:  {toc, toc-depth, toc-title}
       typst: {papersize, margin: {x, y}, mainfont, fontsize, toc, pdf-standard}
 
-Anything else is left to Quarto's meaning and ignored here.
+Anything else is left to Quarto's meaning and ignored here. Defaults are the
+dataclasses' own (``OPTIONAL`` keys), declared once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfcore.exceptions import ConfigError
+from perfcore.config.reader import OPTIONAL, Choice, Either, Flag, Key, ListOf, MappingOf, Table, Text, Whole, read_file
 
 CONFIG_FILE = "_quarto.yml"
 PDF_STANDARDS = ("1.7", "a-2b", "a-2u", "a-2a", "a-3b", "a-3u", "a-3a", "a-4", "ua-1")
@@ -62,89 +63,104 @@ class SiteConfig:
     typst: TypstFormat = field(default_factory=TypstFormat)
 
 
+def _inside_site(href: str) -> str | None:
+    if href.startswith("/") or "://" in href or ".." in href.split("/"):
+        return "must be a path inside the site, e.g. consortium/index.html"
+    return None
+
+
+def _nav_link(href: str, text: str | None = None) -> NavLink:
+    return NavLink(text=text or href, href=href)
+
+
+def _footer(value: str | tuple[tuple[str, str], ...]) -> str:
+    """Quarto allows a string or {left, center, right}; the site shows them as one line."""
+    if isinstance(value, str):
+        return value
+    parts = dict(value)
+    return " ".join(parts[k] for k in ("left", "center", "right") if parts.get(k))
+
+
+def _typst(margin: dict[str, str] | None = None, pdf_standard: tuple[str, ...] | None = None, **options: object) -> TypstFormat:
+    margins = {f"margin_{side}": length for side, length in (margin or {}).items()}
+    standards = {"pdf_standards": pdf_standard} if pdf_standard is not None else {}
+    return TypstFormat(**margins, **standards, **options)  # type: ignore[arg-type]
+
+
+_LENGTH = Text(allowed="a length such as 2cm or 10pt")
+
+NAV_LINK = Table(
+    keys=(
+        Key("href", Text(allowed="a path inside the site, e.g. consortium/index.html", check=_inside_site, numbers=False), "from the site root"),
+        Key("text", Text(), "the link's words (default: the path)", OPTIONAL),
+    ),
+    build=_nav_link,
+    allowed="a link with text and href",
+)
+
+HTML = Table(
+    keys=(
+        Key("toc", Flag(), "a table of contents on each page", OPTIONAL),
+        Key("toc-depth", Whole(minimum=1, maximum=6), "heading levels in it", OPTIONAL),
+        Key("toc-title", Text(), "its heading", OPTIONAL),
+    ),
+    build=HtmlFormat,
+    open=True,
+)
+
+TYPST = Table(
+    keys=(
+        Key("papersize", Text(), "paper size", OPTIONAL),
+        Key("margin", Table(keys=(Key("x", _LENGTH, "left and right", OPTIONAL), Key("y", _LENGTH, "top and bottom", OPTIONAL))),
+            "page margins", OPTIONAL),
+        Key("mainfont", Text(), "the body font", OPTIONAL),
+        Key("fontsize", _LENGTH, "the body size", OPTIONAL),
+        Key("toc", Flag(), "a table of contents in each PDF", OPTIONAL),
+        Key("pdf-standard", ListOf(Choice(PDF_STANDARDS), min_items=1, single=True), "PDF standards the PDFs meet", OPTIONAL),
+    ),
+    build=_typst,
+    open=True,
+)
+
+QUARTO = Table(
+    keys=(
+        Key("project", Table(keys=(Key("type", Choice(("website",)), "the project type", OPTIONAL),
+                                   Key("output-dir", Text(numbers=False), "where the site is written, from the project root", OPTIONAL)),
+                             open=True), "the project", OPTIONAL),
+        Key("lang", Text(numbers=False), "the pages' language", OPTIONAL),
+        Key("website", Table(
+            keys=(
+                Key("title", Text(), "the site's title", OPTIONAL),
+                Key("navbar", Table(keys=(Key("left", ListOf(NAV_LINK), "links after the audience's home link", OPTIONAL),), open=True),
+                    "navigation", OPTIONAL),
+                Key("search", Flag(), "a search box", OPTIONAL),
+                Key("page-footer", Either((Text(), MappingOf(Choice(("left", "center", "right")), Text()))),
+                    "the footer: text, or left, center, right", OPTIONAL),
+            ),
+            open=True,
+        ), "the website", OPTIONAL),
+        Key("format", Table(keys=(Key("html", HTML, "the HTML pages", OPTIONAL), Key("typst", TYPST, "the PDFs", OPTIONAL)), open=True),
+            "output formats", OPTIONAL),
+    ),
+    open=True,
+)
+
+
 def load_site_config(project_root: str | Path) -> SiteConfig:
     """Read ``<project_root>/_quarto.yml``; ``output_dir`` comes back absolute."""
     root = Path(project_root)
-    path = root / CONFIG_FILE
-    raw = _read(path)
-    try:
-        return _parse(raw, root)
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-
-
-def _read(path: Path) -> dict[str, Any]:
-    import yaml
-
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file not found (the site's settings live in _quarto.yml at the project root)") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings")
-    return raw
-
-
-def _parse(raw: dict[str, Any], root: Path) -> SiteConfig:
-    project = raw.get("project") or {}
-    if project.get("type", "website") != "website":
-        raise ValueError("project: type must be website")
-    website = raw.get("website") or {}
-    formats = raw.get("format") or {}
-    return SiteConfig(
-        title=str(website.get("title") or SiteConfig.title),
-        output_dir=root / str(project.get("output-dir") or "reports/site"),
-        lang=str(raw.get("lang") or "en-GB"),
-        navbar=_navbar(website.get("navbar") or {}),
-        search=bool(website.get("search", True)),
-        footer=_footer(website.get("page-footer")),
-        html=_html(formats.get("html") or {}),
-        typst=_typst(formats.get("typst") or {}),
-    )
-
-
-def _navbar(navbar: dict[str, Any]) -> tuple[NavLink, ...]:
-    links = []
-    for item in navbar.get("left") or []:
-        if not isinstance(item, dict) or "href" not in item:
-            raise ValueError(f"website.navbar.left: each item needs text and href, got {item!r}")
-        href = str(item["href"])
-        if href.startswith("/") or "://" in href or ".." in href.split("/"):
-            raise ValueError(f"website.navbar.left: {href!r} must be a path inside the site, e.g. consortium/index.html")
-        links.append(NavLink(text=str(item.get("text") or href), href=href))
-    return tuple(links)
-
-
-def _footer(value: Any) -> str:
-    """Quarto allows a string or {left, center, right}; the site shows them as one line."""
-    if isinstance(value, dict):
-        return " ".join(str(value[k]) for k in ("left", "center", "right") if value.get(k))
-    return str(value or "")
-
-
-def _html(options: dict[str, Any]) -> HtmlFormat:
-    return HtmlFormat(
-        toc=bool(options.get("toc", True)),
-        toc_depth=int(options.get("toc-depth", 2)),
-        toc_title=str(options.get("toc-title") or "On this page"),
-    )
-
-
-def _typst(options: dict[str, Any]) -> TypstFormat:
-    margin = options.get("margin") or {}
-    standards = options.get("pdf-standard", list(TypstFormat.pdf_standards))
-    standards = tuple(str(s) for s in ([standards] if isinstance(standards, str) else standards))
-    unknown = [s for s in standards if s not in PDF_STANDARDS]
-    if unknown:
-        raise ValueError(f"format.typst.pdf-standard: {unknown} not supported; use some of {', '.join(PDF_STANDARDS)}")
-    return TypstFormat(
-        papersize=str(options.get("papersize", "a4")),
-        margin_x=str(margin.get("x", "2cm")),
-        margin_y=str(margin.get("y", "2.4cm")),
-        mainfont=str(options.get("mainfont", "DejaVu Sans")),
-        fontsize=str(options.get("fontsize", "10pt")),
-        toc=bool(options.get("toc", True)),
-        pdf_standards=standards,
-    )
+    # Tables build plain dicts keyed by argument name ('-' read as '_'); the dataclasses hold the defaults.
+    raw = read_file(root / CONFIG_FILE, QUARTO, missing="the site's settings live in _quarto.yml at the project root")
+    project, website = raw.get("project", {}), raw.get("website", {})
+    formats = raw.get("format", {})
+    chosen = {
+        "title": website.get("title"),
+        "output_dir": root / project.get("output_dir", SiteConfig.output_dir),
+        "lang": raw.get("lang"),
+        "navbar": website.get("navbar", {}).get("left"),
+        "search": website.get("search"),
+        "footer": _footer(website["page_footer"]) if "page_footer" in website else None,
+        "html": formats.get("html"),
+        "typst": formats.get("typst"),
+    }
+    return SiteConfig(**{name: value for name, value in chosen.items() if value is not None})

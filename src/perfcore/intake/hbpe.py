@@ -25,9 +25,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
+from perfcore.config.parameters import GSS_CODE
+
 NS = "urn:perfcore:hbpe:1"
 VERSION = "1.0"
-GSS = re.compile(r"(S12|E06|E07|E08|E09|W06)[0-9]{6}\Z")  # the XSD's Gss type: a council's GSS code
+GSS = GSS_CODE  # the XSD's Gss type: a council's GSS code (one home in code: perfcore.config.parameters)
 SEQUENCE_MAX = 2_147_483_647  # the XSD's bound, the warehouse's INTEGER
 PLAUSIBLE_YEARS = 10
 
