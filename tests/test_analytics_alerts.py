@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 from pathlib import Path
 
@@ -11,14 +12,14 @@ import pytest
 
 from perfcore import periods
 from perfcore.analytics.alerts import FIELDS, alerts, rule_title
-from perfcore.config.thresholds import AnalyticsSettings
+from perfcore.config.thresholds import load_settings
 from perfcore.analytics.synthetic import council_codes, series_rows, story_table, with_consortium
 from perfcore.exceptions import AnalyticsError
 from perfcore.config.parameters import load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK = load_framework(ROOT / "parameters" / "framework.yaml")
-SETTINGS = AnalyticsSettings()
+SETTINGS = load_settings(ROOT / "parameters")  # the shipped thresholds.yaml; tests vary it with replace()
 STABLE = [18.0, 19.0] * 6  # mean 18.5, moving range 1: limits 15.84 .. 21.16
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,14 +10,16 @@ import pandas as pd
 import pytest
 
 from perfcore.analytics.benchmark import funnel, group_figures, ranks, spotlight, z_of
-from perfcore.config.thresholds import AnalyticsSettings, FunnelSettings, SpotlightSettings
+from perfcore.config.thresholds import load_settings
 from perfcore.analytics.synthetic import series_rows, with_consortium
 from perfcore.exceptions import AnalyticsError, InsufficientData
 from perfcore.config.parameters import load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK = load_framework(ROOT / "parameters" / "framework.yaml")
-ONE_MONTH = AnalyticsSettings(funnel=FunnelSettings(months=1))
+SETTINGS = load_settings(ROOT / "parameters")  # the shipped thresholds.yaml; tests vary it with replace()
+# The hand-worked examples: one month, plain limits (no overdispersion allowance).
+ONE_MONTH = replace(SETTINGS, funnel=replace(SETTINGS.funnel, months=1, overdispersion="none"))
 
 
 def month_table(indicator: str, counts: dict[str, tuple[float, float]], scale: float = 1.0) -> pd.DataFrame:
@@ -60,7 +63,7 @@ def test_proportion_funnel_limits_match_the_hand_worked_example():
 
 
 def test_exact_binomial_limits_use_spiegelhalters_interpolation():
-    settings = AnalyticsSettings(funnel=FunnelSettings(months=1, proportion_method="exact"))
+    settings = replace(ONE_MONTH, funnel=replace(ONE_MONTH.funnel, proportion_method="exact"))
     plot = funnel(month_table("new_claims_within_14_days_pct", PROPORTIONS, 100), FRAMEWORK, "new_claims_within_14_days_pct", settings=settings)
     # Binomial(100, 0.9): the 2.5% quantile is r = 84, with F(84) = 0.03989 and F(83) = 0.02060;
     # alpha = (0.03989 - 0.025) / (0.03989 - 0.02060) = 0.7719; limit = (84 - 0.7719) / 100 = 0.8323.
@@ -94,13 +97,13 @@ def test_overdispersion_is_estimated_from_winsorised_z_scores():
     # z = (0.82 - 0.9) / 0.03 = -2.667, (0.92 - 0.9) / 0.015 = 1.333, (0.9 - 0.9) / s = 0.
     # Winsorised at the 10% and 90% quantiles of the three (-2.133 and 1.067):
     # phi = (2.133^2 + 1.067^2 + 0^2) / 3 = (4.551 + 1.138) / 3 = 1.896.
-    settings = AnalyticsSettings(funnel=FunnelSettings(months=1, overdispersion="multiplicative"))
+    settings = replace(SETTINGS, funnel=replace(SETTINGS.funnel, months=1, overdispersion="multiplicative"))
     plot = funnel(table, FRAMEWORK, "new_claims_within_14_days_pct", settings=settings)
     assert plot.phi == pytest.approx(1.896, abs=0.001)
     # Limits widen by sqrt(phi): n = 100, 95%: 0.9 - 1.96 x 0.03 x sqrt(1.896) = 0.8190.
     assert plot.limits([100]).iloc[0]["lower_95"] == pytest.approx(81.90, abs=0.01)
     assert plot.points.set_index("area").loc["S12000011", "signal_95"] == ""  # no longer an outlier
-    additive = funnel(table, FRAMEWORK, "new_claims_within_14_days_pct", settings=AnalyticsSettings(funnel=FunnelSettings(months=1, overdispersion="additive")))
+    additive = funnel(table, FRAMEWORK, "new_claims_within_14_days_pct", settings=replace(SETTINGS, funnel=replace(SETTINGS.funnel, months=1, overdispersion="additive")))
     # tau^2 = (3 x 1.896 - 2) / (sum w - sum w^2 / sum w), w = 1 / s^2 = 1111, 4444, 5556.
     weights = np.array([100, 400, 500]) / 0.09
     expected = (3 * 1.8963 - 2) / (weights.sum() - (weights**2).sum() / weights.sum())
@@ -114,7 +117,7 @@ def test_months_are_pooled_before_comparing():
         series_rows("S12000050", "new_claims_days", [20.0, 20.0], "2024-05", numerators=[2000, 2000], denominators=[100, 100]),
     ]
     table = pd.concat(rows, ignore_index=True)
-    plot = funnel(table, FRAMEWORK, "new_claims_days", settings=AnalyticsSettings(funnel=FunnelSettings(months=2)))
+    plot = funnel(table, FRAMEWORK, "new_claims_days", settings=replace(SETTINGS, funnel=replace(SETTINGS.funnel, months=2)))
     assert plot.periods == ("2024-05", "2024-06")
     point = plot.points.set_index("area").loc["S12000011"]
     assert (point["denominator"], point["value"]) == (20, pytest.approx(20.0))
@@ -156,7 +159,7 @@ def test_the_spotlight_picks_sustained_performance_over_one_lucky_month():
             *[series_rows(code, "new_claims_days", 18 + rng.standard_normal(months), "2024-01") for code in ("S12000050", "S12000008", "S12000038")],
         ]
     )
-    found = spotlight(table, FRAMEWORK, "new_claims_days", settings=AnalyticsSettings(), names={"S12000011": "East Renfrewshire"})
+    found = spotlight(table, FRAMEWORK, "new_claims_days", settings=SETTINGS, names={"S12000011": "East Renfrewshire"})
     assert found.area == "S12000011"
     assert found.months == 12 and found.top_quarter_share > 0.5
     assert found.sentence.startswith("East Renfrewshire has the best sustained new claims, days: median 16.")
@@ -168,7 +171,7 @@ def test_the_spotlight_picks_sustained_performance_over_one_lucky_month():
 def test_the_spotlight_needs_enough_months():
     table = series_rows("S12000011", "new_claims_days", [15.0] * 3, "2024-10")
     with pytest.raises(InsufficientData, match="no council has 6 months"):
-        spotlight(table, FRAMEWORK, "new_claims_days", settings=AnalyticsSettings(spotlight=SpotlightSettings(window=12, min_months=6)))
+        spotlight(table, FRAMEWORK, "new_claims_days", settings=replace(SETTINGS, spotlight=replace(SETTINGS.spotlight, window=12, min_months=6)))
 
 
 def test_counts_are_not_ranked_unless_asked_for():

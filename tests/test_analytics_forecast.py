@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from perfcore import periods
-from perfcore.config.thresholds import AnalyticsSettings, ForecastSettings
+from perfcore.config.thresholds import load_settings
 from perfcore.analytics.forecast import breach_forecast, breach_forecasts, leading_signals
 from perfcore.analytics.synthetic import series_rows
 from perfcore.exceptions import AnalyticsError, InsufficientData
@@ -17,6 +18,7 @@ from perfcore.config.parameters import load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK = load_framework(ROOT / "parameters" / "framework.yaml")
+SETTINGS = load_settings(ROOT / "parameters")  # the shipped thresholds.yaml; tests vary it with replace()
 DAYS = FRAMEWORK.indicator("new_claims_days")  # red above 25
 WITHIN_14 = FRAMEWORK.indicator("new_claims_within_14_days_pct")  # red below 80
 
@@ -66,7 +68,7 @@ def test_forecasts_need_months_and_a_threshold():
 def test_only_the_window_is_used():
     # A steep rise long ago, flat lately: the last 12 months decide.
     values = list(np.linspace(5, 20, 12)) + [20.0, 20.5] * 6
-    forecast = breach_forecast(monthly(values), DAYS, ForecastSettings(window=12))
+    forecast = breach_forecast(monthly(values), DAYS, replace(SETTINGS.forecast, window=12))
     assert forecast.window_start == "2025-01" and forecast.months_used == 12
     assert abs(forecast.slope) < 0.1
 
@@ -78,7 +80,7 @@ def test_forecasts_from_the_table_skip_stale_series():
             series_rows("S12000008", "new_claims_days", 18 + 0.6 * np.arange(10), "2024-01"),  # stops early
         ]
     )
-    found = breach_forecasts(table, FRAMEWORK, AnalyticsSettings())
+    found = breach_forecasts(table, FRAMEWORK, SETTINGS)
     assert [f.area for f in found] == ["S12000042"]
 
 
@@ -92,7 +94,7 @@ def _backlog_table(backlog, days):
 
 
 def test_a_rising_backlog_is_a_leading_signal_before_processing_times_go_red():
-    (signal,) = leading_signals(_backlog_table([100, 100, 100, 105, 115, 130], [18.0] * 6), FRAMEWORK, AnalyticsSettings())
+    (signal,) = leading_signals(_backlog_table([100, 100, 100, 105, 115, 130], [18.0] * 6), FRAMEWORK, SETTINGS)
     assert (signal.area, signal.leader, signal.follower) == ("S12000042", "work_on_hand_over_30_days", "new_claims_days")
     assert signal.periods == ("2024-03", "2024-04", "2024-05", "2024-06")
     assert signal.change_pct == pytest.approx(30.0)
@@ -108,4 +110,4 @@ def test_a_rising_backlog_is_a_leading_signal_before_processing_times_go_red():
     ],
 )
 def test_near_misses_are_not_leading_signals(backlog, days):
-    assert leading_signals(_backlog_table(backlog, days), FRAMEWORK, AnalyticsSettings()) == []
+    assert leading_signals(_backlog_table(backlog, days), FRAMEWORK, SETTINGS) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from perfcore import periods
-from perfcore.config.thresholds import AnalyticsSettings, ImpactSettings
+from perfcore.config.thresholds import load_settings
 from perfcore.config.initiatives import Initiative
 from perfcore.analytics.impact import assess_initiative, assess_initiatives, difference_in_differences, peers_for, segmented_regression
 from perfcore.analytics.synthetic import ar1, council_codes, series_rows
@@ -18,6 +19,7 @@ from perfcore.config.parameters import load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK = load_framework(ROOT / "parameters" / "framework.yaml")
+SETTINGS = load_settings(ROOT / "parameters")  # the shipped thresholds.yaml; tests vary it with replace()
 START = "2024-01"
 INITIATIVE_START = "2025-01"  # 12 months before, 12 from the start
 EFFECT = -3.0
@@ -74,7 +76,7 @@ def test_difference_in_differences_equals_the_two_way_fixed_effects_estimate():
     # With OLS point estimates (errors: hac) the gap regression is exactly two-way fixed effects;
     # errors: ar1 weights the months by GLS, which moves the estimate a little.
     table, treated, peers = _panel(seed=4)
-    ours = difference_in_differences(table, treated, "changes_days", INITIATIVE_START, peers, ImpactSettings(errors="hac"))
+    ours = difference_in_differences(table, treated, "changes_days", INITIATIVE_START, peers, replace(SETTINGS.impact, errors="hac"))
     panel = table.assign(treated_after=((table["area"] == treated) & (table["period"] >= INITIATIVE_START)).astype(float))
     twfe = smf.ols("value ~ treated_after + C(area) + C(period)", data=panel).fit()
     assert ours.effect.estimate == pytest.approx(twfe.params["treated_after"])
@@ -108,13 +110,13 @@ def test_peers_leave_out_councils_with_their_own_initiative_on_the_indicator():
 def test_an_initiative_is_assessed_with_a_plain_words_verdict():
     table, treated, _ = _panel(seed=0)
     initiative = Initiative("auto", treated, INITIATIVE_START, ("changes_days",), "Automated changes")
-    result = assess_initiative(table, FRAMEWORK, initiative, "changes_days", AnalyticsSettings())
+    result = assess_initiative(table, FRAMEWORK, initiative, "changes_days", SETTINGS)
     assert result.did is not None and len(result.did.peers) == 8
     effect = result.did.effect
     assert effect.ci_low <= EFFECT <= effect.ci_high
     low, high = sorted((-effect.ci_low, -effect.ci_high))
     assert result.verdict.startswith(
-        f"Changes, days fell by {-effect.estimate:.1f} days (95% CI {low:.1f} to {high:.1f}) from the initiative's start in January 2025, "
+        f"The time to process changes fell by {-effect.estimate:.1f} days (95% CI {low:.1f} to {high:.1f}) from the initiative's start in January 2025, "
         "relative to 8 peer councils without such an initiative; the interval excludes no effect, so this is an improvement."
     )
     frame = result.its.fitted
@@ -124,7 +126,7 @@ def test_an_initiative_is_assessed_with_a_plain_words_verdict():
 def test_verdict_says_when_the_interval_includes_no_effect():
     table, treated, _ = _panel(seed=1, effect=0.0)
     initiative = Initiative("none", treated, INITIATIVE_START, ("changes_days",), "Nothing much")
-    result = assess_initiative(table, FRAMEWORK, initiative, "changes_days", AnalyticsSettings())
+    result = assess_initiative(table, FRAMEWORK, initiative, "changes_days", SETTINGS)
     assert not result.did.effect.excludes_zero
     assert "the interval includes no effect, so the data cannot tell this change from chance" in result.verdict
 
@@ -132,7 +134,7 @@ def test_verdict_says_when_the_interval_includes_no_effect():
 def test_without_peers_the_time_series_alone_is_reported():
     table = series_rows("S12000011", "changes_days", _treated_series(np.random.default_rng(0)), START)
     initiative = Initiative("auto", "S12000011", INITIATIVE_START, ("changes_days",), "Automated changes")
-    result = assess_initiative(table, FRAMEWORK, initiative, "changes_days", AnalyticsSettings())
+    result = assess_initiative(table, FRAMEWORK, initiative, "changes_days", SETTINGS)
     assert result.did is None and "0 peer councils" in result.did_note
     assert "against the council's own trend before it (no peer comparison was possible)" in result.verdict
 
@@ -141,7 +143,7 @@ def test_assessing_all_initiatives_lists_refusals_with_their_reason():
     table, treated, _ = _panel(seed=0)
     good = Initiative("auto", treated, INITIATIVE_START, ("changes_days",), "Automated changes")
     late = Initiative("late", treated, "2025-11", ("changes_days",), "Too recent")
-    results, summary = assess_initiatives(table, FRAMEWORK, [good, late], AnalyticsSettings())
+    results, summary = assess_initiatives(table, FRAMEWORK, [good, late], SETTINGS)
     assert [r.initiative for r in results] == ["auto"]
     assert summary.set_index("initiative").loc["late", "verdict"].startswith("Not estimated: ")
     assert "2 from it on" in summary.set_index("initiative").loc["late", "verdict"]
@@ -152,9 +154,9 @@ def test_an_indicator_the_initiative_does_not_target_is_an_error():
     table, treated, _ = _panel(seed=0)
     initiative = Initiative("auto", treated, INITIATIVE_START, ("changes_days",), "Automated changes")
     with pytest.raises(AnalyticsError, match="does not target new_claims_days"):
-        assess_initiative(table, FRAMEWORK, initiative, "new_claims_days", AnalyticsSettings())
+        assess_initiative(table, FRAMEWORK, initiative, "new_claims_days", SETTINGS)
 
 
 def test_newey_west_errors_remain_available():
-    result = segmented_regression(monthly(_treated_series(np.random.default_rng(0))), INITIATIVE_START, ImpactSettings(errors="hac"))
+    result = segmented_regression(monthly(_treated_series(np.random.default_rng(0))), INITIATIVE_START, replace(SETTINGS.impact, errors="hac"))
     assert "Newey-West" in result.method

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from perfcore.config.thresholds import AnalyticsSettings, InterdependenceSettings
+from perfcore.config.thresholds import AnalyticsSettings, load_settings
 from perfcore.analytics.interdependence import correlation_matrix, describe_pairs, lagged_correlations, strongest_pairs
 from perfcore.analytics.synthetic import ar1, council_codes, series_rows, story_table
 
@@ -22,11 +23,8 @@ def _framework():
 
 
 def _settings(indicators=("work_on_hand_over_30_days", "new_claims_days", "changes_days", "calls_answered_pct"), **kwargs) -> AnalyticsSettings:
-    from perfcore.config.thresholds import load_settings
-
-    shipped = load_settings(ROOT / "parameters").interdependence
-    config = InterdependenceSettings(indicators=tuple(indicators), phrases=shipped.phrases, shared_data=shipped.shared_data, **kwargs)
-    return AnalyticsSettings(interdependence=config)
+    shipped = load_settings(ROOT / "parameters")
+    return replace(shipped, interdependence=replace(shipped.interdependence, indicators=tuple(indicators), **kwargs))
 
 
 def _panel(seed: int, councils: int = 10, months: int = 24, lag_effect: float = 0.0, level_link: float = 0.0) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from math import factorial
 from pathlib import Path
 
@@ -11,13 +12,14 @@ import pytest
 from scipy import stats
 
 from perfcore import periods
-from perfcore.config.thresholds import AnalyticsSettings, SpcSettings
+from perfcore.config.thresholds import SpcSettings, load_settings
 from perfcore.analytics.spc import rule_counted, rule_title, rules_phrase, spc_chart, spc_charts, xmr
 from perfcore.analytics.synthetic import series_rows
 from perfcore.exceptions import InsufficientData
 from perfcore.config.parameters import load_framework
 
 ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = load_settings(ROOT / "parameters")  # the shipped thresholds.yaml; tests vary it with replace()
 START = "2024-01"
 
 # A baseline of 12 points alternating 10, 12: mean 11, every moving range 2, so
@@ -166,7 +168,7 @@ def _union_bound(points: int, settings: SpcSettings) -> float:
 
 
 def test_stable_noise_raises_false_alarms_no_more_often_than_expected():
-    settings, seeds, points = SpcSettings(), 200, 24
+    settings, seeds, points = SETTINGS.spc, 200, 24
     flagged, beyond_points, trends = 0, 0, 0
     for seed in range(seeds):
         noise = 20 + 2 * np.random.default_rng(seed).standard_normal(points)
@@ -193,10 +195,10 @@ def test_charts_from_the_indicator_table_use_the_framework():
             series_rows("S12000008", "new_claims_days", BASELINE[:5], START),  # too short: left out
         ]
     )
-    one = spc_chart(table, framework, "S12000042", "new_claims_days", AnalyticsSettings())
+    one = spc_chart(table, framework, "S12000042", "new_claims_days", SETTINGS)
     assert one.target == 20 and one.better == "lower"
     assert one.variation == "special_cause_concerning"
-    charts = spc_charts(table, framework, AnalyticsSettings())
+    charts = spc_charts(table, framework, SETTINGS)
     assert [(c.area, c.indicator) for c in charts] == [("S12000042", "new_claims_days")]
     latest = charts[0].periods[-1]
     assert {c.rule for c in charts[0].special_causes if latest in c.periods} == {"beyond_limits"}
@@ -204,7 +206,7 @@ def test_charts_from_the_indicator_table_use_the_framework():
 
 
 def test_rules_are_worded_with_the_lengths_thresholds_yaml_sets():
-    settings = SpcSettings(run_length=8, trend_length=6)
+    settings = replace(SETTINGS.spc, run_length=8, trend_length=6)
     assert rule_title("run", settings) == "Run of 8 on one side of the mean"
     assert rule_title("trend", settings) == "Trend of 6 rising or falling"
     assert rules_phrase(settings) == ("a point beyond the limits, 8 on one side of the mean, 6 rising or falling, "
