@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from perfcore.intake.manual import MEASURES
+
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
@@ -47,12 +49,9 @@ COMPONENTS: dict[str, Component] = {
         Component("overpaid_la_error", "extract", "Σ Overpayment@amount with cause la-error or admin-delay"),
         Component("recovered", "extract", "Σ Recovery@amount in the month"),
         Component("written_off", "extract", "Σ WriteOff@amount in the month"),
-        Component("accuracy_cases_checked", "manual", "Manual return"),
-        Component("accuracy_cases_correct", "manual", "Manual return"),
-        Component("admin_cost_gbp", "manual", "Manual return (£)"),
-        Component("staff_fte", "manual", "Manual return"),
-        Component("calls_offered", "manual", "Manual return"),
-        Component("calls_answered", "manual", "Manual return"),
+        # Each manual-return measure is a component as sent: the measures are declared
+        # once, with their bounds, in intake.manual.MEASURE_RULES (the return's format).
+        *(Component(measure, "manual", "Manual return") for measure in MEASURES),
     )
 }
 
