@@ -24,13 +24,25 @@ message says what happened, where, and what to do.
 
 from __future__ import annotations
 
+import os
+
 
 class PerfcoreError(Exception):
     """Base of every error perfcore reports. Its ``str`` is one line for a person."""
 
 
 class ConfigError(PerfcoreError):
-    """A file under ``parameters/`` is missing, malformed or inconsistent."""
+    """A configuration file (``parameters/``, ``_quarto.yml``) is missing, malformed or inconsistent.
+
+    ``file`` and ``key`` (a dotted path such as ``spc.baseline_points``) say
+    where, when the error is about a file; the message starts with them.
+    """
+
+    def __init__(self, message: str, *, file: str | os.PathLike[str] | None = None, key: str | None = None) -> None:
+        self.file = str(file) if file is not None else None
+        self.key = key or None
+        where = ": ".join(part for part in (self.file, self.key) if part)
+        super().__init__(f"{where}: {message}" if where else message)
 
 
 class SubmissionError(PerfcoreError):
