@@ -123,9 +123,9 @@ def test_all_members_grows_with_the_consortium():
 
 
 def test_the_site_config_takes_quartos_defaults_for_what_it_leaves_out(tmp_path):
-    (tmp_path / "_quarto.yml").write_text("website: {title: T, page-footer: {left: A, right: B}}\nformat: {typst: {margin: {x: 1cm}}}\n")
+    (tmp_path / "_quarto.yml").write_text("website: {title: T, navbar: null, page-footer: {left: A, right: B}}\nformat: {typst: {margin: {x: 1cm}}}\n")
     config = load_site_config(tmp_path)
-    assert (config.title, config.footer, config.output_dir) == ("T", "A B", tmp_path / "reports" / "site")
+    assert (config.title, config.footer, config.output_dir, config.navbar) == ("T", "A B", tmp_path / "reports" / "site", ())
     assert (config.typst.margin_x, config.typst.margin_y, config.typst.pdf_standards) == ("1cm", "2.4cm", ("a-2a", "ua-1"))
 
 

@@ -12,7 +12,8 @@ path (``spc.baseline_points``, ``members[3].code``) and what is allowed::
 
 A key is required unless the table gives a default. ``OPTIONAL`` means "the
 built value's own default": the dataclass field's default is then the one
-place that default lives, instead of being repeated here.
+place that default lives, instead of being repeated here. An optional key
+written with nothing after it (YAML null) counts as left out.
 
 Rules between keys (a window at least as long as its minimum) are ``checks``
 on the table; rules that need another file (a peer group's codes must be
@@ -320,7 +321,8 @@ class Table(Kind):
         values: dict[str, Any] = {}
         for key in self.keys:
             where = child(at, key.name)
-            if key.name in value:
+            given = key.name in value and (value[key.name] is not None or key.default is REQUIRED)
+            if given:  # an optional key written with nothing after it (YAML null) counts as left out
                 values[key.argument] = key.kind.read(value[key.name], where)
             elif key.default is REQUIRED:
                 raise Invalid(where, "missing", _item_words(key.kind))
@@ -365,11 +367,6 @@ def read_file(path: str | Path, table: Table, *, missing: str = "run perfcore fr
     """Read ``path`` against ``table``: the value it builds, or one ConfigError naming file and key."""
     path = Path(path)
     raw = load_yaml(path, missing=missing)
-    return read_value(path, raw, table)
-
-
-def read_value(path: str | Path, raw: Any, table: Table) -> Any:
-    """``raw`` (already parsed from ``path``) read against ``table``."""
     try:
         return table.read(raw, "")
     except Invalid as invalid:
