@@ -15,6 +15,7 @@ from pathlib import Path
 
 from perfcore import settings
 from perfcore.access.commands import COMMANDS as ACCESS_COMMANDS
+from perfcore.mail.commands import COMMANDS as MAIL_COMMANDS
 from perfcore.exceptions import PerfcoreError
 from perfcore.terminal import guarded_output, safe
 
@@ -349,6 +350,7 @@ COMMANDS = (
     ("demo-data", cmd_demo_data, "Write realistic, reproducible demo extracts and manual returns.", _demo_data_arguments),
     ("demo", cmd_demo, "The main job on demo data: generate, ingest, print the latest month, build the site.", _demo_arguments),
     *ACCESS_COMMANDS,
+    *MAIL_COMMANDS,
 )
 
 

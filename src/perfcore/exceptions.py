@@ -14,6 +14,7 @@ The hierarchy::
     │   └── InsufficientData      too few months before/after, too few councils, ...
     ├── BuildError                a notebook or render step failed (the build records it and goes on)
     │   └── BuildStopped          the build was stopped (SIGTERM, Ctrl-C): finished pages stay published
+    ├── MailError                 e-mail intake: a held message that is not held, a relay that refuses a receipt
     ├── AccessError               a user, role or access-control request is wrong (unknown council, weak password, ...)
     └── StorageFull               the disk or quota is full: the write was abandoned, nothing half-written
 
@@ -118,3 +119,7 @@ class StorageFull(PerfcoreError):
 
 class AccessError(PerfcoreError):
     """Users, roles or the web server's access control: bad input changes nothing."""
+
+
+class MailError(PerfcoreError):
+    """E-mail intake could not do what was asked; what was received is still kept."""

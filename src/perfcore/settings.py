@@ -51,6 +51,18 @@ SETTINGS: tuple[Setting, ...] = (
         "users file (roles, councils, password hashes) for the web server; empty means users.yaml beside the warehouse",
     ),
     Setting(
+        "relay",
+        "PERFCORE_SMTP_RELAY",
+        "",
+        "SMTP relay HOST:PORT for receipts and reminders; empty means write them to outbox/ beside the warehouse",
+    ),
+    Setting(
+        "intake-address",
+        "PERFCORE_INTAKE_ADDRESS",
+        "perfcore-intake@localhost",
+        "the intake mailbox's address: receipts and reminders come from it",
+    ),
+    Setting(
         "today",
         "PERFCORE_TODAY",
         "",
