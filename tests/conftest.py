@@ -73,12 +73,20 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_site(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
     """The whole site built from the demo warehouse: (summary, site folder, reports folder)."""
-    import os
-
     from perfcore.build.runner import build
 
     folder = tmp_path_factory.mktemp("built")
-    os.environ["PERFCORE_TODAY"] = DEMO_TODAY
-    summary = build(None, site=folder / "site", root=ROOT, warehouse=demo_warehouse,
-                    parameters=ROOT / "parameters", reports_dir=folder / "reports")
+    # The page workers read today (the published date) from the environment they inherit: set it for
+    # this build only, so no later test depends on a variable this fixture happened to leave behind.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PERFCORE_TODAY", DEMO_TODAY)
+        summary = build(None, site=folder / "site", root=ROOT, warehouse=demo_warehouse,
+                        parameters=ROOT / "parameters", reports_dir=folder / "reports", today=DEMO_TODAY)
     return summary, folder / "site", folder / "reports"
+
+
+@pytest.fixture
+def demo_today(monkeypatch: pytest.MonkeyPatch) -> str:
+    """PERFCORE_TODAY set to the demo's day for one test (builds and their workers read it), then restored."""
+    monkeypatch.setenv("PERFCORE_TODAY", DEMO_TODAY)
+    return DEMO_TODAY

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import DEMO_TODAY, ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("demo_today")]  # rebuilds as of the demo's day
 
 
 @pytest.fixture(scope="module")

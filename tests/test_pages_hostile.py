@@ -11,6 +11,8 @@
 
 Real parts throughout: the real notebooks executed in an IPython shell (and
 once with papermill), real pandoc and Typst, PDFs read back with pypdf.
+The tests that execute a whole notebook (or run the CLI) are marked slow:
+``.ci/run`` runs them; the fast suite keeps the chart, text and rendering checks.
 """
 
 from __future__ import annotations
@@ -90,19 +92,43 @@ def warehouse_with(folder: Path, months: dict[str, int], members: list[str] | No
 # --- the real notebooks, executed in an IPython shell, rendered for real ----------------------------
 
 
-def execute_in_shell(notebook_path: Path, parameters: dict):
-    """The notebook with every code cell run in a real IPython shell and its display outputs kept.
+@pytest.fixture
+def shell(monkeypatch):
+    """A fresh IPython shell, as a kernel has one; what creating it changes in this process is put back after.
+
+    The shell is a process-wide singleton that replaces ``sys.modules["__main__"]``, adds ``display`` to the
+    builtins and registers an exit hook; its history stays in memory (no thread, nothing under ~/.ipython).
+    """
+    import atexit
+    import builtins
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])  # restored at teardown
+    had = set(vars(builtins))
+    config = Config()
+    config.HistoryManager.enabled = False
+    InteractiveShell.clear_instance()
+    instance = InteractiveShell.instance(config=config)
+    yield instance
+    atexit.unregister(instance.atexit_operations)
+    InteractiveShell.clear_instance()
+    for name in set(vars(builtins)) - had:
+        delattr(builtins, name)
+
+
+def execute_in_shell(shell, notebook_path: Path, parameters: dict):
+    """The notebook with every code cell run in a real IPython ``shell`` and its display outputs kept.
 
     What papermill does, without a kernel process per notebook: the same
     sources, the same ``IPython.display`` publishing. Returns the executed
     notebook and the first error (None when every cell ran).
     """
     import nbformat
-    from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
     from nbformat.v4 import new_output
 
-    shell = InteractiveShell.instance()
     shell.user_ns.clear()
     notebook = nbformat.read(str(notebook_path), as_version=4)
     for cell in notebook.cells:
@@ -151,12 +177,12 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def run_page(folder: Path, notebook: str, warehouse: Path, parameters: Path, *, audience: str, report: str,
+def run_page(shell, folder: Path, notebook: str, warehouse: Path, parameters: Path, *, audience: str, report: str,
              pdf: bool, council: str | None = None):
     params = {"period": PERIOD, "warehouse": str(warehouse), "parameters": str(parameters)}
     if council:
         params["council"] = council
-    executed, error = execute_in_shell(ROOT / "notebooks" / notebook, params)
+    executed, error = execute_in_shell(shell, ROOT / "notebooks" / notebook, params)
     assert error is None, f"{notebook} stopped at: {type(error).__name__}: {error}"
     page = render(executed, folder, audience=audience, report=report, pdf=pdf, council=council)
     assert page.ok, page.errors
@@ -312,13 +338,11 @@ def test_all_null_and_empty_data_give_a_callout_not_a_chart(name, three_councils
         assert _chart(name, shape, three_councils).chart is None, (name, shape)
 
 
-def test_an_unavailable_figure_is_published_as_a_callout_saying_why():
-    from IPython.core.interactiveshell import InteractiveShell
+def test_an_unavailable_figure_is_published_as_a_callout_saying_why(shell):
     from IPython.utils.capture import capture_output
 
     from perfcore.reporting import charts
 
-    InteractiveShell.instance()
     figure = charts.unavailable("Work on hand by age", "No items were waiting *yet*.", id="work-on-hand")
     with capture_output() as captured:
         charts.show_figure(figure)
@@ -351,7 +375,8 @@ def test_a_chart_that_draws_to_an_absurd_size_is_replaced_by_a_warning_not_publi
     assert data.kind == "chart-data"
 
 
-def test_a_council_with_an_empty_work_on_hand_section_gets_its_page_and_pdf(tmp_path):
+@pytest.mark.slow
+def test_a_council_with_an_empty_work_on_hand_section_gets_its_page_and_pdf(shell, tmp_path):
     """Item 5 as reported: an empty <WorkOnHand/> made the chart 1.8e308 pixels wide and lost the page."""
     harness = Harness(tmp_path)
     for period in months_to(PERIOD, 2):
@@ -361,7 +386,7 @@ def test_a_council_with_an_empty_work_on_hand_section_gets_its_page_and_pdf(tmp_
             assert "<WorkOnHand/>" in text
         assert harness.ingest(text).outcome == "accepted"
     harness.con.close()
-    page = run_page(tmp_path, "council.ipynb", tmp_path / "warehouse.duckdb", ROOT / "parameters",
+    page = run_page(shell, tmp_path, "council.ipynb", tmp_path / "warehouse.duckdb", ROOT / "parameters",
                     audience="council", report="report", pdf=True, council=DUNDEE)
     assert page.pdf.exists() and page.html.exists()
     text = flat(pdf_text(page.pdf))
@@ -468,14 +493,15 @@ def test_hostile_text_is_escaped_in_html_and_clean_in_the_search_index(hostile_p
     assert "#set page(width: 1cm) $x^2$ *bold* <label> @ref back\\slash" in hostile_page.text
 
 
-def test_hostile_file_names_and_csv_fields_reach_a_council_page_safely(tmp_path):
+@pytest.mark.slow
+def test_hostile_file_names_and_csv_fields_reach_a_council_page_safely(shell, tmp_path):
     """End to end: what arrives through ingestion, rejected and listed on the council's page for a year."""
     warehouse, parameters = warehouse_with(tmp_path, {DUNDEE: 1}, extra=[
         ("report 😀 #set $x$ [a] 漢字.xml", extract_xml(DUNDEE, PERIOD, [claim("R1", "2026-10-20", "2026-10-02")], sequence=2)),
         ("return\u202eVSC.csv", manual_csv([(DUNDEE, PERIOD, "calls_offered", "1\x1b[31m2\x07"),
                                              (DUNDEE, PERIOD, "calls_answered", "9" * 5000)])),
     ])
-    page = run_page(tmp_path, "council.ipynb", warehouse, parameters, audience="council", report="report", pdf=True,
+    page = run_page(shell, tmp_path, "council.ipynb", warehouse, parameters, audience="council", report="report", pdf=True,
                     council=DUNDEE)
     text = flat(pdf_text(page.pdf))
     assert "report \ufffd #set $x$ [a] \ufffd\ufffd.xml".replace(" ", "") in text.replace(" ", "")
@@ -495,10 +521,11 @@ def test_hostile_file_names_and_csv_fields_reach_a_council_page_safely(tmp_path)
 # === item 7: short histories =======================================================================
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("months", [0, 1, 2, 7])
-def test_a_new_member_gets_a_complete_council_page_saying_what_cannot_be_shown_yet(months, tmp_path):
+def test_a_new_member_gets_a_complete_council_page_saying_what_cannot_be_shown_yet(months, shell, tmp_path):
     warehouse, parameters = warehouse_with(tmp_path, {DUNDEE: months, EAST_AYRSHIRE: 12, EAST_RENFREWSHIRE: 12})
-    page = run_page(tmp_path, "council.ipynb", warehouse, parameters, audience="council", report="report", pdf=True,
+    page = run_page(shell, tmp_path, "council.ipynb", warehouse, parameters, audience="council", report="report", pdf=True,
                     council=DUNDEE)
     text = flat(pdf_text(page.pdf))
     assert "Data quality" in text  # the last section: the page is not cut off
@@ -512,21 +539,23 @@ def test_a_new_member_gets_a_complete_council_page_saying_what_cannot_be_shown_y
         assert "Not enough data yet for a process control chart" in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("members", [[DUNDEE], [DUNDEE, EAST_RENFREWSHIRE]])
-def test_a_consortium_of_one_or_two_gets_complete_benchmark_pages(members, tmp_path):
+def test_a_consortium_of_one_or_two_gets_complete_benchmark_pages(members, shell, tmp_path):
     warehouse, parameters = warehouse_with(tmp_path, {code: 3 for code in members}, members=members)
-    page = run_page(tmp_path, "consortium.ipynb", warehouse, parameters, audience="consortium", report="benchmarks", pdf=True)
+    page = run_page(shell, tmp_path, "consortium.ipynb", warehouse, parameters, audience="consortium", report="benchmarks", pdf=True)
     text = flat(pdf_text(page.pdf))
     assert (f"Not enough data yet for a funnel plot of New claims, days: it needs 3 councils with cases, and "
             f"{len(members)} of the {len(members)} members have them in August 2026 to October 2026.") in text
     assert "Consortium trends" in text  # the last section
     for notebook, report in (("analytics.ipynb", "analytics"), ("data_quality.ipynb", "data-quality")):
-        assert run_page(tmp_path / report, notebook, warehouse, parameters, audience="consortium", report=report, pdf=False).ok
+        assert run_page(shell, tmp_path / report, notebook, warehouse, parameters, audience="consortium", report=report, pdf=False).ok
 
 
-def test_a_consortium_without_data_yet_gets_its_analysis_page(tmp_path):
+@pytest.mark.slow
+def test_a_consortium_without_data_yet_gets_its_analysis_page(shell, tmp_path):
     warehouse, parameters = warehouse_with(tmp_path, {}, members=[DUNDEE, EAST_RENFREWSHIRE])
-    page = run_page(tmp_path, "analytics.ipynb", warehouse, parameters, audience="consortium", report="analytics", pdf=False)
+    page = run_page(shell, tmp_path, "analytics.ipynb", warehouse, parameters, audience="consortium", report="analytics", pdf=False)
     assert "Not enough data yet to see how indicators move together" in flat(page.text)
     assert "Impact of initiatives" in page.text  # the last section
 
@@ -542,6 +571,7 @@ def test_report_functions_return_not_yet_instead_of_raising(tmp_path):
     assert isinstance(funnel, report.NotYet) and "it needs 3 councils" in funnel.reason
 
 
+@pytest.mark.slow
 def test_council_notebook_runs_with_papermill_for_a_member_with_two_months(tmp_path):
     """The same as above through papermill and a real kernel, as the runner runs it."""
     import nbformat
@@ -576,11 +606,12 @@ def many_rejections(tmp_path_factory):
     return folder, folder / "warehouse.duckdb"
 
 
-def test_80000_rejections_give_a_bounded_council_page(many_rejections):
+@pytest.mark.slow
+def test_80000_rejections_give_a_bounded_council_page(many_rejections, shell):
     from bs4 import BeautifulSoup
 
     folder, warehouse = many_rejections
-    page = run_page(folder, "council.ipynb", warehouse, ROOT / "parameters", audience="council", report="report", pdf=True,
+    page = run_page(shell, folder, "council.ipynb", warehouse, ROOT / "parameters", audience="council", report="report", pdf=True,
                     council=DUNDEE)
     html = page.html.read_text(encoding="utf-8")
     assert len(html) < 200_000 and page.pdf.stat().st_size < 500_000
@@ -595,6 +626,7 @@ def test_80000_rejections_give_a_bounded_council_page(many_rejections):
     assert "79,980 more" in flat(pdf_text(page.pdf))
 
 
+@pytest.mark.slow
 def test_rejections_cli_filters_by_council_and_period(many_rejections, tmp_path):
     _, warehouse = many_rejections
     env = {**os.environ, "PERFCORE_WAREHOUSE": str(warehouse), "PERFCORE_TODAY": "2026-11-26"}
