@@ -20,6 +20,7 @@ swamp every average, so that record is rejected.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,10 +81,12 @@ class Section:
     unique_refs: bool = True  # a ref used twice in the section rejects the later record
     rules: tuple[RecordRule, ...] = ()
     names: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)  # ' name="' for the writer
 
     def __post_init__(self) -> None:
-        # extract's hot loop reads attributes by name once per record: a ready tuple, not a property.
+        # Hot loops (extract's reading, the writer) use these once per record: ready tuples, not properties.
         object.__setattr__(self, "names", tuple(a.name for a in self.attributes))
+        object.__setattr__(self, "prefixes", tuple(f' {a.name}="' for a in self.attributes))
 
     def column_of(self, name: str) -> str:
         return next(a.column for a in self.attributes if a.name == name)
@@ -192,6 +195,8 @@ class Header:
 
 Record = Sequence[str | None] | Mapping[str, str | None]
 _NEEDS_ESCAPE = re.compile(r'[&<>"\n\r\t]')
+# Formatted lines hold one <, one > and one newline each, two quotes a value: a value's own show in the counts.
+_MARKUP = re.compile(r"[&\r\t]")
 
 
 def write_extract(
@@ -240,20 +245,53 @@ def _header_text(header: Header) -> str:
     )
 
 
+_CHUNK = 2_000  # records formatted, checked and written together
+
+
 def _write_section(write, section: Section, records: Iterable[Record]) -> None:
-    opening = f"    <{section.element}"
-    names = section.names
-    wrote_any = False
+    iterator = iter(records)
+    chunk = list(itertools.islice(iterator, _CHUNK))
+    if not chunk:
+        write(f"  <{section.parent}/>\n")
+        return
+    write(f"  <{section.parent}>\n")
+    while chunk:
+        write(_records_text(section, chunk))
+        chunk = list(itertools.islice(iterator, _CHUNK))
+    write(f"  </{section.parent}>\n")
+
+
+def _records_text(section: Section, records: list[Record]) -> str:
+    """Records as lines. The usual value needs no escaping, so the lines are built plainly
+    and checked once; only a chunk holding a character to escape is built again, escaped."""
+    opening, prefixes = f"    <{section.element}", section.prefixes
+    if set(map(type, records)) != {tuple}:
+        return _escaped_records_text(section, records)
+    lines, written = [], 0
+    try:
+        for record in records:
+            values = [p + v + '"' for p, v in zip(prefixes, record) if v is not None]
+            written += len(values)
+            lines.append(opening + "".join(values) + "/>\n")
+    except TypeError:  # a value that is not a string
+        return _escaped_records_text(section, records)
+    text = "".join(lines)
+    count, n = text.count, len(records)
+    if _MARKUP.search(text) is None and count('"') == 2 * written and count("<") == count(">") == count("\n") == n:
+        return text
+    return _escaped_records_text(section, records)
+
+
+def _escaped_records_text(section: Section, records: list[Record]) -> str:
+    """The careful way: any value escaped, records given as mappings (unknown names after the known)."""
+    names, lines = section.names, []
     for record in records:
-        if not wrote_any:
-            write(f"  <{section.parent}>\n")
-            wrote_any = True
         if isinstance(record, Mapping):
             pairs = [*((n, record.get(n)) for n in names), *((n, v) for n, v in record.items() if n not in names)]
         else:
-            pairs = zip(names, record)
-        write(opening + "".join(f" {n}={_quoted(v)}" for n, v in pairs if v is not None) + "/>\n")
-    write(f"  </{section.parent}>\n" if wrote_any else f"  <{section.parent}/>\n")
+            pairs = list(zip(names, record))
+        lines.append(f"    <{section.element}" + "".join(f" {n}={_quoted(v)}" for n, v in pairs if v is not None) + "/>\n")
+    return "".join(lines)
 
 
 def _quoted(value: object) -> str:
