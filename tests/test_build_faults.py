@@ -2,7 +2,8 @@
 an incomplete month, and where --reports puts the site (issue 7).
 
 Each test builds a tiny project (one member council, three months, one or two reports) in a temporary
-folder and runs the real ``perfcore`` command in a subprocess, so it takes seconds, not minutes.
+folder and runs the real ``perfcore`` command in a subprocess, so it takes seconds, not minutes; still, each
+is a build from end to end, so they are marked slow (``.ci/run`` runs them, ``-m "not slow"`` leaves them out).
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def assert_one_clear_line(stderr: str) -> str:
 # -- 16: --reports moves the site -------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a real build in a subprocess
 def test_reports_option_and_variable_move_the_site(project: Path, tmp_path: Path):
     elsewhere = tmp_path / "elsewhere"
     done = perfcore(project, "build", "--report", "report", "--workers", "1", "--reports", str(elsewhere))
@@ -133,6 +135,7 @@ def fill(disk: Path) -> None:
             pass
 
 
+@pytest.mark.slow  # a real build in a subprocess
 def test_disk_full_while_writing_the_site_is_one_line_and_leaves_every_file_whole(project: Path, small_disk: Path, tmp_path: Path):
     site = small_disk / "site"
     first = perfcore(project, "build", "--report", "report", "--workers", "1", "--out", str(site),
@@ -150,6 +153,7 @@ def test_disk_full_while_writing_the_site_is_one_line_and_leaves_every_file_whol
     assert files_under(site) == before  # every file as it was: nothing half-written, no temporary file left
 
 
+@pytest.mark.slow  # a real build in a subprocess
 def test_disk_full_for_the_reports_folder_is_one_line_and_leaves_nothing_half_written(project: Path, small_disk: Path):
     fill(small_disk)
     # Room for the warehouse snapshot and the executed notebook, not for the whole page: the build runs out midway.
@@ -171,6 +175,7 @@ def test_disk_full_for_the_reports_folder_is_one_line_and_leaves_nothing_half_wr
 # -- 8: concurrent ingest, failed pages --------------------------------------------------------------
 
 
+@pytest.mark.slow  # a real build in a subprocess
 def test_an_ingest_during_a_build_neither_fails_nor_breaks_a_page(project: Path, tmp_path: Path):
     build = start_perfcore(project, "build", "--report", "report", "--report", "benchmarks", "--report", "data-quality",
                            "--workers", "1")
@@ -203,6 +208,7 @@ LEAKY_FAILURE = ("import os, sys\n"
                  "raise RuntimeError(f'cannot read {warehouse} with {sys.executable} (PID {os.getpid()})')\n")
 
 
+@pytest.mark.slow  # a real build in a subprocess
 def test_a_failing_notebook_keeps_the_last_good_page_and_its_dwp_copy(project: Path):
     site = project / "reports" / "site"
     good = perfcore(project, "build", "--report", "report", "--workers", "1")
@@ -220,6 +226,7 @@ def test_a_failing_notebook_keeps_the_last_good_page_and_its_dwp_copy(project: P
     assert "report.html" in (site / "councils" / "dundee-city" / "index.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # a real build in a subprocess
 def test_a_page_that_never_built_says_what_failed_in_words_without_paths_or_tracebacks(project: Path):
     break_notebook(project, "council.ipynb", LEAKY_FAILURE)
     failed = perfcore(project, "build", "--report", "report", "--workers", "1")
@@ -293,6 +300,7 @@ def slow_build(project: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         build.communicate()
 
 
+@pytest.mark.slow  # a real build in a subprocess
 def test_killing_the_build_kills_its_workers_and_their_kernels(slow_build):
     build, marker = slow_build
     build.kill()
@@ -300,6 +308,7 @@ def test_killing_the_build_kills_its_workers_and_their_kernels(slow_build):
     wait_for(lambda: not processes_with(marker), "the workers and kernels to end")
 
 
+@pytest.mark.slow  # a real build in a subprocess
 def test_sigterm_stops_the_build_with_one_line_and_no_orphans(slow_build, project: Path):
     build, marker = slow_build
     build.send_signal(signal.SIGTERM)
@@ -343,6 +352,7 @@ def test_default_month_is_the_last_complete_one_and_a_month_in_progress_is_provi
     assert "2026-10" in first and "provisional" not in first
 
 
+@pytest.mark.slow  # a real build in a subprocess
 def test_a_provisional_month_is_marked_on_its_pages(project: Path):
     # A second member with no extract for October: on 2 November (before the cut-off) October is provisional.
     consortium = project / "parameters" / "consortium.yaml"

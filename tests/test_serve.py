@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -161,11 +162,21 @@ def workdir() -> Path:
     return folder
 
 
+@pytest.fixture
+def run_folder() -> Iterator[Path]:
+    """``workdir()`` for one test, removed afterwards."""
+    folder = workdir()
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def server(site):
-    running = Server(site, workdir())
+    folder = workdir()
+    running = Server(site, folder)
     yield running
     code, out, err = running.stop()
+    shutil.rmtree(folder, ignore_errors=True)
     assert code == 0, (out, err)
 
 
@@ -180,6 +191,7 @@ def expected(grant: policy.Grant, path: str, site: Path) -> int:
     return 200 if (site / path.lstrip("/")).is_file() else 404
 
 
+@pytest.mark.slow  # a real nginx
 def test_the_access_matrix(server, site):
     """Every role x every file of every partition, plus missing files: 401, 403, 404 and 200 as the policy says."""
     paths = ["/" + name for name in SITE_FILES] + list(MISSING)
@@ -220,6 +232,7 @@ TRICKS = (
 )
 
 
+@pytest.mark.slow  # a real nginx
 @pytest.mark.parametrize("path", TRICKS)
 def test_path_tricks_give_nothing_away(server, path):
     status, _, body = get(server.port, path, "dundee.officer")
@@ -230,6 +243,7 @@ def test_path_tricks_give_nothing_away(server, path):
     assert status != 200 or "midlothian" in path.lower() and "neighbour" not in path
 
 
+@pytest.mark.slow  # a real nginx
 def test_home_follows_the_role(server):
     homes = {"dundee.officer": "/councils/dundee-city/index.html", "shared.service": "/councils/dundee-city/index.html",
              "analyst": "/index.html", "dwp.reader": "/dwp/index.html"}
@@ -241,6 +255,7 @@ def test_home_follows_the_role(server):
     assert get(server.port, "/", None)[0] == 401
 
 
+@pytest.mark.slow  # a real nginx
 def test_security_headers(server):
     status, headers, _ = get(server.port, "/councils/dundee-city/2026-10/report.html", "dundee.officer")
     assert status == 200
@@ -258,6 +273,7 @@ def test_security_headers(server):
         assert "content-security-policy" in headers and b"nginx/" not in body
 
 
+@pytest.mark.slow  # a real nginx
 def test_every_decision_is_logged_and_summarised(server, tmp_path):
     marker = f"/councils/midlothian/2026-10/report.html?probe={random.randrange(10**9)}"
     get(server.port, marker, "dundee.officer")
@@ -279,6 +295,7 @@ def test_every_decision_is_logged_and_summarised(server, tmp_path):
     assert summary.returncode == 0 and "dundee.officer" in summary.stdout and "denied" in summary.stdout
 
 
+@pytest.mark.slow  # a real nginx
 def test_policy_holds_under_load(server, site):
     """Thousands of requests from 50 concurrent clients, mixed users and paths: not one wrong answer."""
     rng = random.Random(7)
@@ -321,10 +338,11 @@ class _StandInSSO(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_single_sign_on_maps_the_signed_in_email_to_a_user(site, tmp_path):
+@pytest.mark.slow  # a real nginx
+def test_single_sign_on_maps_the_signed_in_email_to_a_user(site, run_folder):
     sso = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StandInSSO)
     threading.Thread(target=sso.serve_forever, daemon=True).start()
-    running = Server(site, workdir(), "--sso", f"127.0.0.1:{sso.server_address[1]}")
+    running = Server(site, run_folder, "--sso", f"127.0.0.1:{sso.server_address[1]}")
     try:
         port = running.port
         status, headers, _ = get(port, "/councils/dundee-city/2026-10/report.html")
@@ -349,12 +367,13 @@ def test_single_sign_on_maps_the_signed_in_email_to_a_user(site, tmp_path):
     assert code == 0, err
 
 
-def test_tls_with_hsts(site, tmp_path):
+@pytest.mark.slow  # a real nginx
+def test_tls_with_hsts(site, tmp_path, run_folder):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
     os.chmod(key, 0o600)
-    running = Server(site, workdir(), "--tls-cert", str(cert), "--tls-key", str(key))
+    running = Server(site, run_folder, "--tls-cert", str(cert), "--tls-key", str(key))
     try:
         status, headers, _ = get(running.port, "/councils/dundee-city/2026-10/report.html", "dundee.officer", https=True)
         assert status == 200 and headers["strict-transport-security"].startswith("max-age=")
@@ -364,8 +383,9 @@ def test_tls_with_hsts(site, tmp_path):
     assert code == 0, err
 
 
-def test_serve_stops_cleanly_on_ctrl_c_and_leaves_no_nginx(site, tmp_path):
-    running = Server(site, workdir())
+@pytest.mark.slow  # a real nginx
+def test_serve_stops_cleanly_on_ctrl_c_and_leaves_no_nginx(site, run_folder):
+    running = Server(site, run_folder)
     pid_file = running.reports / "server" / "nginx.pid"
     master = int(pid_file.read_text())
     code, out, err = running.stop()
