@@ -29,11 +29,17 @@ def served_site(demo_site):
 
 
 def chromium(*args: str) -> subprocess.CompletedProcess:
+    """Headless Chromium run to its end; a crash or a refused flag fails the test here, with Chromium's own words.
+
+    Chromium exits 0 even when a page fails to load, so the callers still check what it dumped or drew.
+    """
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     assert binary, "Chromium is needed for the browser tests: scripts/test installs it"
     with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                              capture_output=True, text=True, timeout=120)
+        result = subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                                capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"Chromium exited with {result.returncode}: {result.stderr[-2000:]}"
+    return result
 
 
 def test_search_finds_pages_in_the_browser(served_site):
@@ -50,7 +56,9 @@ def test_search_finds_pages_in_the_browser(served_site):
 def test_council_page_renders_to_a_screenshot(served_site, tmp_path):
     base, period = served_site
     shot = tmp_path / "council.png"
-    chromium("--hide-scrollbars", "--window-size=1280,2400", f"--screenshot={shot}",
-             f"{base}/councils/midlothian/{period}/report.html")
+    page = f"{base}/councils/midlothian/{period}/report.html"
+    # the page Chromium draws is the report, not an error page: the same address, dumped, has the report's heading
+    assert BeautifulSoup(chromium("--dump-dom", page).stdout, "html.parser").find("h1") is not None
+    chromium("--hide-scrollbars", "--window-size=1280,2400", f"--screenshot={shot}", page)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 100_000  # a real, non-blank page
