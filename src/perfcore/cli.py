@@ -340,6 +340,20 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _migrate_arguments(sub: argparse.ArgumentParser) -> None:
+    """No arguments: the global --warehouse names the warehouse."""
+
+
+def cmd_migrate(args) -> int:
+    """Open the warehouse for writing, which brings an older one to this perfcore's schema (one transaction)."""
+    from perfcore import warehouse
+
+    with _connect(args) as con:
+        how, when = con.execute("select how, applied_at from schema_history order by version desc limit 1").fetchone()
+    print(f"{warehouse.warehouse_path(args.warehouse)}: schema version {warehouse.SCHEMA_VERSION} ({how} {when:%Y-%m-%d %H:%M} UTC)")
+    return 0
+
+
 COMMANDS = (
     ("ingest", cmd_ingest, "Ingest HBPE extracts and manual returns into the warehouse.", _ingest_arguments),
     ("indicators", cmd_indicators, "Print a council's or the consortium's indicators for a month.", _indicators_arguments),
@@ -349,6 +363,7 @@ COMMANDS = (
     ("build", cmd_build, "Execute the report notebooks and build the site and PDFs.", _build_arguments),
     ("demo-data", cmd_demo_data, "Write realistic, reproducible demo extracts and manual returns.", _demo_data_arguments),
     ("demo", cmd_demo, "The main job on demo data: generate, ingest, print the latest month, build the site.", _demo_arguments),
+    ("migrate", cmd_migrate, "Bring a warehouse made by an older perfcore to this version's schema.", _migrate_arguments),
     *ACCESS_COMMANDS,
     *MAIL_COMMANDS,
 )
