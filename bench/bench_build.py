@@ -46,8 +46,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from perfcore.render import SiteConfig
     from perfcore.build.runner import BuildSummary, Job
+    from perfcore.render import SiteConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 11, 26)  # fixed, as in the tests, so months and figures are reproducible
@@ -73,9 +73,9 @@ class Warehouse:
 def prepare(folder: Path, councils: int, months: int) -> Warehouse:
     """Demo data for ``councils`` councils, ingested; every file must be accepted."""
     from perfcore import warehouse
-    from perfcore.demo import write_demo_data, write_consortium_yaml
-    from perfcore.intake.ingest import ingest_paths
     from perfcore.config.parameters import load_consortium
+    from perfcore.demo import write_consortium_yaml, write_demo_data
+    from perfcore.intake.ingest import ingest_paths
 
     started = time.perf_counter()
     summary = write_demo_data(folder / "input", consortium=load_consortium(ROOT / "parameters"), councils=councils,
@@ -99,7 +99,7 @@ def prepare(folder: Path, councils: int, months: int) -> Warehouse:
 # -- the whole site, cold then warm --------------------------------------------------------------------------
 
 
-def time_build(data: Warehouse, folder: Path, workers: int | None) -> "BuildSummary":
+def time_build(data: Warehouse, folder: Path, workers: int | None) -> BuildSummary:
     from perfcore.build.runner import build
 
     def progress(outcome: Any) -> None:
@@ -109,7 +109,7 @@ def time_build(data: Warehouse, folder: Path, workers: int | None) -> "BuildSumm
                  reports_dir=folder / "reports", workers=workers, progress=progress)
 
 
-def build_report(summary: "BuildSummary") -> dict[str, Any]:
+def build_report(summary: BuildSummary) -> dict[str, Any]:
     pages = len(summary.outcomes)
     ran = [o.seconds for o in summary.outcomes if o.status != "frozen"]
     return {
@@ -163,11 +163,11 @@ def sources_fingerprint() -> str:
 # -- one notebook: perfcore's per-page work against bare papermill + nbconvert -----------------------------
 
 
-def council_job(data: Warehouse, folder: Path) -> tuple["Job", "SiteConfig"]:
+def council_job(data: Warehouse, folder: Path) -> tuple[Job, SiteConfig]:
     """The planned Job for the first member's council report, writing under ``folder``."""
-    from perfcore.reporting import report
-    from perfcore.render import load_site_config
     from perfcore.build.runner import plan
+    from perfcore.render import load_site_config
+    from perfcore.reporting import report
 
     config = load_site_config(ROOT)
     loaded = report.load(None, warehouse=data.database, parameters=data.parameters)
@@ -175,10 +175,10 @@ def council_job(data: Warehouse, folder: Path) -> tuple["Job", "SiteConfig"]:
     return jobs[0], config
 
 
-def _perfcore_child(job: "Job", site: Path, config: "SiteConfig", queue: Any) -> None:
+def _perfcore_child(job: Job, site: Path, config: SiteConfig, queue: Any) -> None:
     """In a fresh process: the page as a build worker makes it, then a warm breakdown of its parts."""
-    from perfcore.render import page_paths, render_page
     from perfcore.build.runner import execute, execute_and_render
+    from perfcore.render import page_paths, render_page
 
     started = time.perf_counter()
     outcome = execute_and_render(job, site, ROOT, config)
@@ -199,7 +199,7 @@ def _timed(function: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def perfcore_page(job: "Job", site: Path, config: "SiteConfig") -> dict[str, Any]:
+def perfcore_page(job: Job, site: Path, config: SiteConfig) -> dict[str, Any]:
     """Spawned, not forked: the child starts as cold as the bare CLI does."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
@@ -222,7 +222,7 @@ def cli(name: str) -> list[str]:
     return [name] if shutil.which(name) else [sys.executable, "-m", name]
 
 
-def bare_page(job: "Job", folder: Path) -> dict[str, Any]:
+def bare_page(job: Job, folder: Path) -> dict[str, Any]:
     """papermill CLI with the same notebook, parameters, kernel and cwd, then nbconvert to HTML."""
     folder.mkdir(parents=True, exist_ok=True)
     executed = folder / "council.ipynb"
@@ -256,7 +256,7 @@ def bench_notebook(data: Warehouse, folder: Path, repeat: int) -> dict[str, Any]
     return notebook_report(job, ours, bare)
 
 
-def notebook_report(job: "Job", ours: list[dict[str, Any]], bare: list[dict[str, Any]]) -> dict[str, Any]:
+def notebook_report(job: Job, ours: list[dict[str, Any]], bare: list[dict[str, Any]]) -> dict[str, Any]:
     def median(rows: list[dict[str, Any]], key: str) -> float:
         return statistics.median(r[key] for r in rows)
 

@@ -53,9 +53,9 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from datetime import date
 
     from perfcore import warehouse
+    from perfcore.config.parameters import load_consortium
     from perfcore.demo import write_demo_data
     from perfcore.intake.ingest import ingest_paths
-    from perfcore.config.parameters import load_consortium
 
     folder = tmp_path_factory.mktemp("demo")
     consortium = load_consortium(ROOT / "parameters")

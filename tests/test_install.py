@@ -58,7 +58,7 @@ def python_sources(folder: str) -> list[tuple[Path, str]]:
             cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
             code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
             # IPython magics and shell escapes are not Python
-            sources.append((notebook, "\n".join(l for l in code.splitlines() if not l.lstrip().startswith(("%", "!")))))
+            sources.append((notebook, "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))))
         return sources
     return [(path, path.read_text(encoding="utf-8")) for path in sorted((ROOT / folder).rglob("*.py"))]
 
@@ -200,6 +200,15 @@ def test_readme_first_command_makes_its_own_virtual_environment() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     assert "bash scripts/test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "bash scripts/test" in readme_commands()
+
+
+def test_ci_checks_lint_and_format_before_the_tests() -> None:
+    assert "bash scripts/test --lint" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    script = (ROOT / "scripts" / "test").read_text(encoding="utf-8")
+    tests_start = script.index("exec .venv/bin/python -m pytest")
+    assert -1 < script.find("ruff check .") < tests_start and -1 < script.find("ruff format --check .") < tests_start
+    ruff = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]
+    assert ruff["line-length"] == 120 and {"E", "F", "W", "I"} <= set(ruff["lint"]["select"])
 
 
 def test_a_weekly_job_tests_the_newest_versions() -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from builders import Harness, change, claim, extract_xml, item, manual_csv, write
+from builders import Harness, change, claim, extract_xml, item, manual_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD = "2026-10"
@@ -93,25 +93,25 @@ def warehouse_with(folder: Path, months: dict[str, int], members: list[str] | No
 
 
 @pytest.fixture
-def shell(monkeypatch):
+def shell(monkeypatch, tmp_path):
     """A fresh IPython shell, as a kernel has one; what creating it changes in this process is put back after.
 
     The shell is a process-wide singleton that replaces ``sys.modules["__main__"]``, adds ``display`` to the
-    builtins and registers an exit hook; its history stays in memory (no thread, nothing under ~/.ipython).
+    builtins, keeps a history database (here in the test's own folder, not ~/.ipython) with a thread
+    saving to it, and registers an exit hook.
     """
     import atexit
     import builtins
 
     from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
 
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])  # restored at teardown
     had = set(vars(builtins))
-    config = Config()
-    config.HistoryManager.enabled = False
     InteractiveShell.clear_instance()
-    instance = InteractiveShell.instance(config=config)
+    instance = InteractiveShell.instance()
     yield instance
+    instance.atexit_operations()  # closes the history and stops its thread
     atexit.unregister(instance.atexit_operations)
     InteractiveShell.clear_instance()
     for name in set(vars(builtins)) - had:

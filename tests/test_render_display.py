@@ -7,8 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from perfcore.reporting import display
 from perfcore.config.parameters import Indicator, Thresholds
+from perfcore.reporting import display
 
 
 def _relative_luminance(hex_colour: str) -> float:

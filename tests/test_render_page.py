@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 from bs4 import BeautifulSoup
 
-from perfcore.exceptions import BuildError
-from perfcore.render import COUNCIL, CONSORTIUM, SiteConfig, page_context, page_paths, render_page
 from perfcore.config.site import TypstFormat
+from perfcore.exceptions import BuildError
+from perfcore.render import CONSORTIUM, COUNCIL, SiteConfig, page_context, page_paths, render_page
 from perfcore.render.notebook import notebook_to_markdown
 from perfcore.render.pdf import markdown_to_typst
 from render_notebooks import report_notebook, write_notebook

@@ -13,8 +13,8 @@ from bs4 import BeautifulSoup
 
 from perfcore.exceptions import ConfigError
 from perfcore.render import (
-    COUNCIL,
     CONSORTIUM,
+    COUNCIL,
     build_site,
     load_site_config,
     page_context,

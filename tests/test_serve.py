@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from perfcore.access import policy, users as users_file
+from perfcore.access import policy
+from perfcore.access import users as users_file
 from perfcore.config.parameters import load_consortium
 
 ROOT = Path(__file__).resolve().parents[1]

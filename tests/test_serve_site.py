@@ -15,7 +15,8 @@ from urllib.parse import quote
 import pytest
 from bs4 import BeautifulSoup
 
-from perfcore.access import policy, users as users_file
+from perfcore.access import policy
+from perfcore.access import users as users_file
 from perfcore.config.parameters import load_consortium
 from test_browser import chromium
 from test_serve import PASSWORD, Server, get

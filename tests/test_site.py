@@ -40,8 +40,8 @@ def test_every_page_built_without_failure(demo_site):
 
 def test_tables_are_real_tables_with_the_right_figures(demo_site, demo_warehouse):
     from perfcore import warehouse
-    from perfcore.warehouse import indicators
     from perfcore.config.parameters import load_framework
+    from perfcore.warehouse import indicators
 
     summary, site, _ = demo_site
     framework = load_framework(ROOT / "parameters" / "framework.yaml")
