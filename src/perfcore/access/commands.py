@@ -137,7 +137,7 @@ def serve_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--site", type=Path, metavar="DIR", help="the site to serve (default: <reports>/site)")
 
 
-def _server_options(args, consortium_users) -> nginx.ServerOptions:
+def _server_options(args) -> nginx.ServerOptions:
     if (args.tls_cert is None) != (args.tls_key is None):
         raise AccessError("--tls-cert and --tls-key go together")
     if not 0 < args.port < 65536:
@@ -160,7 +160,7 @@ def cmd_serve(args) -> int:
     users = users_file.load(users_path(args), _codes(consortium))
     if not users.users:
         raise AccessError(f"no users in {users_path(args)}; add one with 'perfcore users add NAME --role ROLE'")
-    options = _server_options(args, users)
+    options = _server_options(args)
     if args.print_config:
         return _print_config(args, options, users, consortium)
     serve.prepare(options)

@@ -110,10 +110,6 @@ class Users:
     def get(self, name: str) -> User | None:
         return next((u for u in self.users if u.name == name), None)
 
-    def by_email(self, email: str) -> User | None:
-        wanted = email.lower()
-        return next((u for u in self.users if u.email and u.email.lower() == wanted), None)
-
     def validate(self, member_codes: Iterable[str]) -> None:
         codes = tuple(member_codes)
         names: set[str] = set()
