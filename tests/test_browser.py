@@ -26,6 +26,7 @@ def served_site(demo_site):
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", demo_site[0].period
     server.shutdown()
+    server.server_close()
 
 
 def chromium(*args: str) -> subprocess.CompletedProcess:
