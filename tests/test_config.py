@@ -18,7 +18,7 @@ import yaml
 
 from perfcore.config import reader
 from perfcore.config.initiatives import load_initiatives
-from perfcore.config.parameters import GSS_PATTERN, CONSORTIUM_FILE, is_gss_code, load_consortium, load_framework
+from perfcore.config.parameters import CONSORTIUM_FILE, GSS_PATTERN, is_gss_code, load_consortium, load_framework
 from perfcore.config.peer_groups import PEER_GROUPS, load_peer_groups
 from perfcore.config.site import QUARTO, load_site_config
 from perfcore.config.thresholds import THRESHOLDS, load_settings

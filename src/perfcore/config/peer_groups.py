@@ -11,7 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from perfcore.config.parameters import GSS, parameters_dir
-from perfcore.config.reader import OPTIONAL, Choice, Either, Key, ListOf, MappingOf, Table, Text, config_error, read_file
+from perfcore.config.reader import (
+    OPTIONAL,
+    Choice,
+    Either,
+    Key,
+    ListOf,
+    MappingOf,
+    Table,
+    Text,
+    config_error,
+    read_file,
+)
 from perfcore.exceptions import ConfigError
 
 

@@ -206,7 +206,7 @@ class ListOf(Kind):
         size = (f"a list of exactly {self.length}" if self.length is not None
                 else "a non-empty list" if self.min_items == 1
                 else f"a list of at least {self.min_items}" if self.min_items else "a list")
-        lone = f" (or one alone)" if self.single else ""
+        lone = " (or one alone)" if self.single else ""
         return f"{size} of {_item_words(self.item)}{lone}"
 
     def read(self, value: Any, at: str) -> tuple[Any, ...]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from perfcore.config.reader import OPTIONAL, Choice, Either, Flag, Key, ListOf, MappingOf, Table, Text, Whole, read_file
 
