@@ -72,3 +72,20 @@ def test_a_broken_file_is_rejected_whole(tmp_path):
     with pytest.raises(FileRejected):
         read_commentary(path, CONSORTIUM, IDS, TODAY)
     assert not is_commentary(path)
+
+
+def test_ingest_tells_a_commentary_return_from_a_manual_one_and_keeps_both_rows(tmp_path):
+    from builders import Harness
+
+    harness = Harness(tmp_path)
+    first = harness.ingest(HEAD + 'S12000042,2026-10,new_claims_days,"First words",Clear the backlog,Manager,2026-12-15\n'
+                                  "S12000042,2026-10,,Month overall,,,\nS12000042,2026-10,bad_id,x,,,\n", suffix=".csv")
+    assert (first.kind, first.outcome, first.records_loaded, first.records_rejected) == ("commentary", "accepted", 2, 1)
+    second = harness.ingest(HEAD + "S12000042,2026-10,new_claims_days,Second words,,,\n", suffix=".csv")
+    assert second.kind == "commentary"
+    current = harness.con.execute(
+        "select indicator, commentary, action from current_commentary order by indicator").fetchall()
+    assert current == [("", "Month overall", None), ("new_claims_days", "Second words", None)]
+    assert harness.count("commentary_rows") == 3  # the replaced row stays in the history
+    [rejection] = [r for r in harness.rejections() if r["level"] == "record"]
+    assert rejection["line"] == 4 and "bad_id" in rejection["reason"]

@@ -119,7 +119,8 @@ def cmd_ingest(args) -> int:
     consortium = _consortium(args)
     failed = 0
     with _connect(args) as con:  # closed on return: a read-only open in the same process would be refused
-        for result in ingest_paths(args.paths, con, consortium, today=settings.today(args.today)):
+        ids = frozenset(_framework(args).ids)  # a commentary return names indicators of this framework
+        for result in ingest_paths(args.paths, con, consortium, today=settings.today(args.today), indicator_ids=ids):
             print(safe(result.line()), flush=True)  # one line per file, whatever its name holds
             failed += not result.ok
     if failed:

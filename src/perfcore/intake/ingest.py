@@ -114,10 +114,12 @@ def ingest_paths(
     today: date,
     channel: str = "cli",
     sender: str | None = None,
+    indicator_ids: frozenset[str] | None = None,
 ) -> Iterator[IngestResult]:
     """Ingest every file; one file's rejection never stops the others."""
     for path in expand(paths):
-        yield ingest_file(path, con, consortium, today=today, channel=channel, sender=sender)
+        yield ingest_file(path, con, consortium, today=today, channel=channel, sender=sender,
+                          indicator_ids=indicator_ids)
 
 
 def ingest_file(
@@ -129,9 +131,12 @@ def ingest_file(
     channel: str = "cli",
     sender: str | None = None,
     name: str | None = None,
+    indicator_ids: frozenset[str] | None = None,
 ) -> IngestResult:
+    """One file through the pipeline (module docstring). ``indicator_ids``: the framework's, for
+    a commentary return (default: read from the parameters folder when one arrives)."""
     name = name if name is not None else path.name
-    kind = KINDS.get(path.suffix.lower(), "unknown")
+    kind = _kind_of(path)
     stored, digest, size = keep(path, con, name)
     # From here on only the kept copy is read: the bytes loaded are the bytes
     # kept and hashed, whatever happens to the original meanwhile.
@@ -150,6 +155,8 @@ def ingest_file(
                     result = _load_extract(con, kept, submission, consortium, today)
                 elif kind == "manual":
                     result = _load_manual(con, kept, submission, consortium, today)
+                elif kind == "commentary":
+                    result = _load_commentary(con, kept, submission, consortium, today, indicator_ids)
                 else:
                     raise FileRejected(
                         f"unknown kind of file {path.suffix or '(no extension)'!r}",
@@ -653,6 +660,52 @@ def _load_manual(con, path: Path, submission: _Submission, consortium: Consortiu
                        loaded=len(loaded), rejected=len(errors))
     return IngestResult(submission.file_name, "manual", "accepted", submission.id, authority, period,
                         records_loaded=len(loaded), records_rejected=len(errors))
+
+
+def _kind_of(path: Path) -> str:
+    """By extension; a .csv is a commentary return when its header is the commentary return's."""
+    from perfcore.intake import commentary
+
+    kind = KINDS.get(path.suffix.lower(), "unknown")
+    if kind == "manual" and path.is_file() and commentary.is_commentary(path):
+        return "commentary"
+    return kind
+
+
+def _load_commentary(con, path: Path, submission: _Submission, consortium: Consortium, today: date,
+                     indicator_ids: frozenset[str] | None) -> IngestResult:
+    """The rows that pass the row rules; a later row for the same council, month and indicator
+    replaces the earlier through the ``current_commentary`` view (both are kept)."""
+    import pyarrow as pa
+
+    from perfcore.intake import commentary
+
+    ids = indicator_ids if indicator_ids is not None else _framework_ids()
+    parsed = commentary.read_commentary(path, consortium, set(ids), today)
+    if parsed.rows:
+        columns = ("line", "authority", "period", "indicator", "commentary", "action", "owner", "due")
+        frame = pa.table({name: pa.array([getattr(r, name) for r in parsed.rows], pa.int32() if name == "line"
+                                          else pa.string()) for name in columns})
+        con.register("incoming_commentary", frame)
+        con.execute(
+            f"insert into commentary_rows select {submission.id}, line, authority, period, indicator, commentary, "
+            "action, owner, due::date from incoming_commentary")
+        con.unregister("incoming_commentary")  # not in a `finally`: see _insert_section
+    if parsed.errors:
+        _insert_manual_rejections(con, submission, list(parsed.errors))
+    authorities, months = {r.authority for r in parsed.rows}, {r.period for r in parsed.rows}
+    authority = next(iter(authorities)) if len(authorities) == 1 else None
+    period = next(iter(months)) if len(months) == 1 else None
+    _insert_submission(con, submission, "accepted", authority=authority, period=period,
+                       loaded=len(parsed.rows), rejected=len(parsed.errors))
+    return IngestResult(submission.file_name, "commentary", "accepted", submission.id, authority, period,
+                        records_loaded=len(parsed.rows), records_rejected=len(parsed.errors))
+
+
+def _framework_ids() -> frozenset[str]:
+    from perfcore.config.parameters import load_framework, parameters_dir
+
+    return frozenset(load_framework(parameters_dir(None) / "framework.yaml").ids)
 
 
 def _insert_manual_rejections(con, submission: _Submission, errors: list[manual.RowError]) -> None:

@@ -68,6 +68,7 @@ class Intake:
     authserv_id: str | None = None  # require an Authentication-Results pass from this server, if set
     channel: str = "email"
     keep_folder: Path | None = None  # default: mail/ beside the warehouse
+    indicator_ids: frozenset[str] | None = None  # the framework's, for commentary returns (default: parameters/)
     seen_ids: set[str] = field(default_factory=set)
 
     @property
@@ -77,7 +78,6 @@ class Intake:
 
 def receive(raw: bytes, intake: Intake, *, envelope_from: str | None = None) -> MessageOutcome:
     """The pipeline for one message; never raises on what the message holds."""
-    ensure_tables(intake.con)
     digest = hashlib.sha256(raw).hexdigest()
     stored = keep(raw, digest, intake.folder)
     incoming = read_message(raw)
@@ -194,33 +194,12 @@ def _ingest_all(incoming: Incoming, intake: Intake) -> tuple[IngestResult, ...]:
             path = Path(folder) / f"attachment-{n}{attachment.suffix}"
             path.write_bytes(attachment.payload)
             results.append(ingest_file(path, intake.con, intake.consortium, today=intake.today,
-                                       channel=intake.channel, sender=incoming.sender, name=attachment.filename))
+                                       channel=intake.channel, sender=incoming.sender, name=attachment.filename,
+                                       indicator_ids=intake.indicator_ids))
     return tuple(results)
 
 
 # -- recording and the receipt -----------------------------------------------------------------------
-
-MESSAGES_DDL = """
-create sequence if not exists message_ids start 1;
-create table if not exists messages (
-    id integer primary key,
-    received_at timestamp not null,
-    sha256 varchar not null,
-    stored_path varchar not null,
-    message_id varchar,
-    sender varchar,
-    subject varchar,
-    size_bytes bigint,
-    outcome varchar not null,
-    reason varchar,
-    files varchar          -- JSON: the ingest outcome of each attachment, and each refused attachment
-);
-"""
-
-
-def ensure_tables(con) -> None:
-    con.execute(MESSAGES_DDL)
-
 
 def _earlier(con, digest: str, message_id: str | None) -> tuple[int, datetime] | None:
     rows = con.execute(
@@ -256,7 +235,6 @@ def _finish(intake: Intake, incoming: Incoming, digest: str, stored: str, outcom
 
 
 def quarantined(con) -> list[dict]:
-    ensure_tables(con)
     cursor = con.execute("select id, received_at, sender, subject, reason, stored_path from messages "
                          "where outcome = 'quarantined' order by id")
     names = [d[0] for d in cursor.description]
@@ -291,7 +269,6 @@ def drop(message_number: int, con, analyst: str) -> None:
 
 
 def _held(con, message_number: int) -> str:
-    ensure_tables(con)
     row = con.execute("select outcome, stored_path from messages where id = ?", [message_number]).fetchone()
     if row is None or row[0] != QUARANTINED:
         raise MailError(f"message {message_number} is not held in quarantine; 'perfcore intake quarantine' lists those that are")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # From version N to N + 1: the statements, in order.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (schema.SCHEMA_HISTORY,),
+    2: (schema.MAIL_AND_COMMENTARY,),
 }
 MIGRATE_COMMAND = "perfcore migrate"
 

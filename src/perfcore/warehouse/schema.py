@@ -10,13 +10,14 @@ unversioned change fails there).
 Versions:
   1  the first warehouse (perfcore before issue 8)
   2  ``schema_history``: when the warehouse was created and each migration applied
+  3  ``messages`` (every e-mail received, with its outcome) and ``commentary_rows`` (the commentary return)
 """
 
 from __future__ import annotations
 
 from perfcore.intake import hbpe
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SUBMISSIONS = """
 create sequence if not exists submission_ids start 1;
@@ -27,7 +28,7 @@ create table if not exists submissions (
     stored_path     varchar not null,   -- byte-for-byte copy, relative to the warehouse folder
     sha256          varchar not null,
     size_bytes      bigint not null,
-    kind            varchar not null,   -- extract | manual | unknown
+    kind            varchar not null,   -- extract | manual | commentary | unknown
     channel         varchar not null,   -- cli | email | folder
     sender          varchar,
     received_at     timestamp not null,
@@ -111,6 +112,41 @@ create table if not exists schema_history (
 """
 
 
+# Version 3: the e-mail intake's messages, and the commentary return.
+MAIL_AND_COMMENTARY = """
+create sequence if not exists message_ids start 1;
+create table if not exists messages (
+    id          integer primary key,
+    received_at timestamp not null,
+    sha256      varchar not null,
+    stored_path varchar not null,   -- the whole message, relative to the warehouse folder
+    message_id  varchar,            -- when it had a well-formed Message-ID
+    sender      varchar,            -- when it had one plain From address
+    subject     varchar,            -- for listings only (control characters removed)
+    size_bytes  bigint,
+    outcome     varchar not null,   -- processed | duplicate | refused | quarantined | released | dropped
+    reason      varchar,
+    files       varchar             -- JSON: each attachment's ingest outcome, and each refused attachment
+);
+
+create table if not exists commentary_rows (
+    submission_id integer not null, line integer not null,
+    authority varchar not null, period varchar not null,
+    indicator varchar not null,     -- '' for a comment on the month as a whole
+    commentary varchar not null, action varchar, owner varchar, due date
+);
+
+-- A later row for the same council, month and indicator replaces the earlier (both kept).
+create or replace view current_commentary as
+select authority, period, indicator, commentary, action, owner, due, submission_id, line
+from (
+    select *, row_number() over (
+        partition by authority, period, indicator order by submission_id desc, line desc) as newest
+    from commentary_rows
+) where newest = 1;
+"""
+
+
 def record_table(section: hbpe.Section) -> str:
     """One section's table: the submission and line, then a column per attribute (NOT NULL if required)."""
     columns = ", ".join(
@@ -122,4 +158,4 @@ def record_table(section: hbpe.Section) -> str:
 def ddl() -> str:
     """Every table and view of the current version (each ``if not exists``)."""
     records = "\n".join(record_table(section) for section in hbpe.SECTIONS)
-    return _SUBMISSIONS + "\n" + records + _MANUAL_AND_META + SCHEMA_HISTORY
+    return _SUBMISSIONS + "\n" + records + _MANUAL_AND_META + SCHEMA_HISTORY + MAIL_AND_COMMENTARY
