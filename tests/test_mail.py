@@ -281,3 +281,26 @@ def test_authentication_results_when_required(tmp_path):
     forged["Authentication-Results"] = "mx.attacker.example; dmarc=pass"
     assert pipeline.receive(bytes(forged), intake).outcome == "quarantined"
     _ = Path
+
+
+def test_a_council_may_have_several_updaters_each_for_that_council_only(tmp_path):
+
+
+    parameters = tmp_path / "parameters"
+    parameters.mkdir()
+    root = Path(__file__).resolve().parents[1] / "parameters"
+    text = (root / "consortium.yaml").read_text()
+    text = text.replace(f"updater: {DUNDEE_UPDATER}", f"updater: [{DUNDEE_UPDATER}, Deputy@DundeeCity.gov.uk]")
+    (parameters / "consortium.yaml").write_text(text)
+    from perfcore.config.parameters import load_consortium
+
+    consortium = load_consortium(parameters)
+    assert consortium.council(DUNDEE).updaters == (DUNDEE_UPDATER, "deputy@dundeecity.gov.uk")
+    harness = Harness(tmp_path / "w")
+    intake = pipeline.Intake(con=harness.con, consortium=consortium, today=harness.today,
+                             deliver=receipts.outbox_writer(tmp_path / "outbox"))
+    deputy = message("deputy@dundeecity.gov.uk", [("a.csv", good_return(), "text/csv")])
+    assert pipeline.receive(bytes(deputy), intake).outcome == "processed"
+    for_midlothian = message("deputy@dundeecity.gov.uk", [("m.csv", good_return(MIDLOTHIAN), "text/csv")])
+    assert pipeline.receive(bytes(for_midlothian), intake).outcome == "quarantined"
+

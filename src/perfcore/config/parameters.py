@@ -43,8 +43,16 @@ class Council:
     name: str
     supplier: str
     system: str
-    updater: str | None = None
+    updater: str | tuple[str, ...] | None = None  # as the file says: one address or a list
     approx_caseload: int | None = None
+
+    @property
+    def updaters(self) -> tuple[str, ...]:
+        """Every designated updater's address (a shared mailbox, a deputy), lower-cased."""
+        if self.updater is None:
+            return ()
+        listed = (self.updater,) if isinstance(self.updater, str) else self.updater
+        return tuple(address.lower() for address in listed)
 
     @property
     def country(self) -> str:
@@ -80,7 +88,7 @@ class Consortium:
 
     def council_by_updater(self, address: str) -> Council | None:
         address = address.strip().lower()
-        return next((c for c in self.members if (c.updater or "").lower() == address), None)
+        return next((c for c in self.members if address.lower() in c.updaters), None)
 
     def area_name(self, area: str) -> str:
         return self.short_name if area == CONSORTIUM else self.council(area).name
@@ -170,6 +178,7 @@ def parameters_dir(override: str | None = None) -> Path:
 # --------------------------------------------------------------------------- consortium.yaml
 
 GSS = Text(allowed=GSS_ALLOWED, pattern=GSS_PATTERN, numbers=False)
+_ADDRESS = Text(allowed="an e-mail address", pattern=r"[^@\s]+@[^@\s]+")
 
 COUNCIL = Table(
     keys=(
@@ -177,7 +186,8 @@ COUNCIL = Table(
         Key("name", Text(), "its name as reports show it"),
         Key("supplier", Text(), "the supplier of its back-office benefits system"),
         Key("system", Text(), "the back-office benefits system"),
-        Key("updater", Text(allowed="an e-mail address", pattern=r"[^@\s]+@[^@\s]+"), "the designated updater's address (manual returns)", OPTIONAL),
+        Key("updater", ListOf(_ADDRESS, min_items=1, single=True),
+            "the designated updater's address, or a list of them: who may send this council's returns by e-mail", OPTIONAL),
         Key("approx_caseload", Whole(minimum=1), "live claims, roughly: sizes demo data", OPTIONAL),
     ),
     build=Council,

@@ -133,13 +133,7 @@ def _authenticated(incoming: Incoming, authserv_id: str) -> bool:
 
 def councils_updated_by(consortium: Consortium, sender: str) -> set[str]:
     """The member councils whose designated updaters include this address."""
-    sender = sender.lower()
-    found = set()
-    for council in consortium.members:
-        updaters = getattr(council, "updaters", None) or ((council.updater,) if council.updater else ())
-        if sender in {u.lower() for u in updaters}:
-            found.add(council.code)
-    return found
+    return {council.code for council in consortium.members if sender.lower() in council.updaters}
 
 
 def attachment_councils(attachment: Attachment) -> set[str]:

@@ -27,14 +27,10 @@ class Reminder:
         return f"{self.council}: missing {', '.join(owed)}; reminder to {to}"
 
 
-def updaters_of(council) -> tuple[str, ...]:
-    return tuple(getattr(council, "updaters", None) or ((council.updater,) if council.updater else ()))
-
-
 def reminders(con, consortium: Consortium, period: str, intake_address: str) -> Iterator[Reminder]:
     for council in consortium.members:
         owed = missing(con, council.code, period)
-        to = updaters_of(council)
+        to = council.updaters
         message = None
         if not owed.complete and to:
             body = "\n".join([
