@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import reporting_builders as rb
 
+import reporting_builders as rb
 from perfcore import analytics
 from perfcore.reporting import charts, report
 
@@ -62,7 +62,8 @@ def test_work_on_hand_bars_by_age_and_kind(data):
     frame = report.work_on_hand_age(data, DUNDEE)
     figure = charts.work_on_hand(frame, "Dundee City", data.period)
     assert figure.title == "Work on hand by age, end of October 2026"
-    assert figure.alt == "Bar chart of work on hand at the end of October 2026 for Dundee City: 3 items, of which 1 older than 30 days."
+    assert figure.alt == ("Bar chart of work on hand at the end of October 2026 for Dundee City: "
+                          "3 items, of which 1 older than 30 days.")
     (bars,) = marks(figure)
     assert (bars["encoding"]["x"]["field"], bars["encoding"]["xOffset"]["field"]) == ("Age", "Kind")
     assert sum(r["Items"] for r in rows(figure)) == 3

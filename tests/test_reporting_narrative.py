@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import reporting_builders as rb
 
+import reporting_builders as rb
 from perfcore.reporting import report
 
 DUNDEE, RENFREWSHIRE = "S12000042", "S12000011"

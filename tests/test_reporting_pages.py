@@ -12,9 +12,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 import reporting_builders as rb
 from builders import Harness
-
 from perfcore.build.runner import REPORTS, shown_from_others
 from perfcore.reporting import report
 

@@ -7,8 +7,8 @@ the library's (``analytics.ranks``): one definition for pages and library alike.
 from __future__ import annotations
 
 import pytest
-import reporting_builders as rb
 
+import reporting_builders as rb
 from perfcore import analytics
 from perfcore.analytics.alerts import Alert
 from perfcore.reporting import report, wording

@@ -9,7 +9,7 @@ these helpers, so the contract is checked in one place.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd

@@ -27,17 +27,18 @@ special-cause rules' words live with the rules in :mod:`.spc`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from perfcore import periods
 from perfcore.analytics import _table
-from perfcore.config.thresholds import AnalyticsSettings, resolve_settings
 from perfcore.analytics.forecast import BreachForecast, LeadingSignal, breach_forecasts, leading_signals
-from perfcore.analytics.spc import SpcChart, SpecialCause, rule_counted, rule_title as spc_rule_title, spc_charts
+from perfcore.analytics.spc import SpcChart, SpecialCause, rule_counted, spc_charts
+from perfcore.analytics.spc import rule_title as spc_rule_title
+from perfcore.config.thresholds import AnalyticsSettings, resolve_settings
 
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 FIELDS = ["area", "indicator", "rule", "severity", "evidence", "months", "started", "deviation"]
@@ -194,16 +195,20 @@ def _spc_evidence(definition, chart: SpcChart, cause: SpecialCause) -> str:
         if cause.side_since < first:
             span += f"; {side} the mean since {label(cause.side_since)}"
         return (
-            f"{definition.short} was {fmt(value[last])} in {label(last)}, {side} the {limit} process limit of {fmt(cause.limit)} "
+            f"{definition.short} was {fmt(value[last])} in {label(last)}, "
+            f"{side} the {limit} process limit of {fmt(cause.limit)} "
             f"(mean {fmt(cause.mean)}; {span})."
         )
     if cause.rule == "run":
-        return f"{definition.short} has been {side} its mean of {fmt(cause.mean)} for {count} months in a row ({label(first)} to {label(last)})."
+        return (f"{definition.short} has been {side} its mean of {fmt(cause.mean)} for {count} months in a row "
+                f"({label(first)} to {label(last)}).")
     if cause.rule == "trend":
         verb = "rising" if cause.direction == "up" else "falling"
-        return f"{definition.short} has been {verb} for {count} months in a row, from {fmt(value[first])} in {label(first)} to {fmt(value[last])} in {label(last)}."
+        return (f"{definition.short} has been {verb} for {count} months in a row, "
+                f"from {fmt(value[first])} in {label(first)} to {fmt(value[last])} in {label(last)}.")
     return (
-        f"{definition.short} was beyond two sigma {side} the mean ({fmt(cause.limit)}) in {count} months from {label(first)} to {label(last)}, "
+        f"{definition.short} was beyond two sigma {side} the mean ({fmt(cause.limit)}) "
+        f"in {count} months from {label(first)} to {label(last)}, "
         f"at least 2 in every 3 in a row; {fmt(value[last])} in {label(last)}."
     )
 
@@ -235,8 +240,9 @@ def _forecast_alerts(table, all_series, framework, areas, period, settings) -> l
 def _forecast_evidence(definition, forecast: BreachForecast) -> str:
     unit = " percentage points" if definition.unit.startswith("%") else ("" if definition.unit in ("count", "£") else f" {definition.unit}")
     return (
-        f"The trend over the last {forecast.months_used} months ({forecast.slope:+.{definition.decimals}f}{unit} a month) gives a "
-        f"{forecast.probability:.0%} chance of at least one red month (worse than {definition.format(forecast.red_boundary)}) "
+        f"The trend over the last {forecast.months_used} months "
+        f"({forecast.slope:+.{definition.decimals}f}{unit} a month) gives a {forecast.probability:.0%} chance "
+        f"of at least one red month (worse than {definition.format(forecast.red_boundary)}) "
         f"from {periods.label(forecast.periods[0])} to {periods.label(forecast.periods[-1])}; "
         f"{definition.format(forecast.predicted[-1])} expected in {periods.label(forecast.periods[-1])}."
     )
@@ -257,7 +263,9 @@ def _leading_evidence(leader, follower, signal: LeadingSignal) -> str:
     steps = len(signal.periods) - 1
     now = follower.format(signal.follower_value) if signal.follower_value is not None else "not reported"
     return (
-        f"{leader.short} worsened {steps} months running, from {leader.format(signal.start_value)} in {periods.label(signal.periods[0])} "
-        f"to {leader.format(signal.end_value)} in {periods.label(signal.periods[-1])} ({signal.change_pct:+.0f}%), while "
-        f"{follower.short.lower()} is {now}, not yet red: a growing backlog usually shows in processing times a month or two later."
+        f"{leader.short} worsened {steps} months running, "
+        f"from {leader.format(signal.start_value)} in {periods.label(signal.periods[0])} "
+        f"to {leader.format(signal.end_value)} in {periods.label(signal.periods[-1])} ({signal.change_pct:+.0f}%), "
+        f"while {follower.short.lower()} is {now}, not yet red: "
+        "a growing backlog usually shows in processing times a month or two later."
     )

@@ -4,7 +4,8 @@
 (counts such as work on hand measure size as much as performance) (1 = best, by the indicator's
 direction; ties share the better rank); the quartile is ceil(4 x rank / n), so
 1 is the best quarter. ``rank_values`` and ``quartile`` are the one definition:
-the published pages, the spotlight's "top quarter" and ``ranks`` all use them. The consortium figure is the pooled one from the table
+the published pages, the spotlight's "top quarter" and ``ranks`` all use them.
+The consortium figure is the pooled one from the table
 (sum of numerators over sum of denominators), never a mean of means; for a peer
 group the same pooling is done over its members.
 
@@ -41,8 +42,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -51,7 +52,6 @@ from perfcore import periods
 from perfcore.analytics import _table
 from perfcore.config.thresholds import AnalyticsSettings, FunnelSettings, resolve_settings
 from perfcore.exceptions import AnalyticsError, InsufficientData
-
 
 # --------------------------------------------------------------------------- ranks
 
@@ -200,7 +200,10 @@ def funnel(
     *,
     areas: Iterable[str] | None = None,
 ) -> FunnelPlot:
-    """The funnel plot of one indicator ending at ``period`` (default the latest), over ``areas`` (default all councils)."""
+    """The funnel plot of one indicator ending at ``period`` (default the latest).
+
+    ``areas``: the councils compared (default all).
+    """
     settings = resolve_settings(settings)
     definition = framework.indicator(indicator)
     kind = settings.funnel.kind(indicator)
@@ -212,7 +215,8 @@ def funnel(
     window = tuple(periods.span(periods.shift(period, -(months - 1)), period))
     pooled = _pool_window(table, indicator, window, _table.councils(table, areas))
     if len(pooled) < 3:
-        raise InsufficientData(f"{indicator}: {len(pooled)} councils with cases in {window[0]} to {window[-1]}; a funnel plot needs at least 3")
+        raise InsufficientData(f"{indicator}: {len(pooled)} councils with cases in {window[0]} to {window[-1]}; "
+            "a funnel plot needs at least 3")
     return _funnel(pooled, definition, kind, window, settings.funnel)
 
 

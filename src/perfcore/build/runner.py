@@ -11,13 +11,14 @@
 A job's fingerprint covers the notebook, its parameters, perfcore's own code,
 the parameters files, and exactly the data the page shows: its own council's
 submissions, plus (for a council page) what ``Report.shows`` declares it prints
-from other councils' data, the same object the notebook draws those parts from. A page whose fingerprint is unchanged is neither executed nor
-rendered again. A failing notebook does not stop the others: papermill saves
-the partial notebook for the analyst, the last good page stays published (or a
-notice in words takes its place), and the build ends with a summary and a
-non-zero status. Pages are rendered into a staging folder and moved into place
-whole; every other file is written to a temporary file and renamed. Workers die
-with the build; SIGTERM and Ctrl-C stop it with one line.
+from other councils' data, the same object the notebook draws those parts from.
+A page whose fingerprint is unchanged is neither executed nor rendered again.
+A failing notebook does not stop the others: papermill saves the partial
+notebook for the analyst, the last good page stays published (or a notice in
+words takes its place), and the build ends with a summary and a non-zero status.
+Pages are rendered into a staging folder and moved into place whole; every
+other file is written to a temporary file and renamed. Workers die with the
+build; SIGTERM and Ctrl-C stop it with one line.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ REPORTS: tuple[Report, ...] = (
 class Job:
     report: Report
     parameters: dict[str, Any]
-    context: "PageContext"
+    context: PageContext
     executed: Path  # reports/executed/<audience dir>/<period>/<name>.ipynb
     fingerprint: str
 
@@ -101,7 +102,7 @@ class Outcome:
     status: str  # "executed", "frozen", "failed"
     seconds: float = 0.0
     error: str | None = None
-    page: "RenderedPage | None" = None
+    page: RenderedPage | None = None
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,8 @@ def build(
     only: tuple[str, ...] = (),
     today: str | None = None,
 ) -> BuildSummary:
-    from perfcore.reporting import report
     from perfcore.render import build_site, load_site_config
+    from perfcore.reporting import report
 
     started = time.perf_counter()
     root = root or settings.project_root()
@@ -170,7 +171,7 @@ def build(
     return BuildSummary(data.period, site, tuple(outcomes), time.perf_counter() - started, data.provisional)
 
 
-def default_site(config: "SiteConfig", root: Path, reports_dir: Path) -> Path:
+def default_site(config: SiteConfig, root: Path, reports_dir: Path) -> Path:
     """_quarto.yml's output-dir; under the reports folder when it is there (so --reports moves the site too)."""
     default_reports = root / settings.setting("reports").default
     try:
@@ -241,7 +242,7 @@ def _stopped_by_signals() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def plan(data: "ReportData", config: "SiteConfig", *, root: Path, reports_dir: Path, site: Path,
+def plan(data: ReportData, config: SiteConfig, *, root: Path, reports_dir: Path, site: Path,
          only: tuple[str, ...] = ()) -> list[Job]:
     """One job per report page for the month (``only``: just these report names), with fingerprints."""
     unknown = set(only) - {r.name for r in REPORTS}
@@ -280,7 +281,7 @@ def plan(data: "ReportData", config: "SiteConfig", *, root: Path, reports_dir: P
     return jobs
 
 
-def run(jobs: list[Job], *, site: Path, root: Path, config: "SiteConfig", workers: int | None,
+def run(jobs: list[Job], *, site: Path, root: Path, config: SiteConfig, workers: int | None,
         progress: Callable[[Outcome], None] | None) -> list[Outcome]:
     """Execute and render stale jobs in parallel; frozen ones are only read back."""
     from perfcore.render import RenderedPage, page_paths
@@ -304,7 +305,7 @@ def run(jobs: list[Job], *, site: Path, root: Path, config: "SiteConfig", worker
     return sorted(outcomes, key=lambda o: order[o.job.label])
 
 
-def _run_in_pool(stale: list[Job], workers: int, *, site: Path, root: Path, config: "SiteConfig",
+def _run_in_pool(stale: list[Job], workers: int, *, site: Path, root: Path, config: SiteConfig,
                  progress: Callable[[Outcome], None] | None) -> list[Outcome]:
     # spawn, not fork: the parent may hold DuckDB connections and library threads,
     # which a forked child inherits in an undefined state.
@@ -358,7 +359,7 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)  # the build is gone: nobody would read what we make
 
 
-def _result_or_failure(future, job: Job, site: Path, config: "SiteConfig") -> Outcome:
+def _result_or_failure(future, job: Job, site: Path, config: SiteConfig) -> Outcome:
     """A worker that died (out of memory, killed) fails its page, not the build; a full disk stops the build."""
     try:
         return future.result()
@@ -379,7 +380,7 @@ def _record(outcome: Outcome, progress: Callable[[Outcome], None] | None) -> Out
     return outcome
 
 
-def execute_and_render(job: Job, site: Path, root: Path, config: "SiteConfig") -> Outcome:
+def execute_and_render(job: Job, site: Path, root: Path, config: SiteConfig) -> Outcome:
     """In a worker: papermill, then the page and its PDF. Failures are outcomes (only a full disk raises).
 
     A page is published only whole and only when it built: a failure keeps the last good page
@@ -400,8 +401,8 @@ def execute_and_render(job: Job, site: Path, root: Path, config: "SiteConfig") -
 STAGING = ".staging"  # inside the site, so publishing is a rename on one file system
 
 
-def publish(job: Job, notebook: Path, site: Path, config: "SiteConfig", *, pdf: bool,
-            failure: str | None = None) -> tuple["RenderedPage | None", str | None]:
+def publish(job: Job, notebook: Path, site: Path, config: SiteConfig, *, pdf: bool,
+            failure: str | None = None) -> tuple[RenderedPage | None, str | None]:
     """Render into a staging folder; only a page without errors then replaces the published one.
 
     ``failure``: the page is a notice about this failure (recorded in its manifest, so it is
@@ -430,7 +431,7 @@ def publish(job: Job, notebook: Path, site: Path, config: "SiteConfig", *, pdf: 
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _move_into_place(staging: Path, site: Path, context: "PageContext", *, pdf: bool) -> "RenderedPage":
+def _move_into_place(staging: Path, site: Path, context: PageContext, *, pdf: bool) -> RenderedPage:
     """Chart files first, then the PDF, the page last (it links to both); each move is a rename."""
     from perfcore.render import RenderedPage
     from perfcore.render.context import MANIFEST
@@ -451,7 +452,7 @@ def _move_into_place(staging: Path, site: Path, context: "PageContext", *, pdf: 
     return RenderedPage.from_manifest(assets / MANIFEST)
 
 
-def keep_or_notice(job: Job, what_failed: str, site: Path, config: "SiteConfig") -> "RenderedPage | None":
+def keep_or_notice(job: Job, what_failed: str, site: Path, config: SiteConfig) -> RenderedPage | None:
     """The last good page if there is one (left exactly as it was), else a notice page without a PDF."""
     good = _last_good_page(job, site)
     if good is not None:
@@ -462,7 +463,7 @@ def keep_or_notice(job: Job, what_failed: str, site: Path, config: "SiteConfig")
     return page
 
 
-def _last_good_page(job: Job, site: Path) -> "RenderedPage | None":
+def _last_good_page(job: Job, site: Path) -> RenderedPage | None:
     from perfcore.render import RenderedPage, page_paths
     from perfcore.render.context import MANIFEST
 
@@ -571,7 +572,7 @@ def code_fingerprint(root: Path) -> str:
     return _hash(*(f"{p.relative_to(package)}:{_file_hash(p)}" for p in files), _file_hash(root / "_quarto.yml"))
 
 
-def data_fingerprints(data: "ReportData") -> dict[str, str]:
+def data_fingerprints(data: ReportData) -> dict[str, str]:
     """What pages show, hashed: per council code (its own data), 'consortium' (everything) and 'parameters'.
 
     A council page adds ``shown_from_others``: what it prints from other councils' data.
@@ -604,7 +605,7 @@ def data_fingerprints(data: "ReportData") -> dict[str, str]:
     return out
 
 
-def shown_from_others(report: Report, data: "ReportData", council: str) -> str:
+def shown_from_others(report: Report, data: ReportData, council: str) -> str:
     """A council page's hash of what it prints from other councils' data, as formatted on the page.
 
     ``report.shows`` names the reporting function that returns it; the notebook
@@ -641,7 +642,7 @@ def _thaw(job: Job) -> None:
 # -- DWP electronic return --------------------------------------------------------------------------------
 
 
-def write_dwp_return(data: "ReportData", site: Path) -> Path:
+def write_dwp_return(data: ReportData, site: Path) -> Path:
     """dwp/<period>/sop-return-<period>.csv: speed-of-processing figures per council for DWP."""
     import csv
 

@@ -28,7 +28,7 @@ def analytics_settings(data: ReportData):
     return analytics.load_settings(data.parameters)
 
 
-def ranks(data: ReportData, indicator_ids: list[str] | None = None, period: str | None = None) -> "pd.DataFrame":
+def ranks(data: ReportData, indicator_ids: list[str] | None = None, period: str | None = None) -> pd.DataFrame:
     """The library's ranks and quartiles of the members (``analytics.ranks``): what every page prints."""
     from perfcore import analytics
 
@@ -132,7 +132,7 @@ def interdependence(data: ReportData):
     return correlations, pairs, analytics.describe_pairs(pairs, data.framework, settings)
 
 
-def correlation_matrix(correlations: "pd.DataFrame | NotYet", lag: int) -> "pd.DataFrame | NotYet":
+def correlation_matrix(correlations: pd.DataFrame | NotYet, lag: int) -> pd.DataFrame | NotYet:
     from perfcore import analytics
 
     if isinstance(correlations, NotYet):
@@ -168,7 +168,7 @@ def initiative_title(data: ReportData, initiative_id: str) -> str:
     return found.get(initiative_id, initiative_id)
 
 
-def peer_average(data: ReportData, area: str, indicator_id: str, peers: tuple[str, ...]) -> "pd.DataFrame":
+def peer_average(data: ReportData, area: str, indicator_id: str, peers: tuple[str, ...]) -> pd.DataFrame:
     """The pooled figure of the peer councils per month (Σ numerators ÷ Σ denominators)."""
     import pandas as pd
 

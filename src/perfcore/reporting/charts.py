@@ -35,7 +35,7 @@ class Figure:
     chart: Any  # None: nothing to draw, ``notice`` says why
     title: str
     alt: str
-    data: "pd.DataFrame"
+    data: pd.DataFrame
     id: str | None = None
     notice: str | None = None
 
@@ -56,7 +56,7 @@ def unavailable(title: str, reason: str, id: str | None = None) -> Figure:
     return Figure(None, title, reason, pd.DataFrame(), id, notice=reason)
 
 
-def _no_values(values: "pd.Series") -> bool:
+def _no_values(values: pd.Series) -> bool:
     """True when a column has nothing to plot: empty, or every value missing."""
     import pandas as pd
 
@@ -67,7 +67,7 @@ def _month_label(period: str) -> str:
     return periods.label(period)[:3] + " " + period[2:4]
 
 
-def _bands(indicator: Indicator, low: float, high: float) -> "pd.DataFrame":
+def _bands(indicator: Indicator, low: float, high: float) -> pd.DataFrame:
     """Target bands (green, amber, red) across the visible range, for shading."""
     import pandas as pd
 
@@ -79,7 +79,7 @@ def _bands(indicator: Indicator, low: float, high: float) -> "pd.DataFrame":
     return pd.DataFrame([{"band": b, "y0": max(a, low), "y1": min(c, high)} for b, a, c in edges if c > low and a < high])
 
 
-def trend(frame: "pd.DataFrame", indicator: Indicator, area_name: str,
+def trend(frame: pd.DataFrame, indicator: Indicator, area_name: str,
           markers: list[tuple[str, str]] | None = None, id: str | None = None) -> Figure:
     """24-month line of a council against the consortium, target bands shaded and labelled.
 
@@ -136,7 +136,7 @@ def trend(frame: "pd.DataFrame", indicator: Indicator, area_name: str,
     return Figure(chart, title, _trend_alt(data, indicator, area_name), table, id)
 
 
-def _trend_alt(data: "pd.DataFrame", indicator: Indicator, area_name: str) -> str:
+def _trend_alt(data: pd.DataFrame, indicator: Indicator, area_name: str) -> str:
     own = data.dropna(subset=["value"])
     if own.empty:
         return f"No data for {area_name} on {indicator.short} in the last 24 months."
@@ -150,11 +150,12 @@ def _trend_alt(data: "pd.DataFrame", indicator: Indicator, area_name: str) -> st
     if indicator.better:
         text += f"; its best month was {periods.label(best['period'])} at {indicator.format(best['value'])}"
     if indicator.thresholds is not None:
-        text += f". Green is {threshold_words(indicator).within} {indicator.thresholds.green:g}, amber {indicator.thresholds.amber:g}"
+        t = indicator.thresholds
+        text += f". Green is {threshold_words(indicator).within} {t.green:g}, amber {t.amber:g}"
     return text + "."
 
 
-def league(frame: "pd.DataFrame", indicator: Indicator, consortium_value: float | None, period: str,
+def league(frame: pd.DataFrame, indicator: Indicator, consortium_value: float | None, period: str,
            highlight: str | None = None, id: str | None = None) -> Figure:
     """Horizontal bars per council (best at the top), the consortium figure as a rule.
 
@@ -202,7 +203,7 @@ def league(frame: "pd.DataFrame", indicator: Indicator, consortium_value: float 
     return Figure(chart, title, alt_text, table, id)
 
 
-def work_on_hand(frame: "pd.DataFrame", area_name: str, period: str, id: str | None = None) -> Figure:
+def work_on_hand(frame: pd.DataFrame, area_name: str, period: str, id: str | None = None) -> Figure:
     """Stacked bars of work on hand by age band and kind."""
     import altair as alt
 
@@ -227,7 +228,7 @@ def work_on_hand(frame: "pd.DataFrame", area_name: str, period: str, id: str | N
     return Figure(chart, title, alt_text, frame, id)
 
 
-def spc(frame: "pd.DataFrame", indicator: Indicator, area_name: str, variation: str, assurance: str | None,
+def spc(frame: pd.DataFrame, indicator: Indicator, area_name: str, variation: str, assurance: str | None,
         id: str | None = None) -> Figure:
     """XmR chart (NHS Making Data Count): values, mean, process limits; special causes marked by shape.
 
@@ -286,14 +287,14 @@ def spc(frame: "pd.DataFrame", indicator: Indicator, area_name: str, variation: 
     return Figure(chart, title, alt_text, table, id)
 
 
-def control_chart(result: "SpcChart | NotYet", indicator: Indicator, area_name: str, id: str | None = None) -> Figure:
+def control_chart(result: SpcChart | NotYet, indicator: Indicator, area_name: str, id: str | None = None) -> Figure:
     """The SPC chart from ``report.spc_for``, or the reason there is none yet."""
     if isinstance(result, NotYet):
         return unavailable(f"{indicator.short}: {area_name}, process control chart", result.reason, id)
     return spc(result.frame(), indicator, area_name, result.variation, result.assurance, id=id)
 
 
-def funnel(plot: "FunnelPlot | NotYet", indicator: Indicator, names: dict[str, str], id: str | None = None) -> Figure:
+def funnel(plot: FunnelPlot | NotYet, indicator: Indicator, names: dict[str, str], id: str | None = None) -> Figure:
     """Spiegelhalter funnel plot: councils by number of cases, with 95% and 99.8% limits.
 
     ``plot`` from ``report.funnel_for``: a ``NotYet`` (fewer than three councils
@@ -350,7 +351,7 @@ def funnel(plot: "FunnelPlot | NotYet", indicator: Indicator, names: dict[str, s
     return Figure(chart, f"{indicator.short}: funnel plot, {window}", alt_text, table, id)
 
 
-def correlation_matrix(matrix: "pd.DataFrame", labels: dict[str, str], lag: int, id: str | None = None) -> Figure:
+def correlation_matrix(matrix: pd.DataFrame, labels: dict[str, str], lag: int, id: str | None = None) -> Figure:
     """Heatmap of within-council correlations (leader this month, follower ``lag`` months later)."""
     import altair as alt
 
@@ -379,8 +380,8 @@ def correlation_matrix(matrix: "pd.DataFrame", labels: dict[str, str], lag: int,
     return Figure(chart, title, alt_text, table, id)
 
 
-def impact(series: "pd.DataFrame", indicator: Indicator, area_name: str, start: str, title: str,
-           peers: "pd.DataFrame | None" = None, id: str | None = None) -> Figure:
+def impact(series: pd.DataFrame, indicator: Indicator, area_name: str, start: str, title: str,
+           peers: pd.DataFrame | None = None, id: str | None = None) -> Figure:
     """The council's series before and after an initiative's start, beside its peers' average."""
     import altair as alt
     import pandas as pd

@@ -34,7 +34,7 @@ class NotYet:
 class ReportData:
     consortium: Consortium
     framework: Framework
-    table: "pd.DataFrame"  # indicators.indicator_table
+    table: pd.DataFrame  # indicators.indicator_table
     period: str
     warehouse: Path
     parameters: Path
@@ -96,7 +96,7 @@ def value(data: ReportData, area: str, indicator_id: str, period: str | None = N
     return clean(rows["value"].iloc[0]) if len(rows) else None
 
 
-def series(data: ReportData, area: str, indicator_id: str) -> "pd.DataFrame":
+def series(data: ReportData, area: str, indicator_id: str) -> pd.DataFrame:
     """period, value for one area over the reporting window (missing months kept as NaN)."""
     import pandas as pd
 
@@ -105,7 +105,7 @@ def series(data: ReportData, area: str, indicator_id: str) -> "pd.DataFrame":
     return frame.merge(rows[["period", "value"]], on="period", how="left")
 
 
-def trend(data: ReportData, area: str, indicator_id: str) -> "pd.DataFrame":
+def trend(data: ReportData, area: str, indicator_id: str) -> pd.DataFrame:
     """period, value, consortium: an area's series beside the pooled figure."""
     own = series(data, area, indicator_id)
     pooled = series(data, CONSORTIUM, indicator_id).rename(columns={"value": "consortium"})
@@ -130,7 +130,7 @@ def short_names(data: ReportData) -> dict[str, str]:
 # -- the warehouse's history: what was submitted, rejected, replaced ----------------------------------
 
 
-def query(data: ReportData, sql: str, parameters: list) -> "pd.DataFrame":
+def query(data: ReportData, sql: str, parameters: list) -> pd.DataFrame:
     """One read-only query of the report's warehouse (the build's snapshot)."""
     from perfcore import warehouse
 
@@ -141,7 +141,7 @@ def query(data: ReportData, sql: str, parameters: list) -> "pd.DataFrame":
         con.close()
 
 
-def work_on_hand_items(data: ReportData, area: str, bands: tuple[tuple[int, int, str], ...]) -> "pd.DataFrame":
+def work_on_hand_items(data: ReportData, area: str, bands: tuple[tuple[int, int, str], ...]) -> pd.DataFrame:
     """kind, age_band, items: work on hand at month end, aged from received to month end."""
     month_end = periods.last_day(data.period).isoformat()
     cases = " ".join(f"when age between {lo} and {hi} then '{label}'" for lo, hi, label in bands)
@@ -154,7 +154,7 @@ def work_on_hand_items(data: ReportData, area: str, bands: tuple[tuple[int, int,
     """, [area, data.period])
 
 
-def submissions(data: ReportData, area: str | None = None, period: str | None = None) -> "pd.DataFrame":
+def submissions(data: ReportData, area: str | None = None, period: str | None = None) -> pd.DataFrame:
     """Submissions (optionally for one council and month), newest first."""
     return query(data, """
         select id, file_name, kind, authority, period, sequence, outcome, received_at,
@@ -165,7 +165,7 @@ def submissions(data: ReportData, area: str | None = None, period: str | None = 
     """, [area, area, period, period])
 
 
-def rejections(data: ReportData, area: str | None = None, period: str | None = None) -> "pd.DataFrame":
+def rejections(data: ReportData, area: str | None = None, period: str | None = None) -> pd.DataFrame:
     return query(data, """
         select r.file_name as file, s.authority, s.period, r.level, r.line, r.ref, r.field, r.reason
         from rejections r join submissions s on s.id = r.submission_id
@@ -174,7 +174,7 @@ def rejections(data: ReportData, area: str | None = None, period: str | None = N
     """, [area, area, period, period])
 
 
-def current_returns(data: ReportData, period: str) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+def current_returns(data: ReportData, period: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(current extracts by authority: sequence, received_at, file_name, records_rejected;
     manual measures held by authority: measures)."""
     extracts = query(data, """
@@ -186,7 +186,7 @@ def current_returns(data: ReportData, period: str) -> tuple["pd.DataFrame", "pd.
     return extracts, manual
 
 
-def replacements(data: ReportData, first: str, last: str) -> "pd.DataFrame":
+def replacements(data: ReportData, first: str, last: str) -> pd.DataFrame:
     """Extracts replaced by a higher Sequence for months ``first`` to ``last``."""
     return query(data, """
         select r.authority, r.period, old.file_name as replaced, old.sequence as old_seq,

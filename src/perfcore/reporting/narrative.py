@@ -134,7 +134,8 @@ def work_on_hand_sentence(data: ReportData, area: str) -> str:
 
 def alerts_sentence(data: ReportData, items: list, area_name: str) -> str:
     if not items:
-        return f"No alerts for {area_name} in {periods.label(data.period)}: variation is within what the process usually shows."
+        return (f"No alerts for {area_name} in {periods.label(data.period)}: "
+                "variation is within what the process usually shows.")
     high = sum(a.severity == "high" for a in items)
     return (f"{len(items)} alert(s) for {area_name} in {periods.label(data.period)}, {high} of high severity, "
             "worst first. Each names the rule that fired, the evidence and the months involved.")

@@ -37,12 +37,12 @@ class FromOtherCouncils:
 
     area: str
     positions: tuple[tables.Position, ...]  # rank, quartile and consortium figure per ranked indicator
-    consortium: Mapping[str, "pd.DataFrame"]  # indicator -> period, value: the pooled series beside each trend
+    consortium: Mapping[str, pd.DataFrame]  # indicator -> period, value: the pooled series beside each trend
     initiatives: tuple[Any, ...]  # analytics.ImpactResult of the council's initiatives (estimated against peers)
-    impact: "pd.DataFrame | None"  # their summary, None without initiatives
-    peers: Mapping[tuple[str, str], "pd.DataFrame"]  # (initiative, indicator) -> the peer councils' pooled series
+    impact: pd.DataFrame | None  # their summary, None without initiatives
+    peers: Mapping[tuple[str, str], pd.DataFrame]  # (initiative, indicator) -> the peer councils' pooled series
 
-    def trend(self, data: ReportData, indicator_id: str) -> "pd.DataFrame":
+    def trend(self, data: ReportData, indicator_id: str) -> pd.DataFrame:
         """period, value, consortium: the council's own series beside the declared consortium series."""
         if indicator_id not in self.consortium:
             raise KeyError(f"{indicator_id}: the council page declares the consortium series it draws in "
@@ -50,7 +50,7 @@ class FromOtherCouncils:
         pooled = self.consortium[indicator_id].rename(columns={"value": "consortium"})
         return series(data, self.area, indicator_id).merge(pooled, on="period")
 
-    def peer_average(self, result: Any) -> "pd.DataFrame | None":
+    def peer_average(self, result: Any) -> pd.DataFrame | None:
         """The peers' pooled series an initiative's chart draws beside the council, or None without peers."""
         return self.peers.get((result.initiative, result.indicator))
 

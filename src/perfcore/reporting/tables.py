@@ -44,7 +44,7 @@ def is_ranked(indicator: Indicator) -> bool:
 # -- benchmarks: league, positions -------------------------------------------------------------------
 
 
-def league(data: ReportData, indicator_id: str, period: str | None = None) -> "pd.DataFrame":
+def league(data: ReportData, indicator_id: str, period: str | None = None) -> pd.DataFrame:
     """Every member's value with the library's rank (1 = best) and quartile (1 = best quarter).
 
     Context measures (no better direction) are listed by size, without rank.
@@ -101,7 +101,7 @@ def positions(data: ReportData, area: str) -> list[Position]:
     return out
 
 
-def position_table(places: Sequence[Position]) -> "pd.DataFrame":
+def position_table(places: Sequence[Position]) -> pd.DataFrame:
     """Rank, quartile and consortium figure per indicator, formatted for a page."""
     import pandas as pd
 
@@ -115,7 +115,7 @@ def position_table(places: Sequence[Position]) -> "pd.DataFrame":
     } for p in places])
 
 
-def benchmark_table(data: ReportData, indicator_ids: tuple[str, ...] | None = None) -> "pd.DataFrame":
+def benchmark_table(data: ReportData, indicator_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Every member side by side (rows) for every indicator (columns), best marked with ★."""
     import pandas as pd
 
@@ -137,7 +137,7 @@ def benchmark_table(data: ReportData, indicator_ids: tuple[str, ...] | None = No
     return table
 
 
-def best_performers(data: ReportData) -> "pd.DataFrame":
+def best_performers(data: ReportData) -> pd.DataFrame:
     """The best member this month per ranked indicator: the practice to learn from."""
     import pandas as pd
 
@@ -162,7 +162,7 @@ def best_performers(data: ReportData) -> "pd.DataFrame":
 # -- the framework -------------------------------------------------------------------------------------
 
 
-def framework_table(data: ReportData) -> "pd.DataFrame":
+def framework_table(data: ReportData) -> pd.DataFrame:
     import pandas as pd
 
     rows = []
@@ -189,7 +189,7 @@ def indicator_groups(data: ReportData) -> list[tuple[str, tuple[str, ...]]]:
 # -- work on hand, returns, rejections ---------------------------------------------------------------
 
 
-def work_on_hand_age(data: ReportData, area: str) -> "pd.DataFrame":
+def work_on_hand_age(data: ReportData, area: str) -> pd.DataFrame:
     """Work on hand at month end by kind and age band (days from received to month end)."""
     frame = work_on_hand_items(data, area, wording.AGE_BANDS)
     order = [label for *_, label in wording.AGE_BANDS]
@@ -199,7 +199,7 @@ def work_on_hand_age(data: ReportData, area: str) -> "pd.DataFrame":
     return pivot.rename(columns={"new-claim": "New claims", "change": "Changes"})
 
 
-def returns_status(data: ReportData, period: str | None = None) -> "pd.DataFrame":
+def returns_status(data: ReportData, period: str | None = None) -> pd.DataFrame:
     """Per member for one month: extract received (which Sequence, when), manual measures missing."""
     import pandas as pd
 
@@ -223,14 +223,14 @@ def returns_status(data: ReportData, period: str | None = None) -> "pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def submission_table(data: ReportData, area: str) -> "pd.DataFrame":
+def submission_table(data: ReportData, area: str) -> pd.DataFrame:
     frame = submissions(data, area, data.period)
     return frame.rename(columns={"file_name": "File", "sequence": "Sequence", "outcome": "Outcome",
                                  "records_loaded": "Records loaded", "records_rejected": "Records rejected"})[
         ["File", "Sequence", "Outcome", "Records loaded", "Records rejected"]].astype(str).replace({"<NA>": "", "nan": ""})
 
 
-def rejection_table(data: ReportData, area: str, months: int = 1, limit: int = REJECTIONS_SHOWN) -> "pd.DataFrame":
+def rejection_table(data: ReportData, area: str, months: int = 1, limit: int = REJECTIONS_SHOWN) -> pd.DataFrame:
     """The first ``limit`` rejected files and records of a council (line and reference), last ``months`` months.
 
     Bounded on purpose: two extracts with 80,000 rejected records each once made
@@ -246,7 +246,7 @@ def rejection_table(data: ReportData, area: str, months: int = 1, limit: int = R
         ["File", "Level", "Line", "Reference", "Reason"]].fillna("")
 
 
-def rejection_reasons(data: ReportData, area: str, months: int = 1, limit: int = REJECTIONS_SHOWN) -> "pd.DataFrame":
+def rejection_reasons(data: ReportData, area: str, months: int = 1, limit: int = REJECTIONS_SHOWN) -> pd.DataFrame:
     """Rejections counted by file and reason (most first, at most ``limit`` rows, the rest in one row)."""
     import pandas as pd
 
@@ -264,14 +264,14 @@ def rejection_reasons(data: ReportData, area: str, months: int = 1, limit: int =
     return table.reset_index(drop=True)
 
 
-def rejected_files_table(data: ReportData) -> "pd.DataFrame":
+def rejected_files_table(data: ReportData) -> pd.DataFrame:
     frame = rejections(data, None, data.period)
     frame = frame[frame["level"] == "file"].copy()
     frame["Council"] = frame["authority"].map(names(data)).fillna("unknown")
     return frame.rename(columns={"file": "File", "reason": "Reason"})[["Council", "File", "Reason"]]
 
 
-def rejection_counts(data: ReportData, months: int = 1) -> "pd.DataFrame":
+def rejection_counts(data: ReportData, months: int = 1) -> pd.DataFrame:
     """Rejected records per council, month and reason over the last ``months`` months (counts, no refs)."""
     frame = rejections(data, None, None)
     first = periods.shift(data.period, 1 - months)
@@ -282,7 +282,7 @@ def rejection_counts(data: ReportData, months: int = 1) -> "pd.DataFrame":
         .rename(columns={"reason": "Reason"}).reset_index(drop=True)
 
 
-def resubmissions(data: ReportData, months: int = 12) -> "pd.DataFrame":
+def resubmissions(data: ReportData, months: int = 12) -> pd.DataFrame:
     """Council-months whose extract was replaced by a higher Sequence, in the last ``months`` months."""
     frame = replacements(data, periods.shift(data.period, 1 - months), data.period)
     return frame.assign(Council=frame["authority"].map(names(data)), Month=frame["period"].map(periods.label)).rename(
@@ -294,7 +294,7 @@ def resubmissions(data: ReportData, months: int = 12) -> "pd.DataFrame":
 # -- analytics, as tables ---------------------------------------------------------------------------------
 
 
-def alert_table(data: ReportData, items: list) -> "pd.DataFrame":
+def alert_table(data: ReportData, items: list) -> pd.DataFrame:
     """Alerts for a page: few columns, so the evidence sentence has room in the PDF too."""
     import pandas as pd
 
@@ -310,7 +310,7 @@ def alert_table(data: ReportData, items: list) -> "pd.DataFrame":
     } for a in items])
 
 
-def spotlight_table(data: ReportData) -> "pd.DataFrame":
+def spotlight_table(data: ReportData) -> pd.DataFrame:
     import pandas as pd
 
     who = names(data)
@@ -323,7 +323,7 @@ def spotlight_table(data: ReportData) -> "pd.DataFrame":
     } for s in analysis.spotlights(data)])
 
 
-def pairs_table(data: ReportData, pairs: "pd.DataFrame") -> "pd.DataFrame":
+def pairs_table(data: ReportData, pairs: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     short = {i.id: i.short for i in data.framework.indicators}
@@ -338,7 +338,7 @@ def pairs_table(data: ReportData, pairs: "pd.DataFrame") -> "pd.DataFrame":
     })
 
 
-def impact_table(data: ReportData, summary: "pd.DataFrame") -> "pd.DataFrame":
+def impact_table(data: ReportData, summary: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     who = names(data)

@@ -52,11 +52,11 @@ _LOWER_IS_BETTER = ThresholdWords("≤", "at most", "above", "or fewer")
 _HIGHER_IS_BETTER = ThresholdWords("≥", "at least", "below", "or more")
 
 
-def threshold_words(indicator: "Indicator") -> ThresholdWords:
+def threshold_words(indicator: Indicator) -> ThresholdWords:
     return _LOWER_IS_BETTER if indicator.better == "lower" else _HIGHER_IS_BETTER
 
 
-def window_words(indicator: "Indicator", *, long: bool = False) -> str:
+def window_words(indicator: Indicator, *, long: bool = False) -> str:
     """'financial year to date' (with '(April–March)' when ``long``) or 'month' / 'the month'."""
     if indicator.window == "fytd":
         return "financial year to date (April–March)" if long else "financial year to date"
