@@ -355,6 +355,40 @@ def cmd_migrate(args) -> int:
     return 0
 
 
+def _onboarding_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--months", type=int, default=6, metavar="N", help="feed status for the last N months (default 6)")
+    sub.add_argument("--format", choices=("json", "table"), default="table")
+
+
+def cmd_onboarding(args) -> int:
+    """Each council's onboarding steps (date or what is outstanding) and its feeds, month by month."""
+    from perfcore import periods
+    from perfcore.access.commands import users_path
+    from perfcore.reporting import onboarding
+
+    consortium = _consortium(args)
+    last = periods.last_complete(settings.today(args.today))
+    months = [periods.shift(last, -n) for n in range(max(args.months, 1) - 1, -1, -1)]
+    with _connect(args, read_only=True) as con:
+        found = onboarding.status(con, consortium, months, users_path(args))
+    if args.format == "json":
+        print(json.dumps([{"code": s.code, "name": s.name,
+                           "steps": {st.key: {"done": st.done, "on": st.on.isoformat() if st.on else None,
+                                              "note": st.note} for st in s.steps},
+                           "feeds": s.feeds} for s in found], indent=1))
+        return 0
+    for council in found:
+        done = len(council.steps) - len(council.outstanding)
+        print(safe(f"{council.name} ({council.code}): {done} of {len(council.steps)} onboarding steps done"))
+        for step in council.steps:
+            when = f"{step.on:%d %b %Y}" if step.on else "done" if step.done else "outstanding"
+            print(safe(f"  {step.label:44} {when:12} {step.note}"))
+        for month in months:
+            feeds = council.feeds[month]
+            print(safe(f"  {month}: " + ", ".join(f"{feed} {state}" for feed, state in feeds.items())))
+    return 0
+
+
 COMMANDS = (
     ("ingest", cmd_ingest, "Ingest HBPE extracts and manual returns into the warehouse.", _ingest_arguments),
     ("indicators", cmd_indicators, "Print a council's or the consortium's indicators for a month.", _indicators_arguments),
@@ -365,6 +399,7 @@ COMMANDS = (
     ("demo-data", cmd_demo_data, "Write realistic, reproducible demo extracts and manual returns.", _demo_data_arguments),
     ("demo", cmd_demo, "The main job on demo data: generate, ingest, print the latest month, build the site.", _demo_arguments),
     ("migrate", cmd_migrate, "Bring a warehouse made by an older perfcore to this version's schema.", _migrate_arguments),
+    ("onboarding", cmd_onboarding, "Each council's onboarding steps and whether its feeds arrive on time.", _onboarding_arguments),
     *ACCESS_COMMANDS,
     *MAIL_COMMANDS,
 )

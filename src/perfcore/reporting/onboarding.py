@@ -24,6 +24,7 @@ STEPS = (
     ("first_commentary", "First commentary"),
     ("users_created", "Users created"),
 )
+LABELS = dict(STEPS)
 FEEDS = ("extract", "manual", "commentary")
 ON_TIME, LATE, MISSING = "on time", "late", "missing"
 
@@ -32,7 +33,8 @@ ON_TIME, LATE, MISSING = "on time", "late", "missing"
 class Step:
     key: str
     label: str
-    done_on: date | None  # None: outstanding
+    done: bool
+    on: date | None = None  # when it was done, where the data say (a file's arrival)
     note: str = ""  # what is outstanding, or a detail
 
 
@@ -45,7 +47,7 @@ class CouncilStatus:
 
     @property
     def outstanding(self) -> tuple[Step, ...]:
-        return tuple(s for s in self.steps if s.done_on is None)
+        return tuple(s for s in self.steps if not s.done)
 
 
 def status(con, consortium: Consortium, months: list[str], users_file: Path | None = None) -> list[CouncilStatus]:
@@ -56,25 +58,25 @@ def status(con, consortium: Consortium, months: list[str], users_file: Path | No
     result = []
     for council in consortium.members:
         mine = firsts.get(council.code, {})
-        updaters = council.updaters
         steps = (
-            Step("extract_configured", STEPS[0][1], mine.get("any_extract"), "" if mine.get("any_extract") else "no extract received yet"),
-            Step("first_valid_extract", STEPS[1][1], mine.get("accepted_extract"),
-                 "" if mine.get("accepted_extract") else "no extract accepted yet"),
-            Step("updater_registered", STEPS[2][1], date.min if updaters else None,
-                 ", ".join(updaters) if updaters else "add the updater's address to parameters/consortium.yaml"),
-            Step("first_manual_return", STEPS[3][1], mine.get("accepted_manual"),
-                 "" if mine.get("accepted_manual") else "no manual return accepted yet"),
-            Step("first_commentary", STEPS[4][1], mine.get("accepted_commentary"),
-                 "" if mine.get("accepted_commentary") else "no commentary received yet"),
-            Step("users_created", STEPS[5][1], date.min if council.code in council_users else None,
-                 f"{council_users.get(council.code, 0)} user(s)" if council.code in council_users
+            _from_files("extract_configured", mine.get("any_extract"), "no extract received yet"),
+            _from_files("first_valid_extract", mine.get("accepted_extract"), "no extract accepted yet"),
+            Step("updater_registered", LABELS["updater_registered"], bool(council.updaters),
+                 note=", ".join(council.updaters) or "add the updater's address to parameters/consortium.yaml"),
+            _from_files("first_manual_return", mine.get("accepted_manual"), "no manual return accepted yet"),
+            _from_files("first_commentary", mine.get("accepted_commentary"), "no commentary received yet"),
+            Step("users_created", LABELS["users_created"], council.code in council_users,
+                 note=f"{council_users[council.code]} user(s)" if council.code in council_users
                  else "create them with perfcore users add"),
         )
         feeds = {m: {f: _timeliness(arrivals.get((council.code, m, f)), m, consortium.complete_after_days)
                      for f in FEEDS} for m in months}
         result.append(CouncilStatus(council.code, council.name, steps, feeds))
     return result
+
+
+def _from_files(key: str, first: date | None, outstanding: str) -> Step:
+    return Step(key, LABELS[key], first is not None, first, "" if first else outstanding)
 
 
 def _timeliness(first: datetime | None, period: str, grace_days: int) -> str:
