@@ -304,3 +304,35 @@ def test_a_council_may_have_several_updaters_each_for_that_council_only(tmp_path
     for_midlothian = message("deputy@dundeecity.gov.uk", [("m.csv", good_return(MIDLOTHIAN), "text/csv")])
     assert pipeline.receive(bytes(for_midlothian), intake).outcome == "quarantined"
 
+
+
+def test_perfcore_intake_smtp_runs_in_the_foreground_and_stops_on_ctrl_c(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    port = free_port()
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PERFCORE_WAREHOUSE": str(tmp_path / "w.duckdb"), "PERFCORE_TODAY": "2026-11-26",
+           "PERFCORE_PARAMETERS": str(root / "parameters")}
+    env.pop("PERFCORE_SMTP_RELAY", None)
+    process = subprocess.Popen([sys.executable, "-m", "perfcore", "intake", "smtp", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+                time.sleep(0.2)
+        send(port, message(DUNDEE_UPDATER, [("a.csv", good_return(), "text/csv")]))
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "PROCESSED" in out and "intake stopped" in out and "Traceback" not in err
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
