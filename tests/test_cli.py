@@ -1,4 +1,9 @@
-"""The CLI contract other tools and users rely on, run as a real subprocess."""
+"""The CLI contract other tools and users rely on.
+
+Two tests run ``python -m perfcore.cli`` as a real subprocess (exit status, stdout, a stderr without a
+traceback); the rest call ``perfcore.cli.main`` in this process, the same code without a Python start-up
+each time.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,10 +21,35 @@ from builders import claim, extract_xml, manual_csv, write
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(tmp_path, *args):
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_process(tmp_path, *args) -> subprocess.CompletedProcess:
     env = {**os.environ, "PERFCORE_WAREHOUSE": str(tmp_path / "wh" / "warehouse.duckdb"), "PERFCORE_TODAY": "2026-11-26"}
     return subprocess.run([sys.executable, "-m", "perfcore.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def run(capsys, monkeypatch):
+    """``run(tmp_path, *args)``: the CLI's main in this process, with the settings the subprocess gets."""
+    from perfcore.cli import main
+
+    monkeypatch.chdir(ROOT)
+
+    def call(tmp_path, *args) -> Ran:
+        monkeypatch.setenv("PERFCORE_WAREHOUSE", str(tmp_path / "wh" / "warehouse.duckdb"))
+        monkeypatch.setenv("PERFCORE_TODAY", "2026-11-26")
+        capsys.readouterr()
+        status = main(list(args))
+        out, err = capsys.readouterr()
+        return Ran(status, out, err)
+
+    return call
 
 
 @pytest.fixture
@@ -32,7 +63,7 @@ def files(tmp_path):
 
 def test_ingest_prints_a_line_per_file_and_exits_1_when_any_file_is_rejected(tmp_path, files):
     good, bad, csv = files
-    result = run(tmp_path, "ingest", str(good), str(bad), str(csv))
+    result = run_process(tmp_path, "ingest", str(good), str(bad), str(csv))
     assert result.returncode == 1
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 3
@@ -41,19 +72,19 @@ def test_ingest_prints_a_line_per_file_and_exits_1_when_any_file_is_rejected(tmp
     assert lines[2].startswith("ACCEPTED") and "return.csv" in lines[2]
 
 
-def test_ingest_exits_0_for_accepted_and_duplicates(tmp_path, files):
+def test_ingest_exits_0_for_accepted_and_duplicates(run, tmp_path, files):
     good, _, csv = files
     assert run(tmp_path, "ingest", str(good), str(csv)).returncode == 0
     again = run(tmp_path, "ingest", str(good.parent / "good.xml"))
     assert again.returncode == 0 and again.stdout.startswith("DUPLICATE")
 
 
-def test_ingest_takes_folders(tmp_path, files):
+def test_ingest_takes_folders(run, tmp_path, files):
     result = run(tmp_path, "ingest", str(files[0].parent))
     assert len(result.stdout.strip().splitlines()) == 3
 
 
-def test_indicators_json_has_every_framework_id(tmp_path, files):
+def test_indicators_json_has_every_framework_id(run, tmp_path, files):
     from perfcore.config.parameters import load_framework
 
     run(tmp_path, "ingest", str(files[0]), str(files[2]))
@@ -67,13 +98,13 @@ def test_indicators_json_has_every_framework_id(tmp_path, files):
     assert pooled["new_claims_decided"] == 1
 
 
-def test_indicators_table_shows_status_words_and_version(tmp_path, files):
+def test_indicators_table_shows_status_words_and_version(run, tmp_path, files):
     run(tmp_path, "ingest", str(files[0]))
     result = run(tmp_path, "indicators", "--council", "S12000042", "--period", "2026-10")
     assert "framework 1.0" in result.stdout and "GREEN" in result.stdout
 
 
-def test_rejections_json_contract(tmp_path, files):
+def test_rejections_json_contract(run, tmp_path, files):
     run(tmp_path, "ingest", *map(str, files))
     rows = json.loads(run(tmp_path, "rejections", "--format", "json").stdout)
     assert rows == [{"file": "bad.xml", "level": "file", "line": 3, "ref": None,
@@ -86,7 +117,7 @@ def test_rejections_json_contract(tmp_path, files):
     (("indicators", "--council", "consortium", "--period", "October"), "not a month"),
     (("ingest", "/no/such/file.xml"), "no such file"),
 ])
-def test_errors_are_one_line_without_traceback(tmp_path, files, args, expected):
+def test_errors_are_one_line_without_traceback(run, tmp_path, files, args, expected):
     run(tmp_path, "ingest", str(files[0]))
     result = run(tmp_path, *args)
     assert result.returncode == 2
@@ -94,6 +125,13 @@ def test_errors_are_one_line_without_traceback(tmp_path, files, args, expected):
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_reading_an_empty_warehouse_says_what_to_do(tmp_path):
+def test_an_error_from_the_real_command_is_one_line_on_stderr(tmp_path, files):
+    run_process(tmp_path, "ingest", str(files[0]))
+    result = run_process(tmp_path, "indicators", "--council", "S99999999", "--period", "2026-10")
+    assert result.returncode == 2 and "not a member" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_reading_an_empty_warehouse_says_what_to_do(run, tmp_path):
     result = run(tmp_path, "rejections")
     assert result.returncode == 2 and "perfcore ingest" in result.stderr
