@@ -6,6 +6,7 @@ the library's (``analytics.ranks``): one definition for pages and library alike.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import reporting_builders as rb
@@ -39,8 +40,10 @@ def test_every_published_rank_and_quartile_is_the_librarys(data):
                 assert league.loc[code, "rank"] != league.loc[code, "rank"] and place.rank is None
                 continue
             expected = mine.loc[code]
-            assert (league.loc[code, "rank"], league.loc[code, "quartile"]) == (expected["rank"], expected["quartile"])
-            assert (place.rank, place.quartile, place.of) == (expected["rank"], expected["quartile"], expected["of"])
+            quarter = None if pd.isna(expected["quartile"]) else int(expected["quartile"])  # none under four ranked
+            assert league.loc[code, "rank"] == expected["rank"]
+            assert (None if pd.isna(league.loc[code, "quartile"]) else league.loc[code, "quartile"]) == quarter
+            assert (place.rank, place.quartile, place.of) == (expected["rank"], quarter, expected["of"])
             row = report.position_table([place]).iloc[0]
             assert row["Rank"] == wording.rank_text(expected["rank"], expected["of"])
             assert row["Quartile"] == wording.quartile_text(expected["quartile"])
@@ -109,3 +112,14 @@ def test_data_quality_tables_list_the_rejected_record(data):
     assert status.loc["East Ayrshire", "Manual return"] == "MISSING"
     submissions = report.submission_table(data, CODES[0])  # newest first: the manual return, then the extract
     assert submissions[["Outcome", "Records rejected"]].values.tolist() == [["accepted", "0"], ["accepted", "1"]]
+
+
+def test_with_fewer_than_four_ranked_there_are_no_quartiles():
+    """The best of three is not 'in the worst quarter': with under four councils, no quartile at all."""
+    import pandas as pd
+
+    from perfcore.analytics import benchmark
+
+    assert list(pd.isna(benchmark.quartile(pd.Series([1, 2, 3]), 3))) == [True, True, True]
+    assert list(benchmark.quartile(pd.Series([1, 3, 8, 10]), 10)) == [1, 2, 4, 4]
+    assert wording.quartile_text(pd.NA) == "" and wording.quartile_text(1) == "Q1 (best)"

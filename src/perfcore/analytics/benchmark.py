@@ -80,8 +80,17 @@ def quartile(rank, of):
 
     With 10 councils ranks 1-2 are quartile 1, 3-5 quartile 2, 6-7 quartile 3, 8-10 quartile 4.
     Takes numbers or arrays (a rank per month divided by the councils ranked that month).
+    With fewer than ``MIN_FOR_QUARTILES`` councils there are no quarters to be in: NaN
+    (the best of three is not "in the worst quarter").
     """
-    return np.ceil(4 * rank / of)
+    quarter = np.ceil(4 * rank / of)
+    enough = np.asarray(of) >= MIN_FOR_QUARTILES
+    if hasattr(quarter, "where"):  # a Series or DataFrame keeps its labels
+        return quarter.where(np.broadcast_to(enough, quarter.shape))
+    return np.where(enough, quarter, np.nan)
+
+
+MIN_FOR_QUARTILES = 4
 
 
 def ranks(
@@ -118,7 +127,7 @@ def _rank_indicator(month: pd.DataFrame, indicator, codes: list[str]) -> pd.Data
         return pd.DataFrame()
     rows["rank"] = rank_values(rows["value"], indicator.better).astype(int)
     rows["of"] = len(rows)
-    rows["quartile"] = quartile(rows["rank"], len(rows)).astype(int)
+    rows["quartile"] = quartile(rows["rank"], len(rows)).astype("Int64")  # <NA> with under four councils
     rows["rag"] = [indicator.rag(v) for v in rows["value"]]
     rows["group_value"] = pooled_value(rows, indicator)
     rows["consortium_value"] = float(consortium.iloc[0]) if len(consortium) else np.nan

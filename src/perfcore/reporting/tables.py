@@ -96,7 +96,7 @@ def positions(data: ReportData, area: str) -> list[Position]:
         out.append(Position(
             indicator, value(data, area, indicator.id),
             int(mine["rank"].iloc[0]) if len(mine) else None, len(rows),
-            int(mine["quartile"].iloc[0]) if len(mine) else None,
+            int(mine["quartile"].iloc[0]) if len(mine) and mine["quartile"].notna().iloc[0] else None,
             value(data, CONSORTIUM, indicator.id)))
     return out
 

@@ -33,8 +33,11 @@ def rank_text(rank: int | None, of: int) -> str:
 
 def quartile_text(quartile: int | None) -> str:
     """'Q1 (best)', 'Q2', 'Q3', 'Q4 (worst)', or '' without a quartile."""
-    if not quartile:
+    import pandas as pd
+
+    if quartile is None or pd.isna(quartile) or not quartile:  # None, NaN or <NA>: fewer than four ranked
         return ""
+    quartile = int(quartile)
     return f"Q{quartile}" + {1: " (best)", 4: " (worst)"}.get(quartile, "")
 
 
