@@ -50,3 +50,20 @@ def test_consortium_is_the_ten_members_with_their_gss_codes():
     consortium = load_consortium(ROOT / "parameters")
     assert {c.name: c.code for c in consortium.members} == expected
     assert all(c.supplier and c.system for c in consortium.members)
+
+
+def test_architecture_maps_every_module():
+    """Every module of the package is named in ARCHITECTURE.md (as `layer.module`, or `module` at the top)."""
+    architecture = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    package = ROOT / "src" / "perfcore"
+    missing = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package).with_suffix("").parts
+        if parts[-1] in ("__init__", "__main__"):
+            continue
+        dotted = ".".join(parts)
+        named = f"`{dotted}`" in architecture or (  # a top-level module, or demo/'s parts listed by name
+            (len(parts) == 1 or parts[0] == "demo") and f"`{parts[-1]}`" in architecture)
+        if not named:
+            missing.append(dotted)
+    assert not missing, f"ARCHITECTURE.md does not map: {missing}"
