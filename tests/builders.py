@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
@@ -82,6 +83,16 @@ def manual_csv(rows) -> str:
     return "authority,period,measure,value\n" + "".join(f"{a},{p},{m},{v}\n" for a, p, m, v in rows)
 
 
+@functools.cache
+def real_parameters():
+    """(consortium, framework) from the project's parameters/: frozen values, read once per test run
+    (parsing the YAML was most of a Harness's cost, and hundreds of tests make one)."""
+    from perfcore.config.parameters import load_consortium, load_framework
+
+    root = Path(__file__).resolve().parents[1] / "parameters"
+    return load_consortium(root), load_framework(root / "framework.yaml")
+
+
 class Harness:
     """A fresh warehouse in a temporary folder, with the real consortium."""
 
@@ -89,12 +100,10 @@ class Harness:
         from datetime import date
 
         from perfcore import warehouse
-        from perfcore.config.parameters import load_consortium, load_framework
 
         self.folder = folder
         self.root = Path(__file__).resolve().parents[1]
-        self.consortium = load_consortium(self.root / "parameters")
-        self.framework = load_framework(self.root / "parameters" / "framework.yaml")
+        self.consortium, self.framework = real_parameters()
         self.today = date.fromisoformat(today)
         self.con = warehouse.connect(folder / "warehouse.duckdb")
         self._count = 0
