@@ -63,6 +63,9 @@ class Report:
     # A council page: the perfcore.reporting.report function returning what it shows from other
     # councils' data (its ``digest()`` is fingerprinted; the notebook draws those parts from it).
     shows: str = ""
+    # The page reads the site's users file (how many users each council has): its path is a parameter
+    # and what the page shows of it (the counts, never the password hashes) is fingerprinted.
+    users: bool = False
 
 
 REPORTS: tuple[Report, ...] = (
@@ -75,6 +78,9 @@ REPORTS: tuple[Report, ...] = (
            help="alerts, funnel plots, sustained best practice, how indicators move together, initiatives"),
     Report("data-quality", "data_quality.ipynb", "analysts", "Data quality",
            help="which councils submitted, when, which Sequence; rejected files and records; missing returns"),
+    Report("onboarding", "onboarding.ipynb", "analysts", "Onboarding and feeds", users=True,
+           help="each council's onboarding steps with their dates or what is outstanding; whether each feed arrived "
+                "on time, late or not at all, month by month; overdue actions across councils"),
     Report("indicators", "indicators.ipynb", "consortium", "How the indicators are computed", depends="parameters",
            help="the framework's definitions, thresholds and sources"),
     Report("guide", "guide.ipynb", "consortium", "Guide for users", depends="parameters",
@@ -147,9 +153,11 @@ def build(
     progress: Callable[[Outcome], None] | None = None,
     only: tuple[str, ...] = (),
     today: str | None = None,
+    users: str | Path | None = None,
 ) -> BuildSummary:
+    from perfcore import warehouse as wh
     from perfcore.render import build_site, load_site_config
-    from perfcore.reporting import report
+    from perfcore.reporting import onboarding, report
 
     started = time.perf_counter()
     root = root or settings.project_root()
@@ -161,7 +169,8 @@ def build(
     try:
         with _stopped_by_signals(), warehouse_snapshot(warehouse, reports_dir) as snapshot:
             data = report.load(period, warehouse=snapshot, parameters=parameters, today=today)
-            jobs = plan(data, config, root=root, reports_dir=reports_dir, site=site, only=only)
+            users_file = onboarding.users_file(wh.warehouse_path(warehouse), users)  # beside the real warehouse
+            jobs = plan(data, config, root=root, reports_dir=reports_dir, site=site, only=only, users=users_file)
             outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress)
             pages = [o.page for o in outcomes if o.page is not None]
             write_dwp_return(data, site)
@@ -243,8 +252,10 @@ def _stopped_by_signals() -> Iterator[None]:
 
 
 def plan(data: ReportData, config: SiteConfig, *, root: Path, reports_dir: Path, site: Path,
-         only: tuple[str, ...] = ()) -> list[Job]:
-    """One job per report page for the month (``only``: just these report names), with fingerprints."""
+         only: tuple[str, ...] = (), users: Path | None = None) -> list[Job]:
+    """One job per report page for the month (``only``: just these report names), with fingerprints.
+
+    ``users``: the site's users file, for the pages that read it (``Report.users``)."""
     unknown = set(only) - {r.name for r in REPORTS}
     if unknown:
         raise BuildError(f"unknown report(s) {sorted(unknown)}; reports are {', '.join(sorted({r.name for r in REPORTS}))}")
@@ -259,6 +270,8 @@ def plan(data: ReportData, config: SiteConfig, *, root: Path, reports_dir: Path,
             parameters = {"period": data.period, "warehouse": str(data.warehouse), "parameters": str(data.parameters)}
             if council is not None:
                 parameters["council"] = council.code
+            if report.users:
+                parameters["users"] = str(users) if users else None
             context = page_context(
                 config, audience=report.audience, period=data.period, report=report.name,
                 report_title=report.title if council is None else f"{council.name}: {report.title.lower()}",
@@ -268,7 +281,9 @@ def plan(data: ReportData, config: SiteConfig, *, root: Path, reports_dir: Path,
             executed = reports_dir / "executed" / context.page_path.with_suffix(".ipynb")
             notebook = root / "notebooks" / report.notebook
             # Paths are left out: the same data moved elsewhere is the same page.
-            shown = {k: v for k, v in parameters.items() if k not in ("warehouse", "parameters")}
+            shown = {k: v for k, v in parameters.items() if k not in ("warehouse", "parameters", "users")}
+            if report.users:
+                shown["users"] = users_shown(data, users)
             shown["provisional"] = data.provisional  # the page says so: it changes when the month completes
             if report.depends == "parameters":
                 what = inputs["parameters"] + data.period
@@ -590,6 +605,11 @@ def data_fingerprints(data: ReportData) -> dict[str, str]:
         manual = con.execute(
             "select authority, string_agg(period || measure || value::varchar || submission_id::varchar, ',' "
             "order by period, measure) from current_manual group by authority").fetchall()
+        # The commentary rows: a return may carry several councils' rows (its submission then names
+        # no council), and each council's page shows its own commentary and actions.
+        commentary = con.execute(
+            "select authority, string_agg(submission_id::varchar || ':' || line::varchar, ',' "
+            "order by submission_id, line) from commentary_rows group by authority").fetchall()
         # Rejections and replacements show on the data-quality pages; duplicates change nothing shown.
         history = con.execute(
             "select (select count(*) from rejections), (select max(submission_id) from rejections), "
@@ -597,12 +617,25 @@ def data_fingerprints(data: ReportData) -> dict[str, str]:
     finally:
         con.close()
     own: dict[str, str] = {}
-    for authority, text in [*manual, *files]:
+    for authority, text in [*manual, *files, *commentary]:
         own[authority] = _hash(own.get(authority, ""), text)
     out = {"parameters": parameters, "consortium": _hash(parameters, json.dumps(sorted(own.items())), str(history))}
     for council in data.consortium.members:
         out[council.code] = _hash(parameters, own.get(council.code, ""))
     return out
+
+
+def users_shown(data: ReportData, users: Path | None) -> dict[str, int] | str:
+    """What a page shows of the users file: how many users each council has.
+
+    A users file that cannot be read must not stop the build's plan: the page says it cannot count them."""
+    from perfcore.exceptions import AccessError
+    from perfcore.reporting.onboarding import council_users
+
+    try:
+        return council_users(users, data.consortium)
+    except (AccessError, OSError) as exc:
+        return f"unreadable: {exc}"
 
 
 def shown_from_others(report: Report, data: ReportData, council: str) -> str:

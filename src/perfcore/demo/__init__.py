@@ -4,6 +4,7 @@
 
     extracts/<CODE>/<CODE>-<YYYY-MM>-seq<N>.xml   one HBPE 1.0 extract per council per month
     manual/<CODE>-<YYYY-MM>.csv                   the manual return: authority,period,measure,value
+    commentary/<CODE>-<YYYY-MM>-commentary.csv    a manager's commentary and actions (a few councils and months)
 
 The figures follow ../shared/spec/indicators.md: caseloads of 5,000-30,000
 claims drifting slowly down, about 2% of the caseload in new claims a month
@@ -43,6 +44,11 @@ council is not in the run is ``None``):
     and bad manual-return rows (``MANUAL_RULES``). For a Recovery or WriteOff
     the ref is its overpayment ref. Every file stays schema-valid, and no
     other record breaks a rule.
+``commentary``
+    council -> the commentary rows written for it (``demo.commentary``):
+    Midlothian explains its deterioration (one action overdue at the end,
+    one closed with ``done``), East Renfrewshire its initiative, Dundee City
+    its month as a whole.
 
 Everything is drawn from ``numpy.random.default_rng`` seeded by ``seed`` and
 the council's code, so the same seed gives byte-identical files and adding
@@ -58,6 +64,7 @@ The package, along the run:
     simulate   one council's profile, claims, changes, money and manual figures (numpy, seeded per council)
     extracts   HBPE extracts through ``intake.hbpe.write_extract``, the resubmission, the planted bad records
     returns    the manual-return CSVs and their planted bad rows
+    commentary the commentary returns beside the stories, with their actions
 """
 
 from perfcore.demo.data import DemoSummary, write_consortium_yaml, write_demo_data

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from perfcore.config.parameters import Consortium, Council
+from perfcore.demo.commentary import Row, write_commentary
 from perfcore.demo.extracts import write_extracts
 from perfcore.demo.plan import Plan, make_plan
 from perfcore.demo.returns import write_manual
@@ -28,11 +29,12 @@ class DemoSummary:
     periods: tuple[str, ...]
     extract_files: tuple[Path, ...]
     manual_files: tuple[Path, ...]
+    commentary_files: tuple[Path, ...]
     stories: dict[str, Any] = field(compare=False)
 
     @property
     def files(self) -> tuple[Path, ...]:
-        return self.extract_files + self.manual_files
+        return self.extract_files + self.manual_files + self.commentary_files
 
     @property
     def enlarged_consortium(self) -> Consortium:
@@ -51,7 +53,7 @@ def write_demo_data(
     today: date | None = None,
     initiatives_file: Path | None = None,
 ) -> DemoSummary:
-    """Write demo extracts and manual returns under ``out`` and say what was planted.
+    """Write demo extracts, manual and commentary returns under ``out`` and say what was planted.
 
     ``councils`` takes the first N members; more than the consortium has
     invents "Demo Council N" councils (codes E06000001 upward), returned in
@@ -72,6 +74,7 @@ def write_demo_data(
         periods=plan.calendar.written_periods,
         extract_files=tuple(path for result in results.values() for path in result.extracts),
         manual_files=tuple(path for result in results.values() for path in result.manuals),
+        commentary_files=tuple(path for result in results.values() for path in result.commentary),
         stories=stories(plan, results),
     )
 
@@ -112,19 +115,14 @@ class _CouncilOutput:
     manual_errors: tuple[ManualError, ...]
     resubmission: dict[str, Any] | None
     backlog: tuple[float, ...]  # latent backlog per written month
+    commentary: tuple[Path, ...] = ()
+    commentary_rows: tuple[Row, ...] = ()
 
 
 def _write_council(council: Council, plan: Plan) -> _CouncilOutput:
     data = simulate_council(council, plan)
     extracts, record_errors, resubmission = write_extracts(council, data, plan)
     manuals, manual_errors = write_manual(council, data, plan)
+    commentary, rows = write_commentary(council, data, plan)
     backlog = tuple(round(float(data.backlog[m]), 3) for m in plan.calendar.written_range)
-    return _CouncilOutput(extracts, manuals, record_errors, manual_errors, resubmission, backlog)
-
-
-def _write_council(council: Council, plan: Plan) -> _CouncilOutput:
-    data = simulate_council(council, plan)
-    extracts, record_errors, resubmission = write_extracts(council, data, plan)
-    manuals, manual_errors = write_manual(council, data, plan)
-    backlog = tuple(round(float(data.backlog[m]), 3) for m in plan.calendar.written_range)
-    return _CouncilOutput(extracts, manuals, record_errors, manual_errors, resubmission, backlog)
+    return _CouncilOutput(extracts, manuals, record_errors, manual_errors, resubmission, backlog, commentary, rows)

@@ -76,6 +76,8 @@ class ManualError(NamedTuple):
 
 def stories(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
     """What was planted; ``results`` maps each council's code to what was written for it."""
+    from perfcore.demo import commentary  # it imports this module's constants
+
     return {
         "deterioration": _deterioration_story(plan),
         "initiative": _initiative_story(plan),
@@ -90,6 +92,9 @@ def stories(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
         "resubmission": next((r.resubmission for r in results.values() if r.resubmission), None),
         "record_errors": [error for result in results.values() for error in result.record_errors],
         "manual_errors": [error for result in results.values() for error in result.manual_errors],
+        # council -> the commentary rows written for it (demo.commentary), for the councils with a story
+        "commentary": {code: commentary.story(result.commentary_rows) for code, result in results.items()
+                       if result.commentary_rows},
     }
 
 

@@ -202,8 +202,8 @@ def _check_id(value: str | None) -> str | None:
     return value
 
 
-def format_cell(value: object, decimals: int = 1) -> str:
-    """How a table shows a raw value when the notebook did not format it."""
+def format_cell(value: object, decimals: int = 1, limit: int | None = TEXT_LIMIT) -> str:
+    """How a table shows a raw value when the notebook did not format it (text cut at ``limit`` characters)."""
     import numpy as np
     import pandas as pd
 
@@ -215,7 +215,7 @@ def format_cell(value: object, decimals: int = 1) -> str:
         return f"{int(value):,}"
     if isinstance(value, numbers.Real):
         return f"{float(value):,.{decimals}f}"
-    return safe_text(value)  # text in a table may come from outside: refs, file names, reasons
+    return safe_text(value, limit)  # text in a table may come from outside: refs, file names, reasons
 
 
 # --- tables ----------------------------------------------------------------------------
@@ -233,12 +233,14 @@ class _Grid:
 _ALIGN_LETTERS = {"l": "left", "r": "right", "c": "center"}
 
 
-def _grid(df: pd.DataFrame, align: str | Mapping[str, str] | Sequence[str] | None, decimals: int) -> _Grid:
+def _grid(df: pd.DataFrame, align: str | Mapping[str, str] | Sequence[str] | None, decimals: int,
+          limit: int | None = TEXT_LIMIT) -> _Grid:
     import pandas as pd
 
     frame = df if isinstance(df.index, pd.RangeIndex) else df.reset_index()
     header = tuple(str(c) for c in frame.columns)
-    rows = tuple(tuple(format_cell(v, decimals) for v in row) for row in frame.itertuples(index=False, name=None))
+    rows = tuple(tuple(format_cell(v, decimals, limit) for v in row)
+                 for row in frame.itertuples(index=False, name=None))
     numeric = [_looks_numeric(frame[c], [row[i] for row in rows]) for i, c in enumerate(frame.columns)]
     return _Grid(header, rows, _resolve_align(header, numeric, align))
 
@@ -319,15 +321,19 @@ def table_bundle(
     id: str | None = None,
     align: str | Mapping[str, str] | Sequence[str] | None = None,
     decimals: int = 1,
+    limit: int | None = TEXT_LIMIT,
 ) -> Bundle:
-    """A table output. ``align``: "lrr", {column: "right"}, or None (numbers right, text left)."""
+    """A table output. ``align``: "lrr", {column: "right"}, or None (numbers right, text left).
+
+    ``limit``: characters of a text cell before it is cut with "…" (a commentary
+    table keeps the return's 2,000; at most ``PROSE_LIMIT``, which Typst's strings can hold)."""
     if not caption:
         raise ValueError("a table needs a caption: it is the table's accessible name")
     _check_id(id)
     if df.empty:
         text = f"{md_escape(caption)}: no data for this period."
         return Bundle({"text/markdown": text + "\n", "text/plain": text}, {"perfcore": {"kind": "table", "id": id}})
-    grid = _grid(df, align, decimals)
+    grid = _grid(df, align, decimals, min(limit or PROSE_LIMIT, PROSE_LIMIT))
     return Bundle(
         {
             "text/markdown": _pipe_table(grid, caption, id),
@@ -345,9 +351,10 @@ def table(
     id: str | None = None,
     align: str | Mapping[str, str] | Sequence[str] | None = None,
     decimals: int = 1,
+    limit: int | None = TEXT_LIMIT,
 ) -> None:
-    """Show a DataFrame as a real table on the page and in the PDF."""
-    _publish(table_bundle(df, caption, id=id, align=align, decimals=decimals))
+    """Show a DataFrame as a real table on the page and in the PDF (text cells cut at ``limit`` characters)."""
+    _publish(table_bundle(df, caption, id=id, align=align, decimals=decimals, limit=limit))
 
 
 # --- charts ----------------------------------------------------------------------------

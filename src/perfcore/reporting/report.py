@@ -10,6 +10,7 @@ DataFrames, so each is tested without a notebook (tests/test_reporting_*.py).
     tables      the tables pages show, formatted
     narrative   sentences, and the framework in words
     pages       what a council page shows from other councils' data (drawn and fingerprinted from one object)
+    commentary  the manager's commentary for the month, open and overdue actions
     wording     words shared by sentences, tiles and tables (thresholds, ordinals, quartiles, age bands)
 """
 
@@ -31,6 +32,21 @@ from perfcore.reporting.analysis import (
     peer_average,
     ranks,
     spc_for,
+)
+from perfcore.reporting.commentary import (
+    COMMENTARY_LIMIT,
+    MONTH_AS_A_WHOLE,
+    Action,
+    Comment,
+    Commentary,
+    actions_sentence,
+    actions_table,
+    commentary,
+    commentary_sentence,
+    commentary_table,
+    open_actions,
+    overdue_actions,
+    overdue_sentence,
 )
 from perfcore.reporting.data import (
     NotYet,
@@ -91,6 +107,8 @@ from perfcore.reporting.tables import (
 from perfcore.reporting.wording import AGE_BANDS, ordinal
 
 __all__ = [
+    "COMMENTARY_LIMIT", "MONTH_AS_A_WHOLE", "Action", "Comment", "Commentary", "actions_sentence", "actions_table",
+    "commentary", "commentary_sentence", "commentary_table", "open_actions", "overdue_actions", "overdue_sentence",
     "AGE_BANDS", "COUNCIL_TRENDS", "FUNNEL_INDICATORS", "FUNNEL_MIN_COUNCILS", "NARRATIVE_INDICATORS", "REJECTIONS_SHOWN",
     "TREND_INDICATORS", "FromOtherCouncils", "Headline", "NotYet", "Position", "ReportData", "SubsidyPosition",
     "alert_rules_sentence", "alert_table", "alerted_indicators", "alerts", "alerts_sentence", "analytics_settings",
