@@ -15,6 +15,8 @@ from pathlib import Path
 
 from perfcore import settings
 from perfcore.access.commands import COMMANDS as ACCESS_COMMANDS
+from perfcore.dwp.commands import COMMANDS as DWP_COMMANDS
+from perfcore.intake.validate import COMMANDS as VALIDATE_COMMANDS
 from perfcore.mail.commands import COMMANDS as MAIL_COMMANDS
 from perfcore.exceptions import PerfcoreError
 from perfcore.terminal import guarded_output, safe
@@ -400,6 +402,8 @@ COMMANDS = (
     ("demo", cmd_demo, "The main job on demo data: generate, ingest, print the latest month, build the site.", _demo_arguments),
     ("migrate", cmd_migrate, "Bring a warehouse made by an older perfcore to this version's schema.", _migrate_arguments),
     ("onboarding", cmd_onboarding, "Each council's onboarding steps and whether its feeds arrive on time.", _onboarding_arguments),
+    *VALIDATE_COMMANDS,
+    *DWP_COMMANDS,
     *ACCESS_COMMANDS,
     *MAIL_COMMANDS,
 )

@@ -174,6 +174,7 @@ def build(
             outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress)
             pages = [o.page for o in outcomes if o.page is not None]
             write_dwp_return(data, site)
+            write_dwp_returns(data, site)
             build_site(pages, config, site)
     finally:
         files.remove_leftovers(site, STAGING)  # what workers ended mid-page left in staging
@@ -673,6 +674,13 @@ def _thaw(job: Job) -> None:
 
 
 # -- DWP electronic return --------------------------------------------------------------------------------
+
+
+def write_dwp_returns(data: ReportData, site: Path) -> None:
+    """dwp/<period>/returns/: each member's electronic return (XML, PDF, manifest), incomplete months marked."""
+    from perfcore.dwp.returns import write_site_returns
+
+    write_site_returns(data, site)
 
 
 def write_dwp_return(data: ReportData, site: Path) -> Path:

@@ -20,6 +20,7 @@ Layout (``PageContext`` fixes the report paths; this module the rest)::
     councils/<slug>/...                  the same, for one council
     dwp/index.html, dwp/search.json      DWP's PDFs and returns, by month
     dwp/<period>/<slug>-<period>-<report>.pdf
+    dwp/<period>/returns/                each council's electronic return: XML, PDF, manifest
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from perfcore.render.page import footer_html, search_indexes
 from perfcore.render.pandoc import TEMPLATES
 
 SEARCH_INDEX = "search.json"
+RETURNS_DIR = "returns"  # dwp/<period>/returns/: DWP's electronic returns (perfcore.dwp.returns writes them)
 FAVICON = "favicon.ico"
 SEARCH_TEXT_LIMIT = 20_000  # characters of a page kept in the index: enough for any report, bounded for the browser
 
@@ -182,8 +184,15 @@ def _copy_dwp_pdfs(pages: list[RenderedPage], out_dir: Path, written: list[Path]
     folder = out_dir / DWP
     if not folder.exists():
         return []
-    return sorted(p for p in folder.glob("*/*")
-                  if p.is_file() and periods.is_period(p.parent.name) and not p.name.startswith("."))
+    # the electronic returns in dwp/<period>/returns/: their XML and manifest (their PDF is the one above)
+    returns = [p for p in folder.glob(f"*/{RETURNS_DIR}/*") if p.suffix in (".xml", ".json")]
+    return sorted(p for p in [*folder.glob("*/*"), *returns]
+                  if p.is_file() and periods.is_period(_dwp_period(p, folder)) and not p.name.startswith("."))
+
+
+def _dwp_period(path: Path, folder: Path) -> str:
+    """The month a file under dwp/ belongs to: the first folder of its path there."""
+    return path.relative_to(folder).parts[0]
 
 
 class _Writer:
@@ -319,13 +328,13 @@ class _Writer:
         path = PurePosixPath(DWP) / "index.html"
         by_period: dict[str, list[Path]] = defaultdict(list)
         for file in files:
-            by_period[file.parent.name].append(file)
+            by_period[_dwp_period(file, self.out_dir / DWP)].append(file)
         body = ["<p>Reports and returns for the Department for Work and Pensions, by month.</p>"]
         entries = []
         for period in sorted(by_period, reverse=True):
             body.append(f"<h2>{html.escape(periods.label(period))}</h2><ul class=\"report-list\">")
             for file in by_period[period]:
-                href = f"{DWP}/{period}/{file.name}"
+                href = file.relative_to(self.out_dir).as_posix()
                 size = max(1, round(file.stat().st_size / 1024))
                 kind = file.suffix.lstrip(".").upper() or "file"
                 label = labels.get(file.name, file.name)
