@@ -46,8 +46,9 @@ def full_table(framework, councils: int, months: int = 24, seed: int = 0):
             if indicator.is_ratio:
                 denominators = np.round(rng.uniform(100, 1000) * (1 + 0.05 * rng.standard_normal(months)))
                 numerators = values * denominators / indicator.scale
-                frames.append(series_rows(code, indicator.id, values, "2023-01",
-                                          numerators=numerators, denominators=denominators))
+                frames.append(
+                    series_rows(code, indicator.id, values, "2023-01", numerators=numerators, denominators=denominators)
+                )
             else:
                 frames.append(series_rows(code, indicator.id, values, "2023-01"))
     return with_consortium(pd.concat(frames, ignore_index=True), {i.id: i.scale for i in framework.indicators})

@@ -78,8 +78,14 @@ def prepare(folder: Path, councils: int, months: int) -> Warehouse:
     from perfcore.intake.ingest import ingest_paths
 
     started = time.perf_counter()
-    summary = write_demo_data(folder / "input", consortium=load_consortium(ROOT / "parameters"), councils=councils,
-                              months=months, today=TODAY, initiatives_file=ROOT / "parameters" / "initiatives.yaml")
+    summary = write_demo_data(
+        folder / "input",
+        consortium=load_consortium(ROOT / "parameters"),
+        councils=councils,
+        months=months,
+        today=TODAY,
+        initiatives_file=ROOT / "parameters" / "initiatives.yaml",
+    )
     parameters = ROOT / "parameters"
     if summary.extra_councils:  # invented councils need a consortium.yaml that names them
         parameters = write_consortium_yaml(summary, folder / "parameters", copy_from=ROOT / "parameters").parent
@@ -103,10 +109,21 @@ def time_build(data: Warehouse, folder: Path, workers: int | None) -> BuildSumma
     from perfcore.build.runner import build
 
     def progress(outcome: Any) -> None:
-        log(f"  {outcome.status:8} {outcome.job.label} ({outcome.seconds:.1f}s){': ' + outcome.error if outcome.error else ''}")
+        log(
+            f"  {outcome.status:8} {outcome.job.label} ({outcome.seconds:.1f}s)"
+            f"{': ' + outcome.error if outcome.error else ''}"
+        )
 
-    return build(None, site=folder / "site", root=ROOT, warehouse=data.database, parameters=data.parameters,
-                 reports_dir=folder / "reports", workers=workers, progress=progress)
+    return build(
+        None,
+        site=folder / "site",
+        root=ROOT,
+        warehouse=data.database,
+        parameters=data.parameters,
+        reports_dir=folder / "reports",
+        workers=workers,
+        progress=progress,
+    )
 
 
 def build_report(summary: BuildSummary) -> dict[str, Any]:
@@ -184,12 +201,16 @@ def _perfcore_child(job: Job, site: Path, config: SiteConfig, queue: Any) -> Non
     outcome = execute_and_render(job, site, ROOT, config)
     paged = time.perf_counter()
     out_html, out_pdf = page_paths(site, job.context)
-    phases = {"page_s": paged - started,
-              "execute_s": _timed(lambda: execute(job, ROOT)),
-              "render_html_s": _timed(lambda: render_page(job.executed, out_html=out_html, out_pdf=None,
-                                                          context=job.context, config=config)),
-              "render_html_pdf_s": _timed(lambda: render_page(job.executed, out_html=out_html, out_pdf=out_pdf,
-                                                              context=job.context, config=config))}
+    phases = {
+        "page_s": paged - started,
+        "execute_s": _timed(lambda: execute(job, ROOT)),
+        "render_html_s": _timed(
+            lambda: render_page(job.executed, out_html=out_html, out_pdf=None, context=job.context, config=config)
+        ),
+        "render_html_pdf_s": _timed(
+            lambda: render_page(job.executed, out_html=out_html, out_pdf=out_pdf, context=job.context, config=config)
+        ),
+    }
     queue.put({"status": outcome.status, "error": outcome.error, **phases})
 
 
@@ -208,7 +229,9 @@ def perfcore_page(job: Job, site: Path, config: SiteConfig) -> dict[str, Any]:
     process.start()
     result = queue.get()
     # the child's wall time up to its page (start-up, imports, page), excluding the breakdown after it
-    result["process_s"] = time.perf_counter() - started - sum(result[k] for k in ("execute_s", "render_html_s", "render_html_pdf_s"))
+    result["process_s"] = (
+        time.perf_counter() - started - sum(result[k] for k in ("execute_s", "render_html_s", "render_html_pdf_s"))
+    )
     process.join()
     if result["status"] != "executed":
         raise SystemExit(f"perfcore page failed: {result['error']}")
@@ -227,9 +250,19 @@ def bare_page(job: Job, folder: Path) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     executed = folder / "council.ipynb"
     raw = [arg for key, value in job.parameters.items() for arg in ("-r", key, str(value))]  # -r: strings as written
-    papermill = [*cli("papermill"), str(ROOT / "notebooks" / job.report.notebook), str(executed), *raw,
-                 "--kernel", "python3", "--cwd", str(ROOT), "--no-progress-bar", "--no-log-output",
-                 "--no-request-save-on-cell-execute"]
+    papermill = [
+        *cli("papermill"),
+        str(ROOT / "notebooks" / job.report.notebook),
+        str(executed),
+        *raw,
+        "--kernel",
+        "python3",
+        "--cwd",
+        str(ROOT),
+        "--no-progress-bar",
+        "--no-log-output",
+        "--no-request-save-on-cell-execute",
+    ]
     nbconvert = [*cli("nbconvert"), "--to", "html", str(executed), "--output-dir", str(folder)]
     return {"papermill_s": _run(papermill), "nbconvert_s": _run(nbconvert)}
 
@@ -278,7 +311,10 @@ def notebook_report(job: Job, ours: list[dict[str, Any]], bare: list[dict[str, A
             "render_pdf": round(pdf, 2),
         },
         "bare_s": round(bare_total, 2),
-        "bare_breakdown_s": {"papermill": round(median(bare, "papermill_s"), 2), "nbconvert": round(median(bare, "nbconvert_s"), 2)},
+        "bare_breakdown_s": {
+            "papermill": round(median(bare, "papermill_s"), 2),
+            "nbconvert": round(median(bare, "nbconvert_s"), 2),
+        },
         "ratio_perfcore_to_bare": round(page / bare_total, 2),
         "ratio_perfcore_without_pdf_to_bare": round((page - pdf) / bare_total, 2),
     }
@@ -293,15 +329,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side of the per-notebook comparison")
     parser.add_argument("--workers", type=int, default=None, help="build workers (default: the machine's cores)")
-    parser.add_argument("--keep", type=Path, default=None, metavar="DIR", help="work here and keep the results (its councils-N/ and notebook/ are replaced; default: a temporary folder)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="work here and keep the results (its councils-N/ and notebook/ are replaced; default: a temporary folder)",
+    )
     args = parser.parse_args(argv)
     # render_page stamps pages with perfcore's today; fixed, so runs are comparable
     os.environ.setdefault("PERFCORE_TODAY", TODAY.isoformat())
     with tempfile.TemporaryDirectory(prefix="bench-build-") as temporary:
         work = args.keep or Path(temporary)
         # the load average says whether other work shared the machine (it slows both sides alike)
-        report: dict[str, Any] = {"cpus": os.cpu_count(), "workers": args.workers or os.cpu_count(), "months": args.months,
-                                  "load_average_at_start": round(os.getloadavg()[0], 1), "sites": []}
+        report: dict[str, Any] = {
+            "cpus": os.cpu_count(),
+            "workers": args.workers or os.cpu_count(),
+            "months": args.months,
+            "load_average_at_start": round(os.getloadavg()[0], 1),
+            "sites": [],
+        }
         first: Warehouse | None = None
         for councils in args.councils:
             data, site = bench_site(councils, work / f"councils-{councils}", args.months, args.workers)

@@ -61,8 +61,18 @@ def write_extract(path: Path, records: int) -> int:
         "Change": map(change, range(changes)),
         "Item": ((f"WI{i:08d}", "change", str(start + timedelta(days=i % 31))) for i in range(items)),
     }
-    header = hbpe.Header("S12000042", "Dundee City Council", "2026-10", "Northgate", "iWorld", None,
-                         "2026-11-01T02:00:00Z", 1, caseload=30000, expenditure="12000000.00")
+    header = hbpe.Header(
+        "S12000042",
+        "Dundee City Council",
+        "2026-10",
+        "Northgate",
+        "iWorld",
+        None,
+        "2026-11-01T02:00:00Z",
+        1,
+        caseload=30000,
+        expenditure="12000000.00",
+    )
     with path.open("w", encoding="utf-8") as out:
         hbpe.write_extract(out, header, sections)
     return records
@@ -92,8 +102,18 @@ def xsd_parse(path: str) -> int:
 
     from perfcore.intake.extract import schema
 
-    return _count_records(etree.iterparse(path, events=("end",), schema=schema(), resolve_entities=False,
-                                          load_dtd=False, no_network=True, huge_tree=False, remove_comments=True))
+    return _count_records(
+        etree.iterparse(
+            path,
+            events=("end",),
+            schema=schema(),
+            resolve_entities=False,
+            load_dtd=False,
+            no_network=True,
+            huge_tree=False,
+            remove_comments=True,
+        )
+    )
 
 
 def extract_only(path: str) -> int:
@@ -111,8 +131,8 @@ def extract_only(path: str) -> int:
 
 def perfcore_ingest(path: str) -> int:
     from perfcore import warehouse
-    from perfcore.intake.ingest import ingest_file
     from perfcore.config.parameters import load_consortium
+    from perfcore.intake.ingest import ingest_file
 
     root = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as folder:

@@ -48,12 +48,18 @@ def write_returns(folder: Path, rows: int, shape: str, codes: list[str]) -> tupl
     else:
         groups = [(code, period) for code in codes for period in months()]
     held = folder / f"held-{shape}-{rows}.csv"
-    held.write_text("authority,period,measure,value\n"
-                    + "".join(f"{code},{period},calls_offered,100\n" for code, period in groups[:rows]))
+    held.write_text(
+        "authority,period,measure,value\n"
+        + "".join(f"{code},{period},calls_offered,100\n" for code, period in groups[:rows])
+    )
     timed = folder / f"return-{shape}-{rows}.csv"
-    timed.write_text("authority,period,measure,value\n" + "".join(
-        f"{code},{period},calls_answered,{150 + i % 7}\n" for i, (code, period) in
-        zip(range(rows), (groups[i % len(groups)] for i in range(rows)))))
+    timed.write_text(
+        "authority,period,measure,value\n"
+        + "".join(
+            f"{code},{period},calls_answered,{150 + i % 7}\n"
+            for i, (code, period) in zip(range(rows), (groups[i % len(groups)] for i in range(rows)))
+        )
+    )
     return held, timed
 
 

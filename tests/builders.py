@@ -17,8 +17,12 @@ def claim(ref: str, received: str, decided: str, outcome: str = "awarded", info:
     return record("Claim", ref=ref, received=received, infoComplete=info, decided=decided, outcome=outcome, **extra)
 
 
-def change(ref: str, notified: str, actioned: str, type_: str = "income", effective: str | None = None, claim_ref: str = "HB1"):
-    return record("Change", ref=ref, claim=claim_ref, type=type_, notified=notified, effective=effective, actioned=actioned)
+def change(
+    ref: str, notified: str, actioned: str, type_: str = "income", effective: str | None = None, claim_ref: str = "HB1"
+):
+    return record(
+        "Change", ref=ref, claim=claim_ref, type=type_, notified=notified, effective=effective, actioned=actioned
+    )
 
 
 def item(ref: str, received: str, kind: str = "new-claim"):
@@ -59,15 +63,23 @@ def extract_xml(
     for tag, attributes in records:
         sections.setdefault(tag, []).append(attributes)
     header = hbpe.Header(
-        authority=authority, authority_name="Test Council", period=period, supplier="Northgate", system="iWorld",
-        system_version="6.2", created="2026-11-01T02:00:00Z", sequence=sequence, caseload=caseload,
+        authority=authority,
+        authority_name="Test Council",
+        period=period,
+        supplier="Northgate",
+        system="iWorld",
+        system_version="6.2",
+        created="2026-11-01T02:00:00Z",
+        sequence=sequence,
+        caseload=caseload,
         expenditure=expenditure,
     )
     out = io.StringIO()
     hbpe.write_extract(out, header, sections, prolog=False)
     text = prolog + out.getvalue()
-    text = text.replace(f'<Extract xmlns="{hbpe.NS}" version="{hbpe.VERSION}">',
-                        f'<Extract xmlns="{namespace}" version="{version}">', 1)
+    text = text.replace(
+        f'<Extract xmlns="{hbpe.NS}" version="{hbpe.VERSION}">', f'<Extract xmlns="{namespace}" version="{version}">', 1
+    )
     if extra_header:
         text = text.replace("  </Header>\n", extra_header + "\n  </Header>\n", 1)
     return text

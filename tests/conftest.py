@@ -60,8 +60,9 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("demo")
     consortium = load_consortium(ROOT / "parameters")
     today = date.fromisoformat(DEMO_TODAY)
-    write_demo_data(folder / "input", consortium=consortium, today=today,
-                    initiatives_file=ROOT / "parameters" / "initiatives.yaml")
+    write_demo_data(
+        folder / "input", consortium=consortium, today=today, initiatives_file=ROOT / "parameters" / "initiatives.yaml"
+    )
     database = folder / "warehouse.duckdb"
     con = warehouse.connect(database)
     results = list(ingest_paths([folder / "input"], con, consortium, today=today))
@@ -80,8 +81,15 @@ def demo_site(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
     # this build only, so no later test depends on a variable this fixture happened to leave behind.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PERFCORE_TODAY", DEMO_TODAY)
-        summary = build(None, site=folder / "site", root=ROOT, warehouse=demo_warehouse,
-                        parameters=ROOT / "parameters", reports_dir=folder / "reports", today=DEMO_TODAY)
+        summary = build(
+            None,
+            site=folder / "site",
+            root=ROOT,
+            warehouse=demo_warehouse,
+            parameters=ROOT / "parameters",
+            reports_dir=folder / "reports",
+            today=DEMO_TODAY,
+        )
     return summary, folder / "site", folder / "reports"
 
 

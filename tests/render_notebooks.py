@@ -61,16 +61,40 @@ def report_notebook(*, with_error: bool = False, chart: bool = True) -> nbformat
     tiles = display.tiles_bundle(
         [
             display.Tile(
-                "New claims: average days to decide", "18.2 days", rag="green", direction="down", improving=True,
-                change="down from 19.5 days in September 2026", target="Green: 22.0 days or fewer",
+                "New claims: average days to decide",
+                "18.2 days",
+                rag="green",
+                direction="down",
+                improving=True,
+                change="down from 19.5 days in September 2026",
+                target="Green: 22.0 days or fewer",
             ),
             display.Tile(
-                "Changes of circumstances: average days", "9.6 days", rag="amber", direction="up", improving=False,
-                change="up from 8.9 days in September 2026", target="Green: 8.0 days or fewer",
+                "Changes of circumstances: average days",
+                "9.6 days",
+                rag="amber",
+                direction="up",
+                improving=False,
+                change="up from 8.9 days in September 2026",
+                target="Green: 8.0 days or fewer",
             ),
-            display.Tile("Overpayments recovered", "61.3%", rag="red", direction="same", improving=None,
-                         change="same as September 2026", target="Green: 70.0% or more"),
-            display.Tile("Caseload", "16,842", rag=None, direction="up", improving=None, change="up from 16,790 in September 2026"),
+            display.Tile(
+                "Overpayments recovered",
+                "61.3%",
+                rag="red",
+                direction="same",
+                improving=None,
+                change="same as September 2026",
+                target="Green: 70.0% or more",
+            ),
+            display.Tile(
+                "Caseload",
+                "16,842",
+                rag=None,
+                direction="up",
+                improving=None,
+                change="up from 16,790 in September 2026",
+            ),
         ]
     )
     table = display.table_bundle(
@@ -100,19 +124,35 @@ def report_notebook(*, with_error: bool = False, chart: bool = True) -> nbformat
         figure, data = display.chart_bundles(
             claims_chart(),
             title="Average days to decide new claims, May to October 2026",
-            alt="Line chart: average days to decide new claims fell from 21.4 in May to 18.2 in October, below the 22-day target every month.",
+            alt="Line chart: average days to decide new claims fell from 21.4 in May to 18.2 in October, "
+            "below the 22-day target every month.",
             data=claims_frame(),
             id="fig-claims",
         )
         cells.append(_code("show.chart(chart, ...)", figure.as_output(), data.as_output()))
     cells += [
         new_markdown_cell("### Notes on the data\n\nFigures for October are provisional."),
-        _code("show.callout('warning', ...)", display.callout_bundle("warning", "Two returns arrived late; **October** is provisional.").as_output()),
-        _code("#| output: false\nshow.markdown('hidden')", display.markdown_bundle("This must not appear.").as_output()),
+        _code(
+            "show.callout('warning', ...)",
+            display.callout_bundle("warning", "Two returns arrived late; **October** is provisional.").as_output(),
+        ),
+        _code(
+            "#| output: false\nshow.markdown('hidden')", display.markdown_bundle("This must not appear.").as_output()
+        ),
         _code("df.head()", new_output("execute_result", data={"text/plain": "   a  b\n0  1  2"}, execution_count=3)),
     ]
     if with_error:
-        cells.append(_code("1/0", new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=["\x1b[31mTraceback\x1b[0m"])))
+        cells.append(
+            _code(
+                "1/0",
+                new_output(
+                    "error",
+                    ename="ZeroDivisionError",
+                    evalue="division by zero",
+                    traceback=["\x1b[31mTraceback\x1b[0m"],
+                ),
+            )
+        )
     notebook = new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return notebook

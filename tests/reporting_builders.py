@@ -29,8 +29,16 @@ def _day(period: str, n: int) -> str:
     return (date.fromisoformat(f"{period}-01") + timedelta(days=n - 1)).isoformat()
 
 
-def council_extract(code: str, period: str, days: int, *, changes: bool = True, sequence: int = 1,
-                    extra_items: int = 0, bad_record: bool = False) -> str:
+def council_extract(
+    code: str,
+    period: str,
+    days: int,
+    *,
+    changes: bool = True,
+    sequence: int = 1,
+    extra_items: int = 0,
+    bad_record: bool = False,
+) -> str:
     """Four new claims taking ``days`` days (inclusive), a change, work on hand in three age bands, an overpayment."""
     records = [claim(f"NC{k}", _day(period, 1 + k), _day(period, days + k)) for k in range(4)]
     if changes:
@@ -38,8 +46,10 @@ def council_extract(code: str, period: str, days: int, *, changes: bool = True, 
     month_end = date.fromisoformat(_day(period, 28)).replace(day=1) + timedelta(days=31)
     month_end = month_end.replace(day=1) - timedelta(days=1)
     ages = [5, 20, 45, *(70 + n for n in range(extra_items))]  # days waiting at month end
-    records += [item(f"W{n}", (month_end - timedelta(days=age)).isoformat(), kind="new-claim" if n % 2 == 0 else "change")
-                for n, age in enumerate(ages)]
+    records += [
+        item(f"W{n}", (month_end - timedelta(days=age)).isoformat(), kind="new-claim" if n % 2 == 0 else "change")
+        for n, age in enumerate(ages)
+    ]
     records.append(overpayment("OP1", _day(period, 10), "2000.00"))
     if bad_record:
         records.append(claim("BAD1", _day(period, 20), _day(period, 3)))  # decided before received
@@ -54,8 +64,12 @@ def build(folder: Path) -> Path:
         h.ingest(council_extract(code, PREVIOUS, SEPTEMBER_DAYS))
     for n, (code, days) in enumerate(zip(codes, NEW_CLAIMS_DAYS)):
         h.ingest(council_extract(code, PERIOD, days, changes=n < len(codes) - 1, bad_record=n == 0))
-    h.ingest(manual_csv([(codes[0], PERIOD, "accuracy_cases_checked", "100"),
-                         (codes[0], PERIOD, "accuracy_cases_correct", "97")]), suffix=".csv")
+    h.ingest(
+        manual_csv(
+            [(codes[0], PERIOD, "accuracy_cases_checked", "100"), (codes[0], PERIOD, "accuracy_cases_correct", "97")]
+        ),
+        suffix=".csv",
+    )
     h.con.close()
     return folder / "warehouse.duckdb"
 

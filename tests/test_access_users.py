@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from perfcore import cli
-from perfcore.access import policy, users as users_file
+from perfcore.access import policy
+from perfcore.access import users as users_file
 from perfcore.config.parameters import load_consortium
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +46,9 @@ def test_users_add_list_passwd_remove(users_yaml, monkeypatch, capsys):
     capsys.readouterr()
     assert run(["users", "list"], monkeypatch) == 0
     listing = capsys.readouterr().out
-    assert "shared.service" in listing and "Dundee City" in listing and "Midlothian" in listing and "$2b$" not in listing
+    assert (
+        "shared.service" in listing and "Dundee City" in listing and "Midlothian" in listing and "$2b$" not in listing
+    )
 
     before = users_file.load(users_yaml, [DUNDEE, MIDLOTHIAN]).get("analyst").password_hash
     assert run(["users", "passwd", "analyst"], monkeypatch, stdin="another long passphrase here\n") == 0
@@ -96,7 +99,9 @@ class _no_exit:
 
 
 def test_a_hand_broken_users_file_is_refused_with_its_name(users_yaml, monkeypatch, capsys):
-    users_yaml.write_text("users:\n  - name: x\n    role: council\n    councils: [S12000042]\n    password: plain-text\n")
+    users_yaml.write_text(
+        "users:\n  - name: x\n    role: council\n    councils: [S12000042]\n    password: plain-text\n"
+    )
     assert run(["users", "list"], monkeypatch) == 2
     err = capsys.readouterr().err
     assert str(users_yaml) in err and "not a bcrypt hash" in err
@@ -113,7 +118,11 @@ def test_policy_by_role():
     assert council.allows(own) and not council.allows(other) and council.allows("/consortium/2026-10/benchmarks.html")
     assert shared.allows(own) and shared.allows(other)
     assert not council.allows("/dwp/index.html") and not council.allows("/analysts/2026-10/data-quality.html")
-    assert dwp.allows("/dwp/2026-10/sop-return-2026-10.csv") and not dwp.allows(own) and not dwp.allows("/consortium/index.html")
+    assert (
+        dwp.allows("/dwp/2026-10/sop-return-2026-10.csv")
+        and not dwp.allows(own)
+        and not dwp.allows("/consortium/index.html")
+    )
     assert all(g.allows("/assets/perfcore.css") and g.allows("/index.html") for g in (council, dwp, analyst))
     assert analyst.allows(other) and analyst.allows("/dwp/index.html")
     for grant in (council, analyst, dwp):
@@ -133,7 +142,7 @@ def test_demo_users_one_per_role_with_fresh_passwords(users_yaml, monkeypatch):
     for login in first:
         assert users_file.verify_password(login.password, stored.get(login.name).password_hash)
     second = demo.ensure_demo_users(users_yaml, consortium)
-    assert [l.name for l in second] == [l.name for l in first]
+    assert [login.name for login in second] == [login.name for login in first]
     assert all(a.password != b.password for a, b in zip(first, second))  # a printed password never lasts
     again = users_file.load(users_yaml, codes)
     assert len(again.users) == 4 and again.get("real.person") == stored.get("real.person")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 import json
 from pathlib import Path
 
@@ -12,10 +11,10 @@ import pytest
 
 from perfcore import periods
 from perfcore.analytics.alerts import FIELDS, alerts, rule_title
-from perfcore.config.thresholds import load_settings
 from perfcore.analytics.synthetic import council_codes, series_rows, story_table, with_consortium
-from perfcore.exceptions import AnalyticsError
 from perfcore.config.parameters import load_framework
+from perfcore.config.thresholds import load_settings
+from perfcore.exceptions import AnalyticsError
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK = load_framework(ROOT / "parameters" / "framework.yaml")
@@ -31,16 +30,35 @@ def test_a_red_month_alerts_with_its_red_stretch():
     table = _table(series_rows("S12000042", "new_claims_days", STABLE + [24.0, 26.0, 27.0], "2024-01"))
     found = [a for a in alerts(table, FRAMEWORK, settings=SETTINGS) if a.rule == "red"]
     (red,) = found
-    assert (red.area, red.indicator, red.severity, red.started, red.months) == ("S12000042", "new_claims_days", "high", "2025-02", ("2025-02", "2025-03"))
-    assert red.evidence == "New claims, days was 27.0 days in March 2025, red (worse than 25.0 days); red for 2 months since February 2025."
+    assert (red.area, red.indicator, red.severity, red.started, red.months) == (
+        "S12000042",
+        "new_claims_days",
+        "high",
+        "2025-02",
+        ("2025-02", "2025-03"),
+    )
+    assert (
+        red.evidence == "New claims, days was 27.0 days in March 2025, red (worse than 25.0 days); "
+        "red for 2 months since February 2025."
+    )
 
 
 def test_a_concerning_special_cause_alerts_with_the_rule_and_when_it_started():
     table = _table(series_rows("S12000042", "new_claims_days", STABLE + [18.0, 19.0, 22.0, 23.0], "2024-01"))
     (alert,) = alerts(table, FRAMEWORK, settings=SETTINGS)
-    assert (alert.rule, alert.severity, alert.started, alert.months) == ("spc_beyond_limits", "high", "2025-03", ("2025-03", "2025-04"))
-    assert alert.evidence.startswith("New claims, days was 23.0 days in April 2025, above the upper process limit of 21.2 days (mean 18.5 days; 2 months beyond it since March 2025; above the mean since February 2025).")
-    assert "2 of 3 months beyond two sigma" in alert.evidence  # the other rule that fired is mentioned, not a second alert
+    assert (alert.rule, alert.severity, alert.started, alert.months) == (
+        "spc_beyond_limits",
+        "high",
+        "2025-03",
+        ("2025-03", "2025-04"),
+    )
+    assert alert.evidence.startswith(
+        "New claims, days was 23.0 days in April 2025, above the upper process limit of 21.2 days "
+        "(mean 18.5 days; 2 months beyond it since March 2025; above the mean since February 2025)."
+    )
+    assert (
+        "2 of 3 months beyond two sigma" in alert.evidence
+    )  # the other rule that fired is mentioned, not a second alert
 
 
 def test_fytd_indicators_alert_when_red_but_have_no_chart():
@@ -62,16 +80,22 @@ def test_a_forecast_breach_alerts_before_the_indicator_is_red():
     found = alerts(_table(series_rows("S12000042", "new_claims_days", values, "2024-01")), FRAMEWORK, settings=SETTINGS)
     forecast = next(a for a in found if a.rule == "forecast_breach")
     assert forecast.months == ("2025-01", "2025-02", "2025-03")
-    assert "chance of at least one red month (worse than 25.0 days) from January 2025 to March 2025" in forecast.evidence
+    assert (
+        "chance of at least one red month (worse than 25.0 days) from January 2025 to March 2025" in forecast.evidence
+    )
     assert not any(a.rule == "red" for a in found)
 
 
 def test_alerts_are_ordered_worst_first():
     # Twenty months each, so all end in 2025-08.
     red = series_rows("S12000042", "new_claims_days", STABLE + [18.0, 19.0] * 3 + [18.0, 30.0], "2024-01")
-    run = series_rows("S12000008", "new_claims_days", STABLE + [19.5] * 8, "2024-01")  # above the mean 8 months, within limits
+    run = series_rows(
+        "S12000008", "new_claims_days", STABLE + [19.5] * 8, "2024-01"
+    )  # above the mean 8 months, within limits
     backlog = _table(
-        series_rows("S12000050", "work_on_hand_over_30_days", [102.0] + [100.0, 104.0] * 8 + [110.0, 125.0, 140.0], "2024-01"),
+        series_rows(
+            "S12000050", "work_on_hand_over_30_days", [102.0] + [100.0, 104.0] * 8 + [110.0, 125.0, 140.0], "2024-01"
+        ),
         series_rows("S12000050", "new_claims_days", STABLE + [18.0, 19.0] * 4, "2024-01"),
     )
     bigger_red = series_rows("S12000038", "new_claims_days", STABLE + [18.0, 19.0] * 3 + [18.0, 40.0], "2024-01")
@@ -124,7 +148,16 @@ def _full_table(councils: int = 27, months: int = 24, seed: int = 0) -> pd.DataF
             values = level * (1 + 0.05 * rng.standard_normal(months))
             if indicator.is_ratio:
                 denominators = np.round(rng.uniform(100, 1000) * (1 + 0.05 * rng.standard_normal(months)))
-                frames.append(series_rows(code, indicator.id, values, "2023-01", numerators=values * denominators / indicator.scale, denominators=denominators))
+                frames.append(
+                    series_rows(
+                        code,
+                        indicator.id,
+                        values,
+                        "2023-01",
+                        numerators=values * denominators / indicator.scale,
+                        denominators=denominators,
+                    )
+                )
             else:
                 frames.append(series_rows(code, indicator.id, values, "2023-01"))
     return with_consortium(pd.concat(frames, ignore_index=True), {i.id: i.scale for i in FRAMEWORK.indicators})

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from perfcore.analytics.benchmark import funnel, group_figures, ranks, spotlight, z_of
-from perfcore.config.thresholds import load_settings
 from perfcore.analytics.synthetic import series_rows, with_consortium
-from perfcore.exceptions import AnalyticsError, InsufficientData
 from perfcore.config.parameters import load_framework
+from perfcore.config.thresholds import load_settings
+from perfcore.exceptions import AnalyticsError, InsufficientData
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK = load_framework(ROOT / "parameters" / "framework.yaml")
@@ -40,7 +40,12 @@ def test_z_values_are_the_usual_ones():
 
 
 def test_proportion_funnel_limits_match_the_hand_worked_example():
-    plot = funnel(month_table("new_claims_within_14_days_pct", PROPORTIONS, 100), FRAMEWORK, "new_claims_within_14_days_pct", settings=ONE_MONTH)
+    plot = funnel(
+        month_table("new_claims_within_14_days_pct", PROPORTIONS, 100),
+        FRAMEWORK,
+        "new_claims_within_14_days_pct",
+        settings=ONE_MONTH,
+    )
     assert plot.kind == "proportion" and plot.target == pytest.approx(90.0)
     # n = 100: s = sqrt(0.9 x 0.1 / 100) = 0.03
     #   95%:   0.9 -/+ 1.96 x 0.03 = 0.8412 .. 0.9588
@@ -64,7 +69,12 @@ def test_proportion_funnel_limits_match_the_hand_worked_example():
 
 def test_exact_binomial_limits_use_spiegelhalters_interpolation():
     settings = replace(ONE_MONTH, funnel=replace(ONE_MONTH.funnel, proportion_method="exact"))
-    plot = funnel(month_table("new_claims_within_14_days_pct", PROPORTIONS, 100), FRAMEWORK, "new_claims_within_14_days_pct", settings=settings)
+    plot = funnel(
+        month_table("new_claims_within_14_days_pct", PROPORTIONS, 100),
+        FRAMEWORK,
+        "new_claims_within_14_days_pct",
+        settings=settings,
+    )
     # Binomial(100, 0.9): the 2.5% quantile is r = 84, with F(84) = 0.03989 and F(83) = 0.02060;
     # alpha = (0.03989 - 0.025) / (0.03989 - 0.02060) = 0.7719; limit = (84 - 0.7719) / 100 = 0.8323.
     # Upper: r = 95, F(95) = 0.97629, F(94) = 0.94242; alpha = 0.0381; limit = (95 - 0.0381) / 100 = 0.9496.
@@ -78,14 +88,19 @@ def test_exact_binomial_limits_use_spiegelhalters_interpolation():
 
 def test_average_funnel_limits_match_the_hand_worked_example():
     # Pooled mean (2500 + 7800 + 9700) / (100 + 400 + 500) = 20000 / 1000 = 20 days.
-    table = month_table("new_claims_days", {"S12000011": (2500, 100), "S12000042": (7800, 400), "S12000050": (9700, 500)})
+    table = month_table(
+        "new_claims_days", {"S12000011": (2500, 100), "S12000042": (7800, 400), "S12000050": (9700, 500)}
+    )
     plot = funnel(table, FRAMEWORK, "new_claims_days", settings=ONE_MONTH)
     assert plot.kind == "average" and plot.target == pytest.approx(20.0) and plot.cv == 1.0
     # Per-case SD = cv x mean = 1.0 x 20 = 20 days; n = 100: s = 20 / sqrt(100) = 2.
     #   95%:   20 -/+ 1.96 x 2 = 16.08 .. 23.92;  99.8%: 20 -/+ 3.09 x 2 = 13.82 .. 26.18
     limits = plot.limits([100]).iloc[0]
     assert (limits["lower_95"], limits["upper_95"]) == (pytest.approx(16.08, abs=0.01), pytest.approx(23.92, abs=0.01))
-    assert (limits["lower_99.8"], limits["upper_99.8"]) == (pytest.approx(13.82, abs=0.01), pytest.approx(26.18, abs=0.01))
+    assert (limits["lower_99.8"], limits["upper_99.8"]) == (
+        pytest.approx(13.82, abs=0.01),
+        pytest.approx(26.18, abs=0.01),
+    )
     points = plot.points.set_index("area")
     assert points.loc["S12000011", "value"] == pytest.approx(25.0)
     assert points.loc["S12000011", "signal_95"] == "worse"  # 25 > 23.92; lower is better
@@ -103,7 +118,12 @@ def test_overdispersion_is_estimated_from_winsorised_z_scores():
     # Limits widen by sqrt(phi): n = 100, 95%: 0.9 - 1.96 x 0.03 x sqrt(1.896) = 0.8190.
     assert plot.limits([100]).iloc[0]["lower_95"] == pytest.approx(81.90, abs=0.01)
     assert plot.points.set_index("area").loc["S12000011", "signal_95"] == ""  # no longer an outlier
-    additive = funnel(table, FRAMEWORK, "new_claims_within_14_days_pct", settings=replace(SETTINGS, funnel=replace(SETTINGS.funnel, months=1, overdispersion="additive")))
+    additive = funnel(
+        table,
+        FRAMEWORK,
+        "new_claims_within_14_days_pct",
+        settings=replace(SETTINGS, funnel=replace(SETTINGS.funnel, months=1, overdispersion="additive")),
+    )
     # tau^2 = (3 x 1.896 - 2) / (sum w - sum w^2 / sum w), w = 1 / s^2 = 1111, 4444, 5556.
     weights = np.array([100, 400, 500]) / 0.09
     expected = (3 * 1.8963 - 2) / (weights.sum() - (weights**2).sum() / weights.sum())
@@ -112,12 +132,20 @@ def test_overdispersion_is_estimated_from_winsorised_z_scores():
 
 def test_months_are_pooled_before_comparing():
     rows = [
-        series_rows("S12000011", "new_claims_days", [30.0, 10.0], "2024-05", numerators=[300, 100], denominators=[10, 10]),
-        series_rows("S12000042", "new_claims_days", [20.0, 20.0], "2024-05", numerators=[2000, 2000], denominators=[100, 100]),
-        series_rows("S12000050", "new_claims_days", [20.0, 20.0], "2024-05", numerators=[2000, 2000], denominators=[100, 100]),
+        series_rows(
+            "S12000011", "new_claims_days", [30.0, 10.0], "2024-05", numerators=[300, 100], denominators=[10, 10]
+        ),
+        series_rows(
+            "S12000042", "new_claims_days", [20.0, 20.0], "2024-05", numerators=[2000, 2000], denominators=[100, 100]
+        ),
+        series_rows(
+            "S12000050", "new_claims_days", [20.0, 20.0], "2024-05", numerators=[2000, 2000], denominators=[100, 100]
+        ),
     ]
     table = pd.concat(rows, ignore_index=True)
-    plot = funnel(table, FRAMEWORK, "new_claims_days", settings=replace(SETTINGS, funnel=replace(SETTINGS.funnel, months=2)))
+    plot = funnel(
+        table, FRAMEWORK, "new_claims_days", settings=replace(SETTINGS, funnel=replace(SETTINGS.funnel, months=2))
+    )
     assert plot.periods == ("2024-05", "2024-06")
     point = plot.points.set_index("area").loc["S12000011"]
     assert (point["denominator"], point["value"]) == (20, pytest.approx(20.0))
@@ -156,7 +184,10 @@ def test_the_spotlight_picks_sustained_performance_over_one_lucky_month():
         [
             series_rows("S12000011", "new_claims_days", steady, "2024-01"),
             series_rows("S12000042", "new_claims_days", lucky, "2024-01"),
-            *[series_rows(code, "new_claims_days", 18 + rng.standard_normal(months), "2024-01") for code in ("S12000050", "S12000008", "S12000038")],
+            *[
+                series_rows(code, "new_claims_days", 18 + rng.standard_normal(months), "2024-01")
+                for code in ("S12000050", "S12000008", "S12000038")
+            ],
         ]
     )
     found = spotlight(table, FRAMEWORK, "new_claims_days", settings=SETTINGS, names={"S12000011": "East Renfrewshire"})
@@ -171,12 +202,20 @@ def test_the_spotlight_picks_sustained_performance_over_one_lucky_month():
 def test_the_spotlight_needs_enough_months():
     table = series_rows("S12000011", "new_claims_days", [15.0] * 3, "2024-10")
     with pytest.raises(InsufficientData, match="no council has 6 months"):
-        spotlight(table, FRAMEWORK, "new_claims_days", settings=replace(SETTINGS, spotlight=replace(SETTINGS.spotlight, window=12, min_months=6)))
+        spotlight(
+            table,
+            FRAMEWORK,
+            "new_claims_days",
+            settings=replace(SETTINGS, spotlight=replace(SETTINGS.spotlight, window=12, min_months=6)),
+        )
 
 
 def test_counts_are_not_ranked_unless_asked_for():
     table = pd.concat(
-        [series_rows(code, "work_on_hand", [value], "2024-06") for code, value in (("S12000011", 100.0), ("S12000050", 900.0))]
+        [
+            series_rows(code, "work_on_hand", [value], "2024-06")
+            for code, value in (("S12000011", 100.0), ("S12000050", 900.0))
+        ]
     )
     assert ranks(table, FRAMEWORK).empty
     assert list(ranks(table, FRAMEWORK, indicators=["work_on_hand"])["area"]) == ["S12000011", "S12000050"]

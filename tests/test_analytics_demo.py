@@ -28,9 +28,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def demo(request, tmp_path_factory):
     from perfcore import warehouse
-    from perfcore.warehouse import indicators
-    from perfcore.config.thresholds import load_settings
     from perfcore.config.parameters import load_consortium, load_framework
+    from perfcore.config.thresholds import load_settings
+    from perfcore.warehouse import indicators
 
     consortium, framework = load_consortium(PARAMETERS), load_framework(PARAMETERS / "framework.yaml")
     try:  # the session's shared demo warehouse, where conftest provides one
@@ -48,7 +48,9 @@ def _build_demo(folder: Path, consortium) -> Path:
     from perfcore.demo import write_demo_data
     from perfcore.intake.ingest import ingest_paths
 
-    write_demo_data(folder / "demo", consortium=consortium, today=TODAY, initiatives_file=PARAMETERS / "initiatives.yaml")
+    write_demo_data(
+        folder / "demo", consortium=consortium, today=TODAY, initiatives_file=PARAMETERS / "initiatives.yaml"
+    )
     con = warehouse.connect(folder / "warehouse.duckdb")
     for _ in ingest_paths([folder / "demo"], con, consortium, today=TODAY):
         pass  # the planted bad records are rejected; everything else loads
@@ -69,8 +71,8 @@ def test_the_deteriorating_council_is_flagged_with_the_rule_and_when_it_started(
 
 
 def test_the_initiatives_effect_is_estimated_with_an_interval_containing_the_planted_drop(demo):
-    from perfcore.config.initiatives import load_initiatives
     from perfcore.analytics.impact import assess_initiative
+    from perfcore.config.initiatives import load_initiatives
     from perfcore.demo import INITIATIVE_SHIFT_DAYS
 
     table, framework, consortium, settings = demo

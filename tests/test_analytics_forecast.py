@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from perfcore import periods
-from perfcore.config.thresholds import load_settings
 from perfcore.analytics.forecast import breach_forecast, breach_forecasts, leading_signals
 from perfcore.analytics.synthetic import series_rows
-from perfcore.exceptions import AnalyticsError, InsufficientData
 from perfcore.config.parameters import load_framework
+from perfcore.config.thresholds import load_settings
+from perfcore.exceptions import AnalyticsError, InsufficientData
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK = load_framework(ROOT / "parameters" / "framework.yaml")
@@ -95,7 +95,11 @@ def _backlog_table(backlog, days):
 
 def test_a_rising_backlog_is_a_leading_signal_before_processing_times_go_red():
     (signal,) = leading_signals(_backlog_table([100, 100, 100, 105, 115, 130], [18.0] * 6), FRAMEWORK, SETTINGS)
-    assert (signal.area, signal.leader, signal.follower) == ("S12000042", "work_on_hand_over_30_days", "new_claims_days")
+    assert (signal.area, signal.leader, signal.follower) == (
+        "S12000042",
+        "work_on_hand_over_30_days",
+        "new_claims_days",
+    )
     assert signal.periods == ("2024-03", "2024-04", "2024-05", "2024-06")
     assert signal.change_pct == pytest.approx(30.0)
     assert signal.follower_rag == "green"

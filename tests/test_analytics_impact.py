@@ -10,12 +10,18 @@ import pandas as pd
 import pytest
 
 from perfcore import periods
-from perfcore.config.thresholds import load_settings
-from perfcore.config.initiatives import Initiative
-from perfcore.analytics.impact import assess_initiative, assess_initiatives, difference_in_differences, peers_for, segmented_regression
+from perfcore.analytics.impact import (
+    assess_initiative,
+    assess_initiatives,
+    difference_in_differences,
+    peers_for,
+    segmented_regression,
+)
 from perfcore.analytics.synthetic import ar1, council_codes, series_rows
-from perfcore.exceptions import AnalyticsError, InsufficientData
+from perfcore.config.initiatives import Initiative
 from perfcore.config.parameters import load_framework
+from perfcore.config.thresholds import load_settings
+from perfcore.exceptions import AnalyticsError, InsufficientData
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK = load_framework(ROOT / "parameters" / "framework.yaml")
@@ -76,8 +82,12 @@ def test_difference_in_differences_equals_the_two_way_fixed_effects_estimate():
     # With OLS point estimates (errors: hac) the gap regression is exactly two-way fixed effects;
     # errors: ar1 weights the months by GLS, which moves the estimate a little.
     table, treated, peers = _panel(seed=4)
-    ours = difference_in_differences(table, treated, "changes_days", INITIATIVE_START, peers, replace(SETTINGS.impact, errors="hac"))
-    panel = table.assign(treated_after=((table["area"] == treated) & (table["period"] >= INITIATIVE_START)).astype(float))
+    ours = difference_in_differences(
+        table, treated, "changes_days", INITIATIVE_START, peers, replace(SETTINGS.impact, errors="hac")
+    )
+    panel = table.assign(
+        treated_after=((table["area"] == treated) & (table["period"] >= INITIATIVE_START)).astype(float)
+    )
     twfe = smf.ols("value ~ treated_after + C(area) + C(period)", data=panel).fit()
     assert ours.effect.estimate == pytest.approx(twfe.params["treated_after"])
     assert ours.peers == tuple(peers)
@@ -85,13 +95,18 @@ def test_difference_in_differences_equals_the_two_way_fixed_effects_estimate():
 
 
 def test_a_series_without_a_change_gives_an_interval_around_zero():
-    result = segmented_regression(monthly(_treated_series(np.random.default_rng(2), effect=0.0, phi=0.0)), INITIATIVE_START)
+    result = segmented_regression(
+        monthly(_treated_series(np.random.default_rng(2), effect=0.0, phi=0.0)), INITIATIVE_START
+    )
     assert result.level_change.ci_low < 0 < result.level_change.ci_high
 
 
 def test_too_few_months_before_or_after_is_refused_with_the_counts():
     series = monthly(np.arange(24, dtype=float))
-    with pytest.raises(InsufficientData, match=r"4 months of data before 2024-05 and 20 from it on; the impact estimate needs at least 6 before and 4"):
+    with pytest.raises(
+        InsufficientData,
+        match=r"4 months of data before 2024-05 and 20 from it on; the impact estimate needs at least 6 before and 4",
+    ):
         segmented_regression(series, "2024-05")
     with pytest.raises(InsufficientData, match=r"21 months of data before 2025-10 and 3 from it on"):
         segmented_regression(series, "2025-10")
@@ -116,8 +131,10 @@ def test_an_initiative_is_assessed_with_a_plain_words_verdict():
     assert effect.ci_low <= EFFECT <= effect.ci_high
     low, high = sorted((-effect.ci_low, -effect.ci_high))
     assert result.verdict.startswith(
-        f"The time to process changes fell by {-effect.estimate:.1f} days (95% CI {low:.1f} to {high:.1f}) from the initiative's start in January 2025, "
-        "relative to 8 peer councils without such an initiative; the interval excludes no effect, so this is an improvement."
+        f"The time to process changes fell by {-effect.estimate:.1f} days (95% CI {low:.1f} to {high:.1f}) "
+        "from the initiative's start in January 2025, "
+        "relative to 8 peer councils without such an initiative; "
+        "the interval excludes no effect, so this is an improvement."
     )
     frame = result.its.fitted
     assert list(frame.columns) == ["period", "value", "fitted", "counterfactual"] and len(frame) == 24
@@ -158,5 +175,7 @@ def test_an_indicator_the_initiative_does_not_target_is_an_error():
 
 
 def test_newey_west_errors_remain_available():
-    result = segmented_regression(monthly(_treated_series(np.random.default_rng(0))), INITIATIVE_START, replace(SETTINGS.impact, errors="hac"))
+    result = segmented_regression(
+        monthly(_treated_series(np.random.default_rng(0))), INITIATIVE_START, replace(SETTINGS.impact, errors="hac")
+    )
     assert "Newey-West" in result.method

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from perfcore.config.thresholds import AnalyticsSettings, load_settings
 from perfcore.analytics.interdependence import correlation_matrix, describe_pairs, lagged_correlations, strongest_pairs
 from perfcore.analytics.synthetic import ar1, council_codes, series_rows, story_table
+from perfcore.config.thresholds import AnalyticsSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,12 +22,16 @@ def _framework():
     return load_framework(ROOT / "parameters" / "framework.yaml")
 
 
-def _settings(indicators=("work_on_hand_over_30_days", "new_claims_days", "changes_days", "calls_answered_pct"), **kwargs) -> AnalyticsSettings:
+def _settings(
+    indicators=("work_on_hand_over_30_days", "new_claims_days", "changes_days", "calls_answered_pct"), **kwargs
+) -> AnalyticsSettings:
     shipped = load_settings(ROOT / "parameters")
     return replace(shipped, interdependence=replace(shipped.interdependence, indicators=tuple(indicators), **kwargs))
 
 
-def _panel(seed: int, councils: int = 10, months: int = 24, lag_effect: float = 0.0, level_link: float = 0.0) -> pd.DataFrame:
+def _panel(
+    seed: int, councils: int = 10, months: int = 24, lag_effect: float = 0.0, level_link: float = 0.0
+) -> pd.DataFrame:
     """Independent series per council, optionally x(t) -> y(t+1), optionally levels linked across councils."""
     rng = np.random.default_rng(seed)
     frames = []
@@ -53,7 +57,11 @@ def test_a_planted_lag_one_relationship_is_recovered_and_ranks_first():
     assert top["ci_low"] < 0.61 < top["ci_high"]
     assert top["significant"] and top["councils"] == 10 and top["council_months"] == 230
     # The same pair the other way round (new claims days leading the backlog) is not what was planted.
-    reverse = found[(found["leader"] == "new_claims_days") & (found["follower"] == "work_on_hand_over_30_days") & (found["lag"] == 1)]
+    reverse = found[
+        (found["leader"] == "new_claims_days")
+        & (found["follower"] == "work_on_hand_over_30_days")
+        & (found["lag"] == 1)
+    ]
     assert abs(reverse["r"].item()) < 0.3
 
 
@@ -63,21 +71,31 @@ def test_the_council_effect_is_removed():
     raw = table.pivot_table(index=["area", "period"], columns="indicator", values="value")
     assert raw["work_on_hand_over_30_days"].corr(raw["new_claims_days"]) > 0.8
     found = lagged_correlations(table, _settings())
-    same_month = found[(found["leader"] == "work_on_hand_over_30_days") & (found["follower"] == "new_claims_days") & (found["lag"] == 0)]
+    same_month = found[
+        (found["leader"] == "work_on_hand_over_30_days")
+        & (found["follower"] == "new_claims_days")
+        & (found["lag"] == 0)
+    ]
     assert abs(same_month["r"].item()) < 0.2 and not same_month["significant"].item()
 
 
 def test_independent_series_rarely_yield_a_significant_pair():
-    seeds_with_findings = sum(bool(lagged_correlations(_panel(seed), _settings())["significant"].any()) for seed in range(20))
+    seeds_with_findings = sum(
+        bool(lagged_correlations(_panel(seed), _settings())["significant"].any()) for seed in range(20)
+    )
     # Benjamini-Hochberg at 5% bounds the chance of any false finding under the global null at 5%.
     assert seeds_with_findings <= 3
 
 
 def test_autocorrelation_shrinks_the_effective_sample():
     found = lagged_correlations(_panel(seed=1), _settings())
-    row = found[(found["leader"] == "work_on_hand_over_30_days") & (found["follower"] == "changes_days") & (found["lag"] == 1)].iloc[0]
+    row = found[
+        (found["leader"] == "work_on_hand_over_30_days") & (found["follower"] == "changes_days") & (found["lag"] == 1)
+    ].iloc[0]
     assert row["n_effective"] < row["council_months"] - row["councils"]
-    assert np.tanh(np.arctanh(row["r"]) + 1.96 / np.sqrt(row["n_effective"] - 3)) == pytest.approx(row["ci_high"], abs=1e-4)
+    assert np.tanh(np.arctanh(row["r"]) + 1.96 / np.sqrt(row["n_effective"] - 3)) == pytest.approx(
+        row["ci_high"], abs=1e-4
+    )
 
 
 def test_lags_and_pairs_are_all_tested_once():
@@ -110,13 +128,23 @@ def test_pairs_are_described_in_plain_words_without_causal_claims():
     )
     assert "pooled over 10 councils, 230 council-months" in sentence
     assert sentence.endswith("This is an association, not proof of cause.")
-    weak = found[(found["leader"] == "changes_days") & (found["follower"] == "calls_answered_pct") & (found["lag"] == 2)]
+    weak = found[
+        (found["leader"] == "changes_days") & (found["follower"] == "calls_answered_pct") & (found["lag"] == 2)
+    ]
     assert "could be chance" in describe_pairs(weak, framework, settings)[0]
 
 
 def test_the_story_tables_backlog_lead_is_the_strongest_lagged_pair():
     story = story_table(seed=11)
-    settings = _settings(indicators=("work_on_hand_over_30_days", "new_claims_days", "changes_days", "new_claims_within_14_days_pct", "calls_answered_pct"))
+    settings = _settings(
+        indicators=(
+            "work_on_hand_over_30_days",
+            "new_claims_days",
+            "changes_days",
+            "new_claims_within_14_days_pct",
+            "calls_answered_pct",
+        )
+    )
     top = strongest_pairs(lagged_correlations(story.table, settings), top=3)
     leading = top[(top["leader"] == "work_on_hand_over_30_days") & (top["follower"] == "new_claims_days")]
     assert not leading.empty and leading["lag"].item() == 1

@@ -12,11 +12,11 @@ import pytest
 from scipy import stats
 
 from perfcore import periods
-from perfcore.config.thresholds import SpcSettings, load_settings
 from perfcore.analytics.spc import rule_counted, rule_title, rules_phrase, spc_chart, spc_charts, xmr
 from perfcore.analytics.synthetic import series_rows
-from perfcore.exceptions import InsufficientData
 from perfcore.config.parameters import load_framework
+from perfcore.config.thresholds import SpcSettings, load_settings
+from perfcore.exceptions import InsufficientData
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = load_settings(ROOT / "parameters")  # the shipped thresholds.yaml; tests vary it with replace()
@@ -209,6 +209,7 @@ def test_rules_are_worded_with_the_lengths_thresholds_yaml_sets():
     settings = replace(SETTINGS.spc, run_length=8, trend_length=6)
     assert rule_title("run", settings) == "Run of 8 on one side of the mean"
     assert rule_title("trend", settings) == "Trend of 6 rising or falling"
-    assert rules_phrase(settings) == ("a point beyond the limits, 8 on one side of the mean, 6 rising or falling, "
-                                      "or 2 of 3 beyond two sigma")
+    assert rules_phrase(settings) == (
+        "a point beyond the limits, 8 on one side of the mean, 6 rising or falling, or 2 of 3 beyond two sigma"
+    )
     assert rule_counted("trend", 9) == "a trend of 9 months"

@@ -13,8 +13,16 @@ import pytest
 from bs4 import BeautifulSoup
 
 pytestmark = pytest.mark.slow
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +45,9 @@ def chromium(*args: str) -> subprocess.CompletedProcess:
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     assert binary, "Chromium is needed for the browser tests: scripts/test installs it"
     with tempfile.TemporaryDirectory() as profile:
-        result = subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120
+        )
     assert result.returncode == 0, f"Chromium exited with {result.returncode}: {result.stderr[-2000:]}"
     return result
 

@@ -42,7 +42,9 @@ def small_project(folder: Path) -> Path:
     consortium = folder / "parameters" / "consortium.yaml"
     consortium.write_text(consortium.read_text(encoding="utf-8").split("  - code: S12000008")[0], encoding="utf-8")
     (folder / "parameters" / "peer_groups.yaml").write_text(
-        "groups:\n  consortium:\n    name: All members\n    description: Every council.\n    members: all\n", encoding="utf-8")
+        "groups:\n  consortium:\n    name: All members\n    description: Every council.\n    members: all\n",
+        encoding="utf-8",
+    )
     (folder / "parameters" / "initiatives.yaml").write_text("initiatives: []\n", encoding="utf-8")
     harness = Harness(folder / "data", today=TODAY)
     for period in MONTHS:
@@ -55,8 +57,12 @@ def small_project(folder: Path) -> Path:
 def dundee_extract(period: str, sequence: int = 1) -> str:
     # days 10..28 over and over: a slow build sees dozens of resubmissions and each must stay a valid date
     records = [claim(f"C{n}", f"{period}-02", f"{period}-{10 + n % 19:02d}") for n in range(sequence)]
-    return extract_xml(DUNDEE, period, [*records, change("X1", f"{period}-03", f"{period}-05"), item("W1", f"{period}-04")],
-                       sequence=sequence)
+    return extract_xml(
+        DUNDEE,
+        period,
+        [*records, change("X1", f"{period}-03", f"{period}-05"), item("W1", f"{period}-04")],
+        sequence=sequence,
+    )
 
 
 @pytest.fixture
@@ -70,13 +76,25 @@ def environment(project: Path, **extra: str) -> dict[str, str]:
 
 
 def perfcore(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "perfcore.cli", *args], cwd=project, env=env or environment(project),
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "perfcore.cli", *args],
+        cwd=project,
+        env=env or environment(project),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def start_perfcore(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "perfcore.cli", *args], cwd=project, env=env or environment(project),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "perfcore.cli", *args],
+        cwd=project,
+        env=env or environment(project),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def files_under(folder: Path) -> dict[str, bytes]:
@@ -103,8 +121,15 @@ def test_reports_option_and_variable_move_the_site(project: Path, tmp_path: Path
     assert not (project / "reports").exists()
 
     by_variable = tmp_path / "by-variable"
-    done = perfcore(project, "build", "--report", "report", "--workers", "1",
-                    env=environment(project, PERFCORE_REPORTS=str(by_variable)))
+    done = perfcore(
+        project,
+        "build",
+        "--report",
+        "report",
+        "--workers",
+        "1",
+        env=environment(project, PERFCORE_REPORTS=str(by_variable)),
+    )
     assert done.returncode == 0, done.stderr
     assert (by_variable / "site" / "councils" / "dundee-city" / "2026-10" / "report.html").exists()
     assert not (project / "reports").exists()
@@ -136,17 +161,39 @@ def fill(disk: Path) -> None:
 
 
 @pytest.mark.slow  # a real build in a subprocess
-def test_disk_full_while_writing_the_site_is_one_line_and_leaves_every_file_whole(project: Path, small_disk: Path, tmp_path: Path):
+def test_disk_full_while_writing_the_site_is_one_line_and_leaves_every_file_whole(
+    project: Path, small_disk: Path, tmp_path: Path
+):
     site = small_disk / "site"
-    first = perfcore(project, "build", "--report", "report", "--workers", "1", "--out", str(site),
-                     "--reports", str(tmp_path / "reports"))
+    first = perfcore(
+        project,
+        "build",
+        "--report",
+        "report",
+        "--workers",
+        "1",
+        "--out",
+        str(site),
+        "--reports",
+        str(tmp_path / "reports"),
+    )
     assert first.returncode == 0, first.stderr
     before = files_under(site)
     assert "dwp/2026-10/sop-return-2026-10.csv" in before
 
     fill(small_disk)  # the pages are frozen; the indexes, search, CSV and DWP copies are rewritten
-    second = perfcore(project, "build", "--report", "report", "--workers", "1", "--out", str(site),
-                      "--reports", str(tmp_path / "reports"))
+    second = perfcore(
+        project,
+        "build",
+        "--report",
+        "report",
+        "--workers",
+        "1",
+        "--out",
+        str(site),
+        "--reports",
+        str(tmp_path / "reports"),
+    )
     assert second.returncode == 2
     line = assert_one_clear_line(second.stderr)
     assert "full" in line
@@ -177,8 +224,9 @@ def test_disk_full_for_the_reports_folder_is_one_line_and_leaves_nothing_half_wr
 
 @pytest.mark.slow  # a real build in a subprocess
 def test_an_ingest_during_a_build_neither_fails_nor_breaks_a_page(project: Path, tmp_path: Path):
-    build = start_perfcore(project, "build", "--report", "report", "--report", "benchmarks", "--report", "data-quality",
-                           "--workers", "1")
+    build = start_perfcore(
+        project, "build", "--report", "report", "--report", "benchmarks", "--report", "data-quality", "--workers", "1"
+    )
     ingests = []
     sequence = 1
     while build.poll() is None:
@@ -199,13 +247,23 @@ def break_notebook(project: Path, name: str, source: str) -> None:
     book = json.loads(path.read_text(encoding="utf-8"))
     loads = [n for n, cell in enumerate(book["cells"]) if "report.load(" in "".join(cell["source"])]
     at = loads[0] + 1 if loads else len(book["cells"])
-    book["cells"].insert(at, {"cell_type": "code", "execution_count": None, "id": uuid.uuid4().hex[:8],
-                              "metadata": {}, "outputs": [], "source": source})
+    book["cells"].insert(
+        at,
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": uuid.uuid4().hex[:8],
+            "metadata": {},
+            "outputs": [],
+            "source": source,
+        },
+    )
     path.write_text(json.dumps(book, indent=1), encoding="utf-8")
 
 
-LEAKY_FAILURE = ("import os, sys\n"
-                 "raise RuntimeError(f'cannot read {warehouse} with {sys.executable} (PID {os.getpid()})')\n")
+LEAKY_FAILURE = (
+    "import os, sys\nraise RuntimeError(f'cannot read {warehouse} with {sys.executable} (PID {os.getpid()})')\n"
+)
 
 
 @pytest.mark.slow  # a real build in a subprocess
@@ -214,8 +272,14 @@ def test_a_failing_notebook_keeps_the_last_good_page_and_its_dwp_copy(project: P
     good = perfcore(project, "build", "--report", "report", "--workers", "1")
     assert good.returncode == 0, good.stderr
     page = site / "councils" / "dundee-city" / "2026-10"
-    published = {p: p.read_bytes() for p in (page / "report.html", page / "dundee-city-2026-10-report.pdf",
-                                             site / "dwp" / "2026-10" / "dundee-city-2026-10-report.pdf")}
+    published = {
+        p: p.read_bytes()
+        for p in (
+            page / "report.html",
+            page / "dundee-city-2026-10-report.pdf",
+            site / "dwp" / "2026-10" / "dundee-city-2026-10-report.pdf",
+        )
+    }
 
     break_notebook(project, "council.ipynb", LEAKY_FAILURE)
     failed = perfcore(project, "build", "--report", "report", "--workers", "1")
@@ -234,7 +298,16 @@ def test_a_page_that_never_built_says_what_failed_in_words_without_paths_or_trac
     site = project / "reports" / "site"
     notice = (site / "councils" / "dundee-city" / "2026-10" / "report.html").read_text(encoding="utf-8")
     assert "could not be built" in notice
-    for leak in (str(project), "/tmp", sys.executable, "python", "PID", "Traceback", "RuntimeError", "warehouse.duckdb"):
+    for leak in (
+        str(project),
+        "/tmp",
+        sys.executable,
+        "python",
+        "PID",
+        "Traceback",
+        "RuntimeError",
+        "warehouse.duckdb",
+    ):
         assert leak not in notice, leak
     assert not list((site / "dwp").rglob("*.pdf"))  # a notice is never sent to DWP
     assert not list((site / "councils").rglob("*.pdf"))
@@ -284,8 +357,9 @@ def slow_build(project: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """A two-worker build whose pages take ten minutes each: started, with both kernels running."""
     break_notebook(project, "guide.ipynb", "import time\ntime.sleep(600)\n")
     marker = uuid.uuid4().hex
-    build = start_perfcore(project, "build", "--report", "guide", "--workers", "2",
-                           env=environment(project, PERFCORE_TEST_RUN=marker))
+    build = start_perfcore(
+        project, "build", "--report", "guide", "--workers", "2", env=environment(project, PERFCORE_TEST_RUN=marker)
+    )
     try:
         wait_for(lambda: len(kernels_with(marker)) == 2, "two kernels")
         yield build, marker
@@ -357,10 +431,22 @@ def test_a_provisional_month_is_marked_on_its_pages(project: Path):
     # A second member with no extract for October: on 2 November (before the cut-off) October is provisional.
     consortium = project / "parameters" / "consortium.yaml"
     second = (ROOT / "parameters" / "consortium.yaml").read_text(encoding="utf-8").split("  - code: S12000008")[1]
-    consortium.write_text(consortium.read_text(encoding="utf-8") + "  - code: S12000008" + second.split("  - code:")[0],
-                          encoding="utf-8")
-    done = perfcore(project, "build", "--report", "indicators", "--report", "benchmarks", "--workers", "1",
-                    "--period", "2026-10", env=environment(project, PERFCORE_TODAY="2026-11-02"))
+    consortium.write_text(
+        consortium.read_text(encoding="utf-8") + "  - code: S12000008" + second.split("  - code:")[0], encoding="utf-8"
+    )
+    done = perfcore(
+        project,
+        "build",
+        "--report",
+        "indicators",
+        "--report",
+        "benchmarks",
+        "--workers",
+        "1",
+        "--period",
+        "2026-10",
+        env=environment(project, PERFCORE_TODAY="2026-11-02"),
+    )
     assert done.returncode == 0, done.stderr
     assert "provisional" in done.stdout
     page = (project / "reports" / "site" / "consortium" / "2026-10" / "indicators.html").read_text(encoding="utf-8")

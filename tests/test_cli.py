@@ -29,9 +29,14 @@ class Ran:
 
 
 def run_process(tmp_path, *args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PERFCORE_WAREHOUSE": str(tmp_path / "wh" / "warehouse.duckdb"), "PERFCORE_TODAY": "2026-11-26"}
-    return subprocess.run([sys.executable, "-m", "perfcore.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PERFCORE_WAREHOUSE": str(tmp_path / "wh" / "warehouse.duckdb"),
+        "PERFCORE_TODAY": "2026-11-26",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "perfcore.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -56,8 +61,10 @@ def run(capsys, monkeypatch):
 def files(tmp_path):
     good = write(tmp_path / "in" / "good.xml", extract_xml(records=[claim("A", "2026-10-01", "2026-10-10")]))
     bad = write(tmp_path / "in" / "bad.xml", extract_xml(authority="S12000049"))
-    csv = write(tmp_path / "in" / "return.csv", manual_csv([("S12000042", "2026-10", "calls_offered", 10),
-                                                           ("S12000042", "2026-10", "calls_answered", 9)]))
+    csv = write(
+        tmp_path / "in" / "return.csv",
+        manual_csv([("S12000042", "2026-10", "calls_offered", 10), ("S12000042", "2026-10", "calls_answered", 9)]),
+    )
     return good, bad, csv
 
 
@@ -94,7 +101,9 @@ def test_indicators_json_has_every_framework_id(run, tmp_path, files):
     assert set(values) == set(load_framework(ROOT / "parameters" / "framework.yaml").ids)
     assert values["new_claims_days"] == 10 and values["calls_answered_pct"] == 90
     assert values["accuracy_pct"] is None
-    pooled = json.loads(run(tmp_path, "indicators", "--council", "consortium", "--period", "2026-10", "--format", "json").stdout)
+    pooled = json.loads(
+        run(tmp_path, "indicators", "--council", "consortium", "--period", "2026-10", "--format", "json").stdout
+    )
     assert pooled["new_claims_decided"] == 1
 
 
@@ -107,16 +116,18 @@ def test_indicators_table_shows_status_words_and_version(run, tmp_path, files):
 def test_rejections_json_contract(run, tmp_path, files):
     run(tmp_path, "ingest", *map(str, files))
     rows = json.loads(run(tmp_path, "rejections", "--format", "json").stdout)
-    assert rows == [{"file": "bad.xml", "level": "file", "line": 3, "ref": None,
-                     "reason": rows[0]["reason"]}]
+    assert rows == [{"file": "bad.xml", "level": "file", "line": 3, "ref": None, "reason": rows[0]["reason"]}]
     assert "not a consortium member" in rows[0]["reason"]
 
 
-@pytest.mark.parametrize("args, expected", [
-    (("indicators", "--council", "S99999999", "--period", "2026-10"), "not a member"),
-    (("indicators", "--council", "consortium", "--period", "October"), "not a month"),
-    (("ingest", "/no/such/file.xml"), "no such file"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (("indicators", "--council", "S99999999", "--period", "2026-10"), "not a member"),
+        (("indicators", "--council", "consortium", "--period", "October"), "not a month"),
+        (("ingest", "/no/such/file.xml"), "no such file"),
+    ],
+)
 def test_errors_are_one_line_without_traceback(run, tmp_path, files, args, expected):
     run(tmp_path, "ingest", str(files[0]))
     result = run(tmp_path, *args)

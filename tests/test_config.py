@@ -37,7 +37,11 @@ def _load(folder: Path, name: str) -> Any:
         return load_framework(folder / name)
     if name == "initiatives.yaml":
         return load_initiatives(folder, load_framework(PARAMETERS / "framework.yaml"))
-    loader = {"consortium.yaml": load_consortium, "thresholds.yaml": load_settings, "peer_groups.yaml": load_peer_groups}[name]
+    loader = {
+        "consortium.yaml": load_consortium,
+        "thresholds.yaml": load_settings,
+        "peer_groups.yaml": load_peer_groups,
+    }[name]
     return loader(folder)
 
 
@@ -94,9 +98,14 @@ def test_shipped_thresholds_load_and_match_the_mdc_constants():
     assert settings.funnel.kind("accuracy_pct") == "proportion"
     assert settings.alerts.severity_of("red") == "high"
     framework = load_framework(PARAMETERS / "framework.yaml")
-    named = [*settings.interdependence.indicators, *settings.funnel.proportions, *dict(settings.funnel.averages),
-             *(p.leader for p in settings.leading.pairs), *(p.follower for p in settings.leading.pairs),
-             *dict(settings.interdependence.phrases)]
+    named = [
+        *settings.interdependence.indicators,
+        *settings.funnel.proportions,
+        *dict(settings.funnel.averages),
+        *(p.leader for p in settings.leading.pairs),
+        *(p.follower for p in settings.leading.pairs),
+        *dict(settings.interdependence.phrases),
+    ]
     assert set(named) <= set(framework.ids)
 
 
@@ -123,10 +132,21 @@ def test_all_members_grows_with_the_consortium():
 
 
 def test_the_site_config_takes_quartos_defaults_for_what_it_leaves_out(tmp_path):
-    (tmp_path / "_quarto.yml").write_text("website: {title: T, navbar: null, page-footer: {left: A, right: B}}\nformat: {typst: {margin: {x: 1cm}}}\n")
+    (tmp_path / "_quarto.yml").write_text(
+        "website: {title: T, navbar: null, page-footer: {left: A, right: B}}\nformat: {typst: {margin: {x: 1cm}}}\n"
+    )
     config = load_site_config(tmp_path)
-    assert (config.title, config.footer, config.output_dir, config.navbar) == ("T", "A B", tmp_path / "reports" / "site", ())
-    assert (config.typst.margin_x, config.typst.margin_y, config.typst.pdf_standards) == ("1cm", "2.4cm", ("a-2a", "ua-1"))
+    assert (config.title, config.footer, config.output_dir, config.navbar) == (
+        "T",
+        "A B",
+        tmp_path / "reports" / "site",
+        (),
+    )
+    assert (config.typst.margin_x, config.typst.margin_y, config.typst.pdf_standards) == (
+        "1cm",
+        "2.4cm",
+        ("a-2a", "ua-1"),
+    )
 
 
 def test_no_initiatives_file_means_no_initiatives(tmp_path):
@@ -147,30 +167,90 @@ def test_every_key_says_what_it_is_for():
 
 BROKEN = [
     # consortium.yaml
-    ("consortium.yaml", "complete_after_days", ..., "complete_after_days", "missing; allowed: a whole number, at least 0"),
+    (
+        "consortium.yaml",
+        "complete_after_days",
+        ...,
+        "complete_after_days",
+        "missing; allowed: a whole number, at least 0",
+    ),
     ("consortium.yaml", "complete_after_days", -1, "complete_after_days", "-1 is too small"),
     ("consortium.yaml", "complete_after_days", True, "complete_after_days", "True is not a whole number"),
-    ("consortium.yaml", "members[2].approx_caseload", "many", "members[2].approx_caseload", "'many' is not a whole number"),
+    (
+        "consortium.yaml",
+        "members[2].approx_caseload",
+        "many",
+        "members[2].approx_caseload",
+        "'many' is not a whole number",
+    ),
     ("consortium.yaml", "members[2].phone", "01382", "members[2].phone", "unknown key; allowed: code, name"),
-    ("consortium.yaml", "members[1].code", "X12", "members[1].code", "'X12' is not allowed; allowed: a 9-character GSS code"),
+    (
+        "consortium.yaml",
+        "members[1].code",
+        "X12",
+        "members[1].code",
+        "'X12' is not allowed; allowed: a 9-character GSS code",
+    ),
     ("consortium.yaml", "members[3].code", "S12000042", "members[3].code", "'S12000042' is listed twice"),
     ("consortium.yaml", "members", [], "members", "has 0 items; allowed: a non-empty list"),
     # framework.yaml
     ("framework.yaml", "version", ..., "version", "missing"),
     ("framework.yaml", "indicators[1].better", "sideways", "indicators[1].better", "allowed: null, lower or higher"),
-    ("framework.yaml", "indicators[2].numerator", ["claims_dayz"], "indicators[2].numerator[1]", "'claims_dayz' is not allowed"),
+    (
+        "framework.yaml",
+        "indicators[2].numerator",
+        ["claims_dayz"],
+        "indicators[2].numerator[1]",
+        "'claims_dayz' is not allowed",
+    ),
     ("framework.yaml", "indicators[2].window", "year", "indicators[2].window", "allowed: month or fytd"),
     ("framework.yaml", "indicators[2].colour", "red", "indicators[2].colour", "unknown key"),
-    ("framework.yaml", "indicators[1].thresholds", {"green": 1, "amber": 2}, "indicators[1].thresholds", "thresholds need a direction"),
-    ("framework.yaml", "indicators[2].thresholds", {"green": 25, "amber": 20}, "indicators[2].thresholds", "point the wrong way"),
-    ("framework.yaml", "indicators[2].thresholds.green", "twenty", "indicators[2].thresholds.green", "'twenty' is not a number"),
+    (
+        "framework.yaml",
+        "indicators[1].thresholds",
+        {"green": 1, "amber": 2},
+        "indicators[1].thresholds",
+        "thresholds need a direction",
+    ),
+    (
+        "framework.yaml",
+        "indicators[2].thresholds",
+        {"green": 25, "amber": 20},
+        "indicators[2].thresholds",
+        "point the wrong way",
+    ),
+    (
+        "framework.yaml",
+        "indicators[2].thresholds.green",
+        "twenty",
+        "indicators[2].thresholds.green",
+        "'twenty' is not a number",
+    ),
     ("framework.yaml", "indicators[3].id", "new_claims_days", "indicators[3].id", "is listed twice"),
     # thresholds.yaml
     ("thresholds.yaml", "forecast.seed", ..., "forecast.seed", "missing; allowed: a whole number, at least 0"),
-    ("thresholds.yaml", "spc.baseline_pts", 15, "spc.baseline_pts", "unknown key; allowed: baseline_points, min_points"),
+    (
+        "thresholds.yaml",
+        "spc.baseline_pts",
+        15,
+        "spc.baseline_pts",
+        "unknown key; allowed: baseline_points, min_points",
+    ),
     ("thresholds.yaml", "spc.baseline_points", "twelve", "spc.baseline_points", "'twelve' is not a whole number"),
-    ("thresholds.yaml", "spc.baseline_points", 1, "spc.baseline_points", "1 is too small; allowed: a whole number, at least 2"),
-    ("thresholds.yaml", "funnel.overdispersion", "lots", "funnel.overdispersion", "allowed: none, multiplicative or additive"),
+    (
+        "thresholds.yaml",
+        "spc.baseline_points",
+        1,
+        "spc.baseline_points",
+        "1 is too small; allowed: a whole number, at least 2",
+    ),
+    (
+        "thresholds.yaml",
+        "funnel.overdispersion",
+        "lots",
+        "funnel.overdispersion",
+        "allowed: none, multiplicative or additive",
+    ),
     ("thresholds.yaml", "funnel.averages.new_claims_days", -1, "funnel.averages.new_claims_days", "-1 is too small"),
     ("thresholds.yaml", "alerts.severity.red", "urgent", "alerts.severity.red", "allowed: high, medium or low"),
     ("thresholds.yaml", "alerts.severity.leading_signal", ..., "alerts.severity.leading_signal", "missing"),
@@ -183,21 +263,57 @@ BROKEN = [
     ("thresholds.yaml", "spc", None, "spc", "None is not a mapping"),
     # peer_groups.yaml
     ("peer_groups.yaml", "groups.large.members", ["X12"], "groups.large.members[1]", "'X12' is not allowed"),
-    ("peer_groups.yaml", "groups.large.members", ["S12000999"], "groups.large.members", "['S12000999'] are not members in consortium.yaml"),
+    (
+        "peer_groups.yaml",
+        "groups.large.members",
+        ["S12000999"],
+        "groups.large.members",
+        "['S12000999'] are not members in consortium.yaml",
+    ),
     ("peer_groups.yaml", "groups.large.members", ["S12000042", "S12000042"], "groups.large.members[2]", "listed twice"),
-    ("peer_groups.yaml", "groups.large.members", ..., "groups.large.members", "missing; allowed: all or a non-empty list"),
+    (
+        "peer_groups.yaml",
+        "groups.large.members",
+        ...,
+        "groups.large.members",
+        "missing; allowed: all or a non-empty list",
+    ),
     ("peer_groups.yaml", "groups", [], "groups", "[] is not a mapping"),
     ("peer_groups.yaml", "groups.large.size", "big", "groups.large.size", "unknown key"),
     # initiatives.yaml
     ("initiatives.yaml", "initiatives[1].start", "2025-13", "initiatives[1].start", "'2025-13' is not a month"),
-    ("initiatives.yaml", "initiatives[1].council", "S12000999", "initiatives[1].council", "['S12000999'] are not members"),
-    ("initiatives.yaml", "initiatives[1].indicators", [], "initiatives[1].indicators", "has 0 items; allowed: a non-empty list"),
-    ("initiatives.yaml", "initiatives[1].indicators", ["change_days"], "initiatives[1].indicators", "unknown ['change_days']"),
+    (
+        "initiatives.yaml",
+        "initiatives[1].council",
+        "S12000999",
+        "initiatives[1].council",
+        "['S12000999'] are not members",
+    ),
+    (
+        "initiatives.yaml",
+        "initiatives[1].indicators",
+        [],
+        "initiatives[1].indicators",
+        "has 0 items; allowed: a non-empty list",
+    ),
+    (
+        "initiatives.yaml",
+        "initiatives[1].indicators",
+        ["change_days"],
+        "initiatives[1].indicators",
+        "unknown ['change_days']",
+    ),
     ("initiatives.yaml", "initiatives[1].title", ..., "initiatives[1].title", "missing"),
     ("initiatives.yaml", "initiatives[1].owner", "me", "initiatives[1].owner", "unknown key"),
     # _quarto.yml (keys perfcore does not read are Quarto's business and left alone)
     ("_quarto.yml", "project.type", "book", "project.type", "'book' is not allowed; allowed: website"),
-    ("_quarto.yml", "website.navbar.left[1].href", "/etc/passwd", "website.navbar.left[1].href", "must be a path inside the site"),
+    (
+        "_quarto.yml",
+        "website.navbar.left[1].href",
+        "/etc/passwd",
+        "website.navbar.left[1].href",
+        "must be a path inside the site",
+    ),
     ("_quarto.yml", "format.typst.pdf-standard", ["a-9z"], "format.typst.pdf-standard[1]", "'a-9z' is not allowed"),
     ("_quarto.yml", "format.html.toc-depth", "two", "format.html.toc-depth", "'two' is not a whole number"),
     ("_quarto.yml", "website.search", "yes", "website.search", "allowed: true or false"),
@@ -253,9 +369,19 @@ def test_the_gss_pattern_agrees_with_the_hbpe_schema():
     assert pattern == GSS_PATTERN
 
 
-@pytest.mark.parametrize(("code", "valid"), [
-    ("S12000042", True), ("E06000001", True), ("W06000015", True), ("E10000001", False),
-    ("S1200004", False), ("S120000420", False), ("S12000042\n", False), ("S12٠٠٠٠٤٢", False), (12000042, False),
-])
+@pytest.mark.parametrize(
+    ("code", "valid"),
+    [
+        ("S12000042", True),
+        ("E06000001", True),
+        ("W06000015", True),
+        ("E10000001", False),
+        ("S1200004", False),
+        ("S120000420", False),
+        ("S12000042\n", False),
+        ("S12٠٠٠٠٤٢", False),
+        (12000042, False),
+    ],
+)
 def test_gss_codes(code, valid):
     assert is_gss_code(code) is valid

@@ -17,6 +17,7 @@ import yaml
 from lxml import etree
 
 from perfcore import periods as P
+from perfcore.config.parameters import is_gss_code, load_consortium
 from perfcore.demo import (
     MANUAL_MEASURES,
     MANUAL_RULES,
@@ -27,7 +28,6 @@ from perfcore.demo import (
     write_demo_data,
 )
 from perfcore.exceptions import ConfigError, PerfcoreError
-from perfcore.config.parameters import is_gss_code, load_consortium
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMETERS = ROOT / "parameters"
@@ -154,7 +154,10 @@ def facts_of(document: etree._ElementTree) -> Facts:
         amount = float(op.get("amount"))
         facts.overpaid += amount
         facts.overpaid_la += amount if op.get("cause") in ("la-error", "admin-delay") else 0.0
-    for tag, rule, total in (("Recovery", "recovery_date_outside_period", "recovered"), ("WriteOff", "writeoff_date_outside_period", "written_off")):
+    for tag, rule, total in (
+        ("Recovery", "recovery_date_outside_period", "recovered"),
+        ("WriteOff", "writeoff_date_outside_period", "written_off"),
+    ):
         for payment in root.iter(f"{NS}{tag}"):
             once(tag, payment.get("overpayment"))  # at most one payment of a kind per overpayment per file
             if not inside(_day(payment.get("date"))):
@@ -301,9 +304,7 @@ def test_names_are_escaped(tmp_path, consortium):
     from dataclasses import replace
 
     odd = replace(consortium.members[0], name='Dundee & "Angus" <City>')
-    summary = write_demo_data(
-        tmp_path, consortium=replace(consortium, members=(odd,)), months=1, today=TODAY
-    )
+    summary = write_demo_data(tmp_path, consortium=replace(consortium, members=(odd,)), months=1, today=TODAY)
     root = etree.parse(str(summary.extract_files[0])).getroot()
     assert root.find(f"{NS}Header/{NS}Authority").text == 'Dundee & "Angus" <City>'
 
@@ -415,8 +416,7 @@ def test_manual_errors_break_their_rule_on_the_line_recorded(full):
     broken = [
         p.name
         for p in full.manual_files
-        if any(float(r[3]) < 0 for r in read_manual(p)[1:])
-        or float(read_manual(p)[6][3]) > float(read_manual(p)[5][3])
+        if any(float(r[3]) < 0 for r in read_manual(p)[1:]) or float(read_manual(p)[6][3]) > float(read_manual(p)[5][3])
     ]
     assert sorted(broken) == sorted(e.file for e in errors)
 
@@ -486,7 +486,9 @@ def test_initiative_start_follows_the_file_or_defaults(tmp_path, consortium):
     assert fallback.stories["initiative"]["start"] == "2025-11"  # 11 months before the end period
     er = [read_extract(p) for p in moved.extract_files if p.name.startswith("S12000011")]
     before = sum(f.change_days for f in er if f.period < "2026-08") / sum(f.changes for f in er if f.period < "2026-08")
-    after = sum(f.change_days for f in er if f.period >= "2026-08") / sum(f.changes for f in er if f.period >= "2026-08")
+    after = sum(f.change_days for f in er if f.period >= "2026-08") / sum(
+        f.changes for f in er if f.period >= "2026-08"
+    )
     assert after < before - 1.5
 
 

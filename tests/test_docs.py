@@ -42,9 +42,15 @@ def test_framework_encodes_the_spec_table():
 
 def test_consortium_is_the_ten_members_with_their_gss_codes():
     expected = {
-        "Dundee City": "S12000042", "East Ayrshire": "S12000008", "East Renfrewshire": "S12000011",
-        "East Lothian": "S12000010", "Renfrewshire": "S12000038", "North Ayrshire": "S12000021",
-        "North Lanarkshire": "S12000050", "Midlothian": "S12000019", "West Lothian": "S12000040",
+        "Dundee City": "S12000042",
+        "East Ayrshire": "S12000008",
+        "East Renfrewshire": "S12000011",
+        "East Lothian": "S12000010",
+        "Renfrewshire": "S12000038",
+        "North Ayrshire": "S12000021",
+        "North Lanarkshire": "S12000050",
+        "Midlothian": "S12000019",
+        "West Lothian": "S12000040",
         "Scottish Borders": "S12000026",
     }
     consortium = load_consortium(ROOT / "parameters")
@@ -63,7 +69,8 @@ def test_architecture_maps_every_module():
             continue
         dotted = ".".join(parts)
         named = f"`{dotted}`" in architecture or (  # a top-level module, or demo/'s parts listed by name
-            (len(parts) == 1 or parts[0] == "demo") and f"`{parts[-1]}`" in architecture)
+            (len(parts) == 1 or parts[0] == "demo") and f"`{parts[-1]}`" in architecture
+        )
         if not named:
             missing.append(dotted)
     assert not missing, f"ARCHITECTURE.md does not map: {missing}"

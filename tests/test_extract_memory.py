@@ -36,14 +36,26 @@ def write_extract(path: Path, records: int) -> Path:
         return start + timedelta(days=i % 31)
 
     sections = {
-        "Claim": ((f"NC{i:08d}", str(day(i) - timedelta(days=5)), None, str(day(i)), "awarded", None)
-                  for i in range(claims)),
-        "Change": ((f"CE{i:08d}", f"HB{i % 999:06d}", "income", str(day(i)), None, str(day(i)))
-                   for i in range(changes)),
+        "Claim": (
+            (f"NC{i:08d}", str(day(i) - timedelta(days=5)), None, str(day(i)), "awarded", None) for i in range(claims)
+        ),
+        "Change": (
+            (f"CE{i:08d}", f"HB{i % 999:06d}", "income", str(day(i)), None, str(day(i))) for i in range(changes)
+        ),
         "Item": ((f"WI{i:08d}", "change", str(start)) for i in range(records - claims - changes)),
     }
-    header = hbpe.Header("S12000042", "Dundee City Council", "2026-10", "Northgate", "iWorld", None,
-                         "2026-11-01T02:00:00Z", 1, caseload=30000, expenditure="1.00")
+    header = hbpe.Header(
+        "S12000042",
+        "Dundee City Council",
+        "2026-10",
+        "Northgate",
+        "iWorld",
+        None,
+        "2026-11-01T02:00:00Z",
+        1,
+        caseload=30000,
+        expenditure="1.00",
+    )
     with path.open("w", encoding="utf-8") as out:
         hbpe.write_extract(out, header, sections)
     return path

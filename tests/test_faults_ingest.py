@@ -68,7 +68,10 @@ def held(h: Harness) -> tuple[int, int]:
 def cli(*args: str, warehouse: Path, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "perfcore.cli", "ingest", *args, "--warehouse", str(warehouse), "--today", TODAY],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -188,8 +191,11 @@ def test_ingest_file_refuses_a_folder_named_like_a_file(tmp_path):
     assert h.count("submissions") == 0
 
 
-@pytest.mark.parametrize("name", ["..", ".", "", "/", "a\0b.xml", "x" * 300 + ".xml", "../../escape.xml"],
-                         ids=["dotdot", "dot", "empty", "slash", "nul", "long", "traversal"])
+@pytest.mark.parametrize(
+    "name",
+    ["..", ".", "", "/", "a\0b.xml", "x" * 300 + ".xml", "../../escape.xml"],
+    ids=["dotdot", "dot", "empty", "slash", "nul", "long", "traversal"],
+)
 def test_a_hostile_submitted_name_is_kept_safely_inside_submitted(tmp_path, name):
     from perfcore.intake.ingest import ingest_file
 

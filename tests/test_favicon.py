@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from perfcore.render import COUNCIL, CONSORTIUM, build_site, load_site_config, page_context, page_paths, render_page
+from perfcore.render import CONSORTIUM, COUNCIL, build_site, load_site_config, page_context, page_paths, render_page
 from render_notebooks import report_notebook, write_notebook
 
 PUBLISHED = date(2026, 11, 5)
@@ -28,12 +28,24 @@ def site(tmp_path_factory) -> Path:
     notebook = write_notebook(folder / "summary.ipynb", report_notebook(chart=False))
     out = folder / "site"
     contexts = [
-        page_context(config, audience=COUNCIL, period="2026-10", report="summary", report_title="Monthly summary",
-                     council_name="Dundee City", council_slug="dundee-city", for_dwp=True),
+        page_context(
+            config,
+            audience=COUNCIL,
+            period="2026-10",
+            report="summary",
+            report_title="Monthly summary",
+            council_name="Dundee City",
+            council_slug="dundee-city",
+            for_dwp=True,
+        ),
         page_context(config, audience=CONSORTIUM, period="2026-10", report="benchmarks", report_title="Benchmarks"),
     ]
-    pages = [render_page(notebook, out_html=page_paths(out, c)[0], out_pdf=None, context=c, config=config,
-                         published=PUBLISHED) for c in contexts]
+    pages = [
+        render_page(
+            notebook, out_html=page_paths(out, c)[0], out_pdf=None, context=c, config=config, published=PUBLISHED
+        )
+        for c in contexts
+    ]
     build_site(pages, config, out, published=PUBLISHED)
     return out
 

@@ -28,19 +28,27 @@ def copy_of_demo(demo_site, demo_warehouse, tmp_path_factory):
 def rebuild(folder: Path):
     from perfcore.build.runner import build
 
-    return build(None, site=folder / "site", root=ROOT, warehouse=folder / "warehouse.duckdb",
-                 parameters=ROOT / "parameters", reports_dir=folder / "reports")
+    return build(
+        None,
+        site=folder / "site",
+        root=ROOT,
+        warehouse=folder / "warehouse.duckdb",
+        parameters=ROOT / "parameters",
+        reports_dir=folder / "reports",
+    )
 
 
 def test_a_second_build_with_nothing_changed_executes_nothing(copy_of_demo):
     from perfcore import warehouse
-    from perfcore.intake.ingest import ingest_file
     from perfcore.config.parameters import load_consortium
+    from perfcore.intake.ingest import ingest_file
 
     _, folder = copy_of_demo
     # A file sent twice is recorded as a duplicate: it changes nothing any page shows.
     con = warehouse.connect(folder / "warehouse.duckdb")
-    stored = folder / con.execute("select stored_path from submissions where outcome = 'accepted' limit 1").fetchone()[0]
+    stored = (
+        folder / con.execute("select stored_path from submissions where outcome = 'accepted' limit 1").fetchone()[0]
+    )
     again = ingest_file(stored, con, load_consortium(ROOT / "parameters"), today=date.fromisoformat(DEMO_TODAY))
     con.close()
     assert again.outcome == "duplicate"
@@ -51,8 +59,8 @@ def test_a_second_build_with_nothing_changed_executes_nothing(copy_of_demo):
 
 def test_changing_one_councils_data_reruns_only_its_pages_and_those_that_pool_it(copy_of_demo):
     from perfcore import warehouse
-    from perfcore.intake.ingest import ingest_file
     from perfcore.config.parameters import load_consortium
+    from perfcore.intake.ingest import ingest_file
 
     period, folder = copy_of_demo
     con = warehouse.connect(folder / "warehouse.duckdb")
@@ -60,10 +68,14 @@ def test_changing_one_councils_data_reruns_only_its_pages_and_those_that_pool_it
     # which Dundee's own page shows but no figure on another council's page depends on.
     stored = con.execute(
         "select s.stored_path from current_extracts c join submissions s on s.id = c.submission_id "
-        "where c.authority = 'S12000042' and c.period = ?", [period]).fetchone()[0]
+        "where c.authority = 'S12000042' and c.period = ?",
+        [period],
+    ).fetchone()[0]
     text = (folder / stored).read_text(encoding="utf-8")
     text = text.replace("<Sequence>1</Sequence>", "<Sequence>2</Sequence>")
-    text = text.replace("<WorkOnHand>", f'<WorkOnHand>\n    <Item ref="EXTRA-1" kind="change" received="{period}-15"/>', 1)
+    text = text.replace(
+        "<WorkOnHand>", f'<WorkOnHand>\n    <Item ref="EXTRA-1" kind="change" received="{period}-15"/>', 1
+    )
     path = folder / "dundee-seq2.xml"
     path.write_text(text, encoding="utf-8")
     result = ingest_file(path, con, load_consortium(ROOT / "parameters"), today=date.fromisoformat(DEMO_TODAY))
@@ -91,9 +103,15 @@ def test_a_failing_notebook_does_not_stop_the_others(demo_warehouse, tmp_path):
     book = json.loads(broken.read_text())
     book["cells"][2]["source"] = ["raise RuntimeError('the returns table is broken')"]
     broken.write_text(json.dumps(book))
-    summary = build(None, site=tmp_path / "site", root=root, warehouse=demo_warehouse,
-                    parameters=ROOT / "parameters", reports_dir=tmp_path / "reports",
-                    only=("data-quality", "guide"))
+    summary = build(
+        None,
+        site=tmp_path / "site",
+        root=root,
+        warehouse=demo_warehouse,
+        parameters=ROOT / "parameters",
+        reports_dir=tmp_path / "reports",
+        only=("data-quality", "guide"),
+    )
     [failed] = summary.failed
     assert failed.job.report.name == "data-quality" and "the returns table is broken" in failed.error
     assert len(summary.executed) == 2  # both guides

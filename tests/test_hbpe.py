@@ -66,10 +66,12 @@ def test_warehouse_tables_have_a_column_per_attribute(tmp_path):
     for section in hbpe.SECTIONS:
         columns = con.execute(
             "select column_name, data_type, is_nullable from information_schema.columns "
-            "where table_name = ? order by ordinal_position", [section.table],
+            "where table_name = ? order by ordinal_position",
+            [section.table],
         ).fetchall()
-        expected = [(a.column, a.sql_type.upper().replace(" ", ""), "NO" if a.required else "YES")
-                    for a in section.attributes]
+        expected = [
+            (a.column, a.sql_type.upper().replace(" ", ""), "NO" if a.required else "YES") for a in section.attributes
+        ]
         assert [(c, t.replace(" ", ""), n) for c, t, n in columns[2:]] == expected
         assert [c for c, *_ in columns[:2]] == ["submission_id", "line"]
 
@@ -82,11 +84,23 @@ def test_every_record_rule_names_a_described_attribute():
 
 # -- the writer -------------------------------------------------------------------------------
 
-HEADER = hbpe.Header("S12000042", "Dundee City Council", "2026-10", "Northgate", "iWorld", "6.2",
-                     "2026-11-01T02:00:00Z", 3, caseload=12345, expenditure="4567890.12")
+HEADER = hbpe.Header(
+    "S12000042",
+    "Dundee City Council",
+    "2026-10",
+    "Northgate",
+    "iWorld",
+    "6.2",
+    "2026-11-01T02:00:00Z",
+    3,
+    caseload=12345,
+    expenditure="4567890.12",
+)
 RECORDS = {
-    "Claim": [("NC1", "2026-09-20", None, "2026-10-02", "awarded", "social"),
-              ("NC2", "2026-09-21", "2026-09-25", "2026-10-03", "refused", None)],
+    "Claim": [
+        ("NC1", "2026-09-20", None, "2026-10-02", "awarded", "social"),
+        ("NC2", "2026-09-21", "2026-09-25", "2026-10-03", "refused", None),
+    ],
     "Change": [("CE1", "HB1", "income", "2026-10-01", None, "2026-10-04")],
     "Item": [],
     "Overpayment": [("OP1", "HB1", "2026-10-05", "250.00", "la-error")],
@@ -130,7 +144,9 @@ def test_values_that_need_escaping_are_escaped(tmp_path):
 
 def test_records_as_mappings_keep_unknown_attributes_last():
     out = io.StringIO()
-    hbpe.write_extract(out, HEADER, {"Item": [{"received": "2026-10-01", "colour": "red", "ref": "W1", "kind": "change"}]})
+    hbpe.write_extract(
+        out, HEADER, {"Item": [{"received": "2026-10-01", "colour": "red", "ref": "W1", "kind": "change"}]}
+    )
     assert '    <Item ref="W1" kind="change" received="2026-10-01" colour="red"/>\n' in out.getvalue()
 
 

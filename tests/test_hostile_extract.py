@@ -54,8 +54,9 @@ HEADER_BOUNDS = [
 HEADER_COLUMN = {"Sequence": "sequence", "Caseload": "caseload", "Expenditure": "expenditure", "Period": "period"}
 
 
-@pytest.mark.parametrize("field, keyword, value, expected, stored", HEADER_BOUNDS,
-                         ids=[f"{f}={v[:24]}" for f, _, v, _, _ in HEADER_BOUNDS])
+@pytest.mark.parametrize(
+    "field, keyword, value, expected, stored", HEADER_BOUNDS, ids=[f"{f}={v[:24]}" for f, _, v, _, _ in HEADER_BOUNDS]
+)
 def test_header_values_at_and_past_their_bounds(h, field, keyword, value, expected, stored):
     text = extract_xml(**{keyword: value})
     kind, reason = outcome(h, text)
@@ -76,8 +77,12 @@ def _money_record(section: str, amount: str):
 
 MONEY_TABLE = {"Overpayment": "overpayments", "Recovery": "recoveries", "WriteOff": "write_offs"}
 MONEY_BOUNDS = [
-    ("9999999999.99", "stored"), ("0.01", "stored"), ("10000000000.00", "file"),
-    ("100000000000000", "file"), ("0", "file"), ("0.001", "file"),
+    ("9999999999.99", "stored"),
+    ("0.01", "stored"),
+    ("10000000000.00", "file"),
+    ("100000000000000", "file"),
+    ("0", "file"),
+    ("0.001", "file"),
 ]
 
 
@@ -106,16 +111,22 @@ DATE_FIELDS = {
     ("WriteOff", "date"): lambda d: write_off("O1", d, "10.00"),
 }
 DATE_COLUMN = {
-    ("Claim", "received"): ("claims", "received"), ("Claim", "infoComplete"): ("claims", "info_complete"),
-    ("Claim", "decided"): ("claims", "decided"), ("Change", "notified"): ("changes", "notified"),
-    ("Change", "effective"): ("changes", "effective"), ("Change", "actioned"): ("changes", "actioned"),
-    ("Item", "received"): ("work_items", "received"), ("Overpayment", "identified"): ("overpayments", "identified"),
-    ("Recovery", "date"): ("recoveries", "date"), ("WriteOff", "date"): ("write_offs", "date"),
+    ("Claim", "received"): ("claims", "received"),
+    ("Claim", "infoComplete"): ("claims", "info_complete"),
+    ("Claim", "decided"): ("claims", "decided"),
+    ("Change", "notified"): ("changes", "notified"),
+    ("Change", "effective"): ("changes", "effective"),
+    ("Change", "actioned"): ("changes", "actioned"),
+    ("Item", "received"): ("work_items", "received"),
+    ("Overpayment", "identified"): ("overpayments", "identified"),
+    ("Recovery", "date"): ("recoveries", "date"),
+    ("WriteOff", "date"): ("write_offs", "date"),
 }
 
 
-@pytest.mark.parametrize("value", ["0001-01-01", "1900-01-01", "9999-12-31", "0000-01-01", "10000-01-01",
-                                   "2026-02-29", FLOOR, CEILING])
+@pytest.mark.parametrize(
+    "value", ["0001-01-01", "1900-01-01", "9999-12-31", "0000-01-01", "10000-01-01", "2026-02-29", FLOOR, CEILING]
+)
 @pytest.mark.parametrize("field", list(DATE_FIELDS), ids=["@".join(f) for f in DATE_FIELDS])
 def test_every_date_is_stored_exactly_or_rejected_with_a_reason(h, field, value):
     kind, reason = outcome(h, extract_xml(period=PERIOD, records=[DATE_FIELDS[field](value)]))
@@ -129,10 +140,14 @@ def test_every_date_is_stored_exactly_or_rejected_with_a_reason(h, field, value)
 # The XSD admits years 0001-9999; a date far from its Period is absurd, and so is a
 # claim that took 739,921 days to decide: that record is rejected with the reason.
 ABSURD = [
-    (("Claim", "received"), "0001-01-01"), (("Claim", "received"), "1900-01-01"),
-    (("Claim", "received"), "2016-09-30"), (("Change", "notified"), "0001-01-01"),
-    (("Change", "effective"), "0001-01-01"), (("Change", "effective"), "9999-12-31"),
-    (("Change", "effective"), "2036-11-01"), (("Item", "received"), "0001-01-01"),
+    (("Claim", "received"), "0001-01-01"),
+    (("Claim", "received"), "1900-01-01"),
+    (("Claim", "received"), "2016-09-30"),
+    (("Change", "notified"), "0001-01-01"),
+    (("Change", "effective"), "0001-01-01"),
+    (("Change", "effective"), "9999-12-31"),
+    (("Change", "effective"), "2036-11-01"),
+    (("Item", "received"), "0001-01-01"),
     (("Item", "received"), "2016-09-30"),
 ]
 
@@ -146,8 +161,11 @@ def test_a_date_more_than_ten_years_from_its_period_rejects_that_record(h, field
     assert rejection["field"] == field[1] and "10 years" in rejection["reason"]
 
 
-@pytest.mark.parametrize("field", [("Claim", "received"), ("Change", "notified"), ("Change", "effective"),
-                                   ("Item", "received")], ids=lambda f: "@".join(f))
+@pytest.mark.parametrize(
+    "field",
+    [("Claim", "received"), ("Change", "notified"), ("Change", "effective"), ("Item", "received")],
+    ids=lambda f: "@".join(f),
+)
 def test_a_date_exactly_ten_years_from_its_period_is_stored(h, field):
     value = CEILING if field[1] == "effective" else FLOOR
     result = h.ingest(extract_xml(period=PERIOD, records=[DATE_FIELDS[field](value)]))
@@ -163,6 +181,7 @@ def test_an_absurd_record_does_not_reach_the_indicators(h, tmp_path):
 
 
 # -- siblings: long, padded or empty text ----------------------------------------------------------
+
 
 @pytest.mark.parametrize("ref", [" " * 100_000 + "A", "A" * 65, " A", "A ", "A\u00a0" * 40])
 def test_a_ref_is_at_most_64_characters_as_written(h, ref):
@@ -193,8 +212,9 @@ def test_header_text_is_bounded(h, where):
     assert h.count("extract_headers") == 0
 
 
-@pytest.mark.parametrize("content", [b"", b"   \n\t ", b"\0" * 100, b"\xef\xbb\xbf"],
-                         ids=["empty", "blank", "nul", "bom-only"])
+@pytest.mark.parametrize(
+    "content", [b"", b"   \n\t ", b"\0" * 100, b"\xef\xbb\xbf"], ids=["empty", "blank", "nul", "bom-only"]
+)
 def test_an_empty_or_blank_file_is_rejected_with_a_reason(h, content):
     path = h.folder / "in" / "empty.xml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,8 +241,11 @@ def test_nul_bytes_deep_in_the_file_reject_it(h):
 # -- item 11: the DTD and encoding rules hold in the parser, not only in the prolog scan ------------
 
 DOCTYPE = '<!DOCTYPE Extract [<!ENTITY council "Test Council">]>\n'
-LAUGHS = ('<!DOCTYPE Extract [<!ENTITY lol "lol">' + "".join(
-    f'<!ENTITY lol{i} "{("&lol%s;" % ("" if i == 1 else i - 1)) * 10}">' for i in range(1, 10)) + "]>\n")
+LAUGHS = (
+    '<!DOCTYPE Extract [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % ("" if i == 1 else i - 1)) * 10}">' for i in range(1, 10))
+    + "]>\n"
+)
 
 
 def _ingest_bytes(h: Harness, data: bytes, name: str = "hostile.xml"):
@@ -234,8 +257,11 @@ def _ingest_bytes(h: Harness, data: bytes, name: str = "hostile.xml"):
     return ingest_file(path, h.con, h.consortium, today=h.today)
 
 
-@pytest.mark.parametrize("padding", [" " * 70_000, "\n" * 70_000, "<!--" + "x" * 70_000 + "-->\n",
-                                     "<?pi " + "y" * 70_000 + "?>\n"], ids=["spaces", "newlines", "comment", "pi"])
+@pytest.mark.parametrize(
+    "padding",
+    [" " * 70_000, "\n" * 70_000, "<!--" + "x" * 70_000 + "-->\n", "<?pi " + "y" * 70_000 + "?>\n"],
+    ids=["spaces", "newlines", "comment", "pi"],
+)
 def test_a_doctype_after_a_long_prolog_is_refused(h, padding):
     text = extract_xml(period=PERIOD, prolog='<?xml version="1.0" encoding="UTF-8"?>\n' + padding + DOCTYPE)
     result = _ingest_bytes(h, text.replace("Test Council", "&council;").encode())

@@ -8,8 +8,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from builders import (Harness, change, claim, extract_xml, item, manual_csv, overpayment, recovery,
-                      write_off)
+from builders import Harness, change, claim, extract_xml, item, manual_csv, overpayment, recovery, write_off
 
 DUNDEE = "S12000042"
 
@@ -48,10 +47,17 @@ def test_each_record_rule_rejects_only_that_record(h, bad, reason):
 
 
 def test_a_repeated_ref_rejects_the_later_record(h):
-    result = h.ingest(extract_xml(DUNDEE, "2026-10", [
-        claim("NC1", "2026-10-01", "2026-10-05"), claim("NC2", "2026-10-01", "2026-10-05"),
-        claim("NC1", "2026-10-02", "2026-10-06"),
-    ]))
+    result = h.ingest(
+        extract_xml(
+            DUNDEE,
+            "2026-10",
+            [
+                claim("NC1", "2026-10-01", "2026-10-05"),
+                claim("NC2", "2026-10-01", "2026-10-05"),
+                claim("NC1", "2026-10-02", "2026-10-06"),
+            ],
+        )
+    )
     assert result.records_rejected == 1
     [rejection] = h.rejections()
     assert rejection["ref"] == "NC1" and "already used" in rejection["reason"]
@@ -60,21 +66,36 @@ def test_a_repeated_ref_rejects_the_later_record(h):
 
 
 def test_records_sharing_a_line_are_judged_one_by_one(h):
-    text = extract_xml(DUNDEE, "2026-10", [
-        claim("NC1", "2026-10-01", "2026-10-05"), claim("BAD", "2026-09-01", "2026-09-30"),
-        claim("NC1", "2026-10-02", "2026-10-06"), claim("NC2", "2026-10-03", "2026-10-07"),
-    ]).replace("\n", " ")  # the whole document on one line
+    text = extract_xml(
+        DUNDEE,
+        "2026-10",
+        [
+            claim("NC1", "2026-10-01", "2026-10-05"),
+            claim("BAD", "2026-09-01", "2026-09-30"),
+            claim("NC1", "2026-10-02", "2026-10-06"),
+            claim("NC2", "2026-10-03", "2026-10-07"),
+        ],
+    ).replace("\n", " ")  # the whole document on one line
     result = h.ingest(text)
     assert (result.records_loaded, result.records_rejected) == (2, 2)
     assert sorted(r["ref"] for r in h.rejections()) == ["BAD", "NC1"]
     assert h.con.execute("select ref, received from claims order by ref").fetchall() == [
-        ("NC1", date(2026, 10, 1)), ("NC2", date(2026, 10, 3))]  # the earlier NC1 stays
+        ("NC1", date(2026, 10, 1)),
+        ("NC2", date(2026, 10, 3)),
+    ]  # the earlier NC1 stays
 
 
 def test_same_ref_in_different_sections_is_fine(h):
-    result = h.ingest(extract_xml(DUNDEE, "2026-10", [
-        claim("X1", "2026-10-01", "2026-10-05"), item("X1", "2026-10-20", kind="change"),
-    ]))
+    result = h.ingest(
+        extract_xml(
+            DUNDEE,
+            "2026-10",
+            [
+                claim("X1", "2026-10-01", "2026-10-05"),
+                item("X1", "2026-10-20", kind="change"),
+            ],
+        )
+    )
     assert result.records_rejected == 0
 
 
@@ -92,7 +113,10 @@ FILE_CASES = {
     "three decimals": (extract_xml(expenditure="12.345"), "12.345"),
     "negative money": (extract_xml(records=[overpayment("O", "2026-10-01", "-5.00")]), "-5.00"),
     "missing caseload": (extract_xml(caseload=None), "not valid HBPE"),
-    "missing required attribute": (extract_xml(records=[claim("A", "2026-10-01", "2026-10-02")]).replace(' outcome="awarded"', ""), "outcome"),
+    "missing required attribute": (
+        extract_xml(records=[claim("A", "2026-10-01", "2026-10-02")]).replace(' outcome="awarded"', ""),
+        "outcome",
+    ),
     "not a member": (extract_xml(authority="S12000049"), "not a consortium member"),
     "future period": (extract_xml(period="2026-12"), "in the future"),
     "declares a DTD": (extract_xml(prolog='<?xml version="1.0"?>\n<!DOCTYPE Extract>\n'), "DTD"),
@@ -128,7 +152,15 @@ def test_a_file_failing_at_its_last_record_leaves_nothing_loaded(h):
     records.append(write_off("OPX", "2026-10-05", "1.999"))  # three decimals: invalid, at the very end
     result = h.ingest(extract_xml(DUNDEE, "2026-10", records))
     assert result.outcome == "rejected"
-    for table in ("claims", "changes", "work_items", "overpayments", "write_offs", "extract_headers", "current_extracts"):
+    for table in (
+        "claims",
+        "changes",
+        "work_items",
+        "overpayments",
+        "write_offs",
+        "extract_headers",
+        "current_extracts",
+    ):
         assert h.count(table) == 0, table
     assert h.con.execute("select outcome from submissions").fetchall() == [("rejected",)]
 
@@ -159,7 +191,8 @@ def test_billion_laughs_is_rejected_before_the_parser_sees_it(h, monkeypatch):
         f'<!ENTITY lol{i} "{"&lol%s;" % ("" if i == 1 else i - 1) * 10}">' for i in range(1, 10)
     )
     text = f'<?xml version="1.0"?>\n<!DOCTYPE Extract [{entities}]>\n' + extract_xml(prolog="").replace(
-        "Test Council", "&lol9;")
+        "Test Council", "&lol9;"
+    )
 
     def no_parse(*args, **kwargs):
         raise AssertionError("the DTD reached lxml: its entities could have been expanded")
@@ -174,8 +207,9 @@ def test_billion_laughs_is_rejected_before_the_parser_sees_it(h, monkeypatch):
 def test_xxe_is_rejected_without_reading_the_file(h, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
-    text = (f'<?xml version="1.0"?>\n<!DOCTYPE Extract [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
-            + extract_xml(prolog="").replace("Test Council", "&xxe;"))
+    text = f'<?xml version="1.0"?>\n<!DOCTYPE Extract [<!ENTITY xxe SYSTEM "file://{secret}">]>\n' + extract_xml(
+        prolog=""
+    ).replace("Test Council", "&xxe;")
     result = h.ingest(text)
     assert result.outcome == "rejected"
     assert "TOP-SECRET" not in str(h.rejections()) + str(h.con.execute("select * from extract_headers").fetchall())
@@ -183,7 +217,8 @@ def test_xxe_is_rejected_without_reading_the_file(h, tmp_path):
 
 def test_xinclude_is_not_processed(h, tmp_path):
     text = extract_xml().replace(
-        "<Header>", '<Header><xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="/etc/passwd" parse="text"/>')
+        "<Header>", '<Header><xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="/etc/passwd" parse="text"/>'
+    )
     result = h.ingest(text)
     assert result.outcome == "rejected" and "root:" not in result.reason
 
@@ -198,13 +233,18 @@ def test_non_utf8_encoding_is_rejected(h):
 
 def test_resubmission_with_higher_sequence_replaces_and_keeps_history(h):
     first = h.ingest(extract_xml(records=[claim("A", "2026-10-01", "2026-10-10")]), name="seq1.xml")
-    second = h.ingest(extract_xml(records=[claim("A", "2026-10-01", "2026-10-10"), claim("B", "2026-10-01", "2026-10-20")],
-                                  sequence=2), name="seq2.xml")
+    second = h.ingest(
+        extract_xml(
+            records=[claim("A", "2026-10-01", "2026-10-10"), claim("B", "2026-10-01", "2026-10-20")], sequence=2
+        ),
+        name="seq2.xml",
+    )
     assert second.outcome == "accepted" and second.replaced == first.submission_id
     assert h.values(DUNDEE, "2026-10")["new_claims_decided"] == 2
     assert h.count("claims") == 3  # both submissions' records are kept
     assert h.con.execute("select replaced_id, replaced_by_id from replacements").fetchall() == [
-        (first.submission_id, second.submission_id)]
+        (first.submission_id, second.submission_id)
+    ]
 
 
 def test_byte_identical_file_is_a_duplicate(h):
@@ -227,7 +267,9 @@ def test_same_or_lower_sequence_with_different_content_conflicts(h, sequence):
 def test_every_submitted_file_is_kept_byte_for_byte(h):
     text = extract_xml(authority="S12000049")  # rejected: not a member
     result = h.ingest(text, name="odd.xml")
-    stored, sha = h.con.execute("select stored_path, sha256 from submissions where id = ?", [result.submission_id]).fetchone()
+    stored, sha = h.con.execute(
+        "select stored_path, sha256 from submissions where id = ?", [result.submission_id]
+    ).fetchone()
     kept = (h.folder / stored).read_bytes()
     assert kept == text.encode() and hashlib.sha256(kept).hexdigest() == sha
 
@@ -242,17 +284,22 @@ def test_unknown_kind_is_rejected_and_kept(h):
 
 
 def test_manual_return_rows_are_checked_one_by_one(h):
-    result = h.ingest(manual_csv([
-        (DUNDEE, "2026-10", "calls_offered", 100),
-        (DUNDEE, "2026-10", "calls_answered", 120),        # exceeds offered
-        ("S12000049", "2026-10", "staff_fte", 3),          # not a member
-        (DUNDEE, "2026-13", "staff_fte", 3),               # not a month
-        (DUNDEE, "2027-01", "staff_fte", 3),               # future
-        (DUNDEE, "2026-10", "biscuits", 3),                # unknown measure
-        (DUNDEE, "2026-10", "staff_fte", -1),              # negative
-        (DUNDEE, "2026-10", "admin_cost_gbp", "lots"),     # not a number
-        (DUNDEE, "2026-10", "staff_fte", 38.5),            # fine
-    ]), suffix=".csv")
+    result = h.ingest(
+        manual_csv(
+            [
+                (DUNDEE, "2026-10", "calls_offered", 100),
+                (DUNDEE, "2026-10", "calls_answered", 120),  # exceeds offered
+                ("S12000049", "2026-10", "staff_fte", 3),  # not a member
+                (DUNDEE, "2026-13", "staff_fte", 3),  # not a month
+                (DUNDEE, "2027-01", "staff_fte", 3),  # future
+                (DUNDEE, "2026-10", "biscuits", 3),  # unknown measure
+                (DUNDEE, "2026-10", "staff_fte", -1),  # negative
+                (DUNDEE, "2026-10", "admin_cost_gbp", "lots"),  # not a number
+                (DUNDEE, "2026-10", "staff_fte", 38.5),  # fine
+            ]
+        ),
+        suffix=".csv",
+    )
     assert result.outcome == "accepted"
     assert (result.records_loaded, result.records_rejected) == (2, 7)
     lines = sorted(r["line"] for r in h.rejections())
@@ -295,8 +342,8 @@ def test_adding_a_council_is_one_entry(tmp_path):
     import yaml
 
     from perfcore import warehouse
-    from perfcore.intake.ingest import ingest_file
     from perfcore.config.parameters import load_consortium
+    from perfcore.intake.ingest import ingest_file
 
     root = Harness(tmp_path / "h").root
     params = tmp_path / "parameters"
@@ -307,7 +354,9 @@ def test_adding_a_council_is_one_entry(tmp_path):
     consortium = load_consortium(params)
     path = tmp_path / "hartlepool.xml"
     path.write_text(extract_xml("E06000001", "2026-10", [claim("A", "2026-10-01", "2026-10-03")]))
-    result = ingest_file(path, warehouse.connect(tmp_path / "w.duckdb"), consortium, today=Harness(tmp_path / "g").today)
+    result = ingest_file(
+        path, warehouse.connect(tmp_path / "w.duckdb"), consortium, today=Harness(tmp_path / "g").today
+    )
     assert result.outcome == "accepted"
     assert consortium.council("E06000001").country == "England"
 
@@ -324,7 +373,10 @@ def test_a_truncated_file_is_rejected_whole(h, keep):
 
 
 def test_a_whole_cannot_drop_below_the_part_already_held(h):
-    h.ingest(manual_csv([(DUNDEE, "2026-10", "calls_offered", 100), (DUNDEE, "2026-10", "calls_answered", 90)]), suffix=".csv")
+    h.ingest(
+        manual_csv([(DUNDEE, "2026-10", "calls_offered", 100), (DUNDEE, "2026-10", "calls_answered", 90)]),
+        suffix=".csv",
+    )
     result = h.ingest(manual_csv([(DUNDEE, "2026-10", "calls_offered", 50)]), suffix=".csv")
     assert result.records_rejected == 1
     assert h.values(DUNDEE, "2026-10")["calls_answered_pct"] == pytest.approx(90.0)
@@ -332,7 +384,9 @@ def test_a_whole_cannot_drop_below_the_part_already_held(h):
 
 def test_rejecting_a_whole_rechecks_its_part_against_the_held_whole(h):
     h.ingest(manual_csv([(DUNDEE, "2026-10", "calls_offered", 100)]), suffix=".csv")
-    result = h.ingest(manual_csv([(DUNDEE, "2026-10", "calls_answered", 150),
-                                  (DUNDEE, "2026-10", "calls_offered", 120)]), suffix=".csv")
+    result = h.ingest(
+        manual_csv([(DUNDEE, "2026-10", "calls_answered", 150), (DUNDEE, "2026-10", "calls_offered", 120)]),
+        suffix=".csv",
+    )
     assert result.records_rejected == 2  # offered 120 < answered 150, then answered 150 > held 100
     assert h.values(DUNDEE, "2026-10")["calls_answered_pct"] is None  # nothing answered is held

@@ -44,7 +44,10 @@ def project() -> dict:
 
 
 def declared(extras: tuple[str, ...]) -> set[str]:
-    requirements = [*project()["dependencies"], *(r for e in extras for r in project()["optional-dependencies"].get(e, []))]
+    requirements = [
+        *project()["dependencies"],
+        *(r for e in extras for r in project()["optional-dependencies"].get(e, [])),
+    ]
     return {requirement_name(r) for r in requirements}
 
 
@@ -58,7 +61,9 @@ def python_sources(folder: str) -> list[tuple[Path, str]]:
             cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
             code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
             # IPython magics and shell escapes are not Python
-            sources.append((notebook, "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))))
+            sources.append(
+                (notebook, "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))))
+            )
         return sources
     return [(path, path.read_text(encoding="utf-8")) for path in sorted((ROOT / folder).rglob("*.py"))]
 
@@ -74,10 +79,13 @@ def imported_modules(source: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module.split(".")[0])
         elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in runners:
-            found.update(a.value.split(".")[0] for a in node.args[:1] if isinstance(a, ast.Constant) and isinstance(a.value, str))
+            found.update(
+                a.value.split(".")[0] for a in node.args[:1] if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            )
         elif isinstance(node, (ast.List, ast.Tuple)):
-            found.update(b.value.split(".")[0] for a, b in zip(node.elts, node.elts[1:])
-                         if _is_string(a, "-m") and _is_string(b))
+            found.update(
+                b.value.split(".")[0] for a, b in zip(node.elts, node.elts[1:]) if _is_string(a, "-m") and _is_string(b)
+            )
     return found
 
 
@@ -89,8 +97,9 @@ def module_runners(tree: ast.AST) -> set[str]:
             first = function.args.args[0].arg
             for node in ast.walk(function):
                 if isinstance(node, (ast.List, ast.Tuple)) and any(
-                        _is_string(a, "-m") and isinstance(b, ast.Name) and b.id == first
-                        for a, b in zip(node.elts, node.elts[1:])):
+                    _is_string(a, "-m") and isinstance(b, ast.Name) and b.id == first
+                    for a, b in zip(node.elts, node.elts[1:])
+                ):
                     runners.add(function.name)
     return runners
 
@@ -123,9 +132,11 @@ def test_every_import_is_declared(folder: str) -> None:
 
 
 def test_the_import_scanner_sees_every_form() -> None:
-    source = ("import a.b\nfrom c.d import e\ndef f():\n    import g\nrun([sys.executable, '-m', 'i'])\nfrom . import j\n"
-              "def cli(name):\n    return [sys.executable, '-m', name]\ncli('h')\n"
-              "def other(path):\n    return [sys.executable, '-m', 'perfcore.cli', path]\nother('/dev/zero')\n")
+    source = (
+        "import a.b\nfrom c.d import e\ndef f():\n    import g\nrun([sys.executable, '-m', 'i'])\nfrom . import j\n"
+        "def cli(name):\n    return [sys.executable, '-m', name]\ncli('h')\n"
+        "def other(path):\n    return [sys.executable, '-m', 'perfcore.cli', path]\nother('/dev/zero')\n"
+    )
     assert imported_modules(source) == {"a", "c", "g", "h", "i", "perfcore"}
 
 
@@ -161,7 +172,11 @@ def test_the_lock_is_made_by_the_documented_command() -> None:
 
 
 def install_commands(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if re.search(r"\bpip install\b", line) and not line.lstrip().startswith("#")]
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if re.search(r"\bpip install\b", line) and not line.lstrip().startswith("#")
+    ]
 
 
 def readme_commands() -> str:

@@ -10,9 +10,9 @@ import json
 import smtplib
 import socket
 import threading
+from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email import policy
 from pathlib import Path
 
 import pytest
@@ -41,7 +41,9 @@ class Relay:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         with self.arrived:
-            self.received.append(BytesParser(policy=policy.default).parsebytes(envelope.original_content or envelope.content))
+            self.received.append(
+                BytesParser(policy=policy.default).parsebytes(envelope.original_content or envelope.content)
+            )
             self.arrived.notify_all()
         return "250 OK"
 
@@ -60,9 +62,13 @@ def mail(tmp_path):
     relay = Relay()
     relay_server = Controller(relay, hostname="127.0.0.1", port=relay.port, ready_timeout=10)
     relay_server.start()
-    intake = pipeline.Intake(con=harness.con, consortium=harness.consortium, today=harness.today,
-                             deliver=receipts.relay_sender(f"127.0.0.1:{relay.port}"),
-                             intake_address="perfcore-intake@consortium.example")
+    intake = pipeline.Intake(
+        con=harness.con,
+        consortium=harness.consortium,
+        today=harness.today,
+        deliver=receipts.relay_sender(f"127.0.0.1:{relay.port}"),
+        intake_address="perfcore-intake@consortium.example",
+    )
     port = free_port()
     outcomes: list[pipeline.MessageOutcome] = []
     intake_server = server.controller(server.IntakeHandler(intake, announce=outcomes.append), "127.0.0.1", port)
@@ -71,8 +77,12 @@ def mail(tmp_path):
     relay_server.stop()
 
 
-def message(sender: str, attachments: list[tuple[str, bytes, str]], subject: str = "October returns",
-            message_id: str | None = None) -> EmailMessage:
+def message(
+    sender: str,
+    attachments: list[tuple[str, bytes, str]],
+    subject: str = "October returns",
+    message_id: str | None = None,
+) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = "perfcore-intake@consortium.example"
@@ -95,19 +105,34 @@ def send(port: int, mail: EmailMessage | bytes, sender: str = DUNDEE_UPDATER) ->
 
 
 def good_extract(authority: str = DUNDEE) -> bytes:
-    return extract_xml(authority, "2026-10", [claim("NC1", "2026-10-01", "2026-10-05"),
-                                               claim("NC2", "2026-10-09", "2026-10-02")]).encode()  # NC2: decided before received
+    return extract_xml(
+        authority, "2026-10", [claim("NC1", "2026-10-01", "2026-10-05"), claim("NC2", "2026-10-09", "2026-10-02")]
+    ).encode()  # NC2: decided before received
 
 
 def good_return(authority: str = DUNDEE) -> bytes:
-    return manual_csv([(authority, "2026-10", "calls_offered", "5400"), (authority, "2026-10", "calls_answered", "4950"),
-                       (authority, "2026-10", "staff_fte", "-3")]).encode()
+    return manual_csv(
+        [
+            (authority, "2026-10", "calls_offered", "5400"),
+            (authority, "2026-10", "calls_answered", "4950"),
+            (authority, "2026-10", "staff_fte", "-3"),
+        ]
+    ).encode()
 
 
 def test_an_updaters_extract_and_return_load_exactly_as_ingest_would(mail, tmp_path):
     harness, port, relay, outcomes = mail
-    send(port, message(DUNDEE_UPDATER, [("dundee-2026-10.xml", good_extract(), "application/xml"),
-                                        ("dundee-2026-10.csv", good_return(), "text/csv")], message_id="<a1@dundeecity.gov.uk>"))
+    send(
+        port,
+        message(
+            DUNDEE_UPDATER,
+            [
+                ("dundee-2026-10.xml", good_extract(), "application/xml"),
+                ("dundee-2026-10.csv", good_return(), "text/csv"),
+            ],
+            message_id="<a1@dundeecity.gov.uk>",
+        ),
+    )
     [receipt] = relay.wait_for(1)
     [outcome] = outcomes
     assert outcome.outcome == "processed" and [r.outcome for r in outcome.files] == ["accepted", "accepted"]
@@ -120,7 +145,9 @@ def test_an_updaters_extract_and_return_load_exactly_as_ingest_would(mail, tmp_p
     assert receipt["To"] == DUNDEE_UPDATER and receipt["From"] == "perfcore-intake@consortium.example"
     assert receipt["In-Reply-To"] == "<a1@dundeecity.gov.uk>" and receipt["Auto-Submitted"] == "auto-replied"
     body = receipt.get_content()
-    assert "ACCEPTED" in body and "dundee-2026-10.xml" in body and "NC2" in body and "line 12" in body and "line 4" in body
+    assert (
+        "ACCEPTED" in body and "dundee-2026-10.xml" in body and "NC2" in body and "line 12" in body and "line 4" in body
+    )
     assert "staff_fte" in body  # the rejected row, with its line
     assert "accuracy_cases_checked" in body  # still missing for the month
     rows = harness.con.execute("select channel, sender from submissions").fetchall()
@@ -131,7 +158,11 @@ def test_an_updaters_extract_and_return_load_exactly_as_ingest_would(mail, tmp_p
 
 def test_a_stranger_is_quarantined_and_an_analyst_releases_or_drops(mail):
     harness, port, relay, outcomes = mail
-    send(port, message("someone@elsewhere.example", [("x.xml", good_extract(), "application/xml")]), "someone@elsewhere.example")
+    send(
+        port,
+        message("someone@elsewhere.example", [("x.xml", good_extract(), "application/xml")]),
+        "someone@elsewhere.example",
+    )
     relay.wait_for(1)
     assert outcomes[-1].outcome == "quarantined" and harness.count("submissions") == 0
     # Midlothian's updater sending Dundee's extract: also held
@@ -141,8 +172,12 @@ def test_a_stranger_is_quarantined_and_an_analyst_releases_or_drops(mail):
     assert harness.count("submissions") == 0
     held = pipeline.quarantined(harness.con)
     assert [h["sender"] for h in held] == ["someone@elsewhere.example", MIDLOTHIAN_UPDATER]
-    intake = pipeline.Intake(con=harness.con, consortium=harness.consortium, today=harness.today,
-                             deliver=receipts.relay_sender(f"127.0.0.1:{relay.port}"))
+    intake = pipeline.Intake(
+        con=harness.con,
+        consortium=harness.consortium,
+        today=harness.today,
+        deliver=receipts.relay_sender(f"127.0.0.1:{relay.port}"),
+    )
     released = pipeline.release(held[1]["id"], intake, analyst="analyst")
     assert [r.outcome for r in released.files] == ["accepted"]
     pipeline.drop(held[0]["id"], harness.con, analyst="analyst")
@@ -151,20 +186,49 @@ def test_a_stranger_is_quarantined_and_an_analyst_releases_or_drops(mail):
 
 
 def raw_with_header(header: str) -> bytes:
-    return (f"From: {DUNDEE_UPDATER}\r\nTo: perfcore-intake@consortium.example\r\n{header}\r\n"
-            "MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nno attachment\r\n").encode()
+    return (
+        f"From: {DUNDEE_UPDATER}\r\nTo: perfcore-intake@consortium.example\r\n{header}\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nno attachment\r\n"
+    ).encode()
 
 
-@pytest.mark.parametrize(("mail_of", "expected", "words"), [
-    (lambda: message(DUNDEE_UPDATER, []), "refused", "no attachment"),
-    (lambda: message(DUNDEE_UPDATER, [(f"f{n}.csv", good_return(), "text/csv") for n in range(11)]), "refused", "limit is 10"),
-    (lambda: message(DUNDEE_UPDATER, [("returns.zip", b"PK\x03\x04zipzipzip", "application/zip")]), "processed", "archives"),
-    (lambda: message(DUNDEE_UPDATER, [("extract.xml", b"PK\x03\x04not xml", "application/xml")]), "processed", "archives"),
-    (lambda: message(DUNDEE_UPDATER, [("extract.xml", b"\x89PNG\r\n\x1a\n", "application/xml")]), "processed", "not XML"),
-    (lambda: message(DUNDEE_UPDATER, [("return.csv", good_return(), "image/png")]), "processed", "labelled image/png"),
-    (lambda: message(DUNDEE_UPDATER, [("winmail.dat", b"\x78\x9f\x3e\x22", "application/ms-tnef")]), "processed", "only HBPE"),
-    (lambda: message(DUNDEE_UPDATER, [("return.csv", b"\xff\xfe\x00a", "text/csv")]), "processed", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    ("mail_of", "expected", "words"),
+    [
+        (lambda: message(DUNDEE_UPDATER, []), "refused", "no attachment"),
+        (
+            lambda: message(DUNDEE_UPDATER, [(f"f{n}.csv", good_return(), "text/csv") for n in range(11)]),
+            "refused",
+            "limit is 10",
+        ),
+        (
+            lambda: message(DUNDEE_UPDATER, [("returns.zip", b"PK\x03\x04zipzipzip", "application/zip")]),
+            "processed",
+            "archives",
+        ),
+        (
+            lambda: message(DUNDEE_UPDATER, [("extract.xml", b"PK\x03\x04not xml", "application/xml")]),
+            "processed",
+            "archives",
+        ),
+        (
+            lambda: message(DUNDEE_UPDATER, [("extract.xml", b"\x89PNG\r\n\x1a\n", "application/xml")]),
+            "processed",
+            "not XML",
+        ),
+        (
+            lambda: message(DUNDEE_UPDATER, [("return.csv", good_return(), "image/png")]),
+            "processed",
+            "labelled image/png",
+        ),
+        (
+            lambda: message(DUNDEE_UPDATER, [("winmail.dat", b"\x78\x9f\x3e\x22", "application/ms-tnef")]),
+            "processed",
+            "only HBPE",
+        ),
+        (lambda: message(DUNDEE_UPDATER, [("return.csv", b"\xff\xfe\x00a", "text/csv")]), "processed", "not UTF-8"),
+    ],
+)
 def test_hostile_or_broken_mail_gets_an_outcome_and_a_receipt(mail, mail_of, expected, words):
     harness, port, relay, outcomes = mail
     send(port, mail_of())
@@ -180,14 +244,17 @@ def test_hostile_or_broken_mail_gets_an_outcome_and_a_receipt(mail, mail_of, exp
 
 def test_header_injection_and_bad_senders_never_reach_a_header(mail):
     harness, port, relay, outcomes = mail
-    injected = (f"From: =?utf-8?q?Dundee=0D=0ABcc=3A_victim=40example=2Ecom?= <{DUNDEE_UPDATER}>\r\n"
-                "To: perfcore-intake@consortium.example\r\nSubject: =?utf-8?q?x=0D=0ABcc=3A_victim=40example=2Ecom?=\r\n"
-                "MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nbody\r\n").encode()
+    injected = (
+        f"From: =?utf-8?q?Dundee=0D=0ABcc=3A_victim=40example=2Ecom?= <{DUNDEE_UPDATER}>\r\n"
+        "To: perfcore-intake@consortium.example\r\nSubject: =?utf-8?q?x=0D=0ABcc=3A_victim=40example=2Ecom?=\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+    ).encode()
     send(port, injected)
     [receipt] = relay.wait_for(1)
     assert receipt["To"] == DUNDEE_UPDATER and receipt["Bcc"] is None
     two_senders = raw_with_header("Subject: two").replace(
-        f"From: {DUNDEE_UPDATER}".encode(), f"From: {DUNDEE_UPDATER}, {MIDLOTHIAN_UPDATER}".encode())
+        f"From: {DUNDEE_UPDATER}".encode(), f"From: {DUNDEE_UPDATER}, {MIDLOTHIAN_UPDATER}".encode()
+    )
     send(port, two_senders)
     assert outcomes[-1].outcome == "refused" and "one sender" in outcomes[-1].reason
     assert len(relay.received) == 1  # no address that can safely be written to: no receipt
@@ -198,7 +265,9 @@ def test_duplicate_message_ids_and_bytes_are_reported_not_redone(mail):
     first = message(DUNDEE_UPDATER, [("a.csv", good_return(), "text/csv")], message_id="<same@dundeecity.gov.uk>")
     send(port, first)
     send(port, first)
-    resent = message(DUNDEE_UPDATER, [("b.csv", good_return(MIDLOTHIAN), "text/csv")], message_id="<same@dundeecity.gov.uk>")
+    resent = message(
+        DUNDEE_UPDATER, [("b.csv", good_return(MIDLOTHIAN), "text/csv")], message_id="<same@dundeecity.gov.uk>"
+    )
     send(port, resent)
     receipts_ = relay.wait_for(3)
     assert [o.outcome for o in outcomes] == ["processed", "duplicate", "duplicate"]
@@ -219,8 +288,9 @@ def test_an_oversized_message_is_kept_refused_and_answered(mail):
 def test_without_a_relay_receipts_go_to_the_outbox(tmp_path):
     harness = Harness(tmp_path)
     outbox = tmp_path / "outbox"
-    intake = pipeline.Intake(con=harness.con, consortium=harness.consortium, today=harness.today,
-                             deliver=receipts.outbox_writer(outbox))
+    intake = pipeline.Intake(
+        con=harness.con, consortium=harness.consortium, today=harness.today, deliver=receipts.outbox_writer(outbox)
+    )
     raw = bytes(message(DUNDEE_UPDATER, [("a.csv", good_return(), "text/csv")]))
     pipeline.receive(raw, intake)
     [eml] = list(outbox.glob("*.eml"))
@@ -234,8 +304,12 @@ def test_a_maildir_is_processed_once(tmp_path, capsys):
     maildir = tmp_path / "Maildir"
     for sub in ("new", "cur", "tmp"):
         (maildir / sub).mkdir(parents=True)
-    (maildir / "new" / "1.host").write_bytes(bytes(message(DUNDEE_UPDATER, [("a.xml", good_extract(), "application/xml")])))
-    (maildir / "new" / "2.host").write_bytes(bytes(message("x@elsewhere.example", [("a.csv", good_return(), "text/csv")])))
+    (maildir / "new" / "1.host").write_bytes(
+        bytes(message(DUNDEE_UPDATER, [("a.xml", good_extract(), "application/xml")]))
+    )
+    (maildir / "new" / "2.host").write_bytes(
+        bytes(message("x@elsewhere.example", [("a.csv", good_return(), "text/csv")]))
+    )
     argv = ["intake", "maildir", str(maildir), "--warehouse", str(tmp_path / "w.duckdb"), "--today", "2026-11-26"]
     assert cli.main(argv) == 1  # one was held
     out = capsys.readouterr().out
@@ -270,8 +344,13 @@ def test_reminders_list_what_each_council_owes(tmp_path, capsys):
 def test_authentication_results_when_required(tmp_path):
     harness = Harness(tmp_path)
     outbox = tmp_path / "outbox"
-    intake = pipeline.Intake(con=harness.con, consortium=harness.consortium, today=harness.today,
-                             deliver=receipts.outbox_writer(outbox), authserv_id="mx.council.example")
+    intake = pipeline.Intake(
+        con=harness.con,
+        consortium=harness.consortium,
+        today=harness.today,
+        deliver=receipts.outbox_writer(outbox),
+        authserv_id="mx.council.example",
+    )
     mail = message(DUNDEE_UPDATER, [("a.csv", good_return(), "text/csv")])
     assert pipeline.receive(bytes(mail), intake).outcome == "quarantined"
     mail["Authentication-Results"] = "mx.council.example; dmarc=pass header.from=dundeecity.gov.uk"
@@ -285,7 +364,6 @@ def test_authentication_results_when_required(tmp_path):
 
 def test_a_council_may_have_several_updaters_each_for_that_council_only(tmp_path):
 
-
     parameters = tmp_path / "parameters"
     parameters.mkdir()
     root = Path(__file__).resolve().parents[1] / "parameters"
@@ -297,13 +375,13 @@ def test_a_council_may_have_several_updaters_each_for_that_council_only(tmp_path
     consortium = load_consortium(parameters)
     assert consortium.council(DUNDEE).updaters == (DUNDEE_UPDATER, "deputy@dundeecity.gov.uk")
     harness = Harness(tmp_path / "w")
-    intake = pipeline.Intake(con=harness.con, consortium=consortium, today=harness.today,
-                             deliver=receipts.outbox_writer(tmp_path / "outbox"))
+    intake = pipeline.Intake(
+        con=harness.con, consortium=consortium, today=harness.today, deliver=receipts.outbox_writer(tmp_path / "outbox")
+    )
     deputy = message("deputy@dundeecity.gov.uk", [("a.csv", good_return(), "text/csv")])
     assert pipeline.receive(bytes(deputy), intake).outcome == "processed"
     for_midlothian = message("deputy@dundeecity.gov.uk", [("m.csv", good_return(MIDLOTHIAN), "text/csv")])
     assert pipeline.receive(bytes(for_midlothian), intake).outcome == "quarantined"
-
 
 
 def test_perfcore_intake_smtp_runs_in_the_foreground_and_stops_on_ctrl_c(tmp_path):
@@ -315,11 +393,21 @@ def test_perfcore_intake_smtp_runs_in_the_foreground_and_stops_on_ctrl_c(tmp_pat
 
     port = free_port()
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PERFCORE_WAREHOUSE": str(tmp_path / "w.duckdb"), "PERFCORE_TODAY": "2026-11-26",
-           "PERFCORE_PARAMETERS": str(root / "parameters")}
+    env = {
+        **os.environ,
+        "PERFCORE_WAREHOUSE": str(tmp_path / "w.duckdb"),
+        "PERFCORE_TODAY": "2026-11-26",
+        "PERFCORE_PARAMETERS": str(root / "parameters"),
+    }
     env.pop("PERFCORE_SMTP_RELAY", None)
-    process = subprocess.Popen([sys.executable, "-m", "perfcore", "intake", "smtp", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "perfcore", "intake", "smtp", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=root,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

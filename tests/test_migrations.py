@@ -20,8 +20,20 @@ from perfcore.exceptions import WarehouseError
 from perfcore.warehouse import migrations, schema
 
 V1_DDL = (Path(__file__).parent / "data" / "schema-v1.sql").read_text(encoding="utf-8")
-TABLES = ("submissions", "current_extracts", "replacements", "rejections", "extract_headers", "claims", "changes",
-          "work_items", "overpayments", "recoveries", "write_offs", "manual_values")
+TABLES = (
+    "submissions",
+    "current_extracts",
+    "replacements",
+    "rejections",
+    "extract_headers",
+    "claims",
+    "changes",
+    "work_items",
+    "overpayments",
+    "recoveries",
+    "write_offs",
+    "manual_values",
+)
 # The DDL of each version: change the schema, and this fails until the version is
 # raised, a migration added, and the new fingerprint pinned here.
 PINNED = {2: "96fb44afa8baefa0", 3: "8fea3a8f8fffeacb"}
@@ -42,14 +54,23 @@ def make_v1_warehouse(path: Path) -> None:
         )
     con.execute("insert into current_extracts values ('S12000042', '2026-10', ?, 1)", [first])
     con.execute("insert into replacements values ('S12000042', '2026-10', ?, ?, ?)", [first, second, when])
-    con.execute("insert into rejections values (?, 'f1.xml', 'record', 12, 'NC9', 'decided', 'decided outside the Period')",
-                [first])
-    con.execute("insert into extract_headers values (?, 'S12000042', 'Dundee', '2026-10', 'Northgate', 'iWorld', '6.2',"
-                " '2026-11-01T02:00:00Z', 1, 12345, 4567890.12)", [first])
-    con.execute("insert into claims values (?, 10, 'NC1', date '2026-09-20', null, date '2026-10-02', 'awarded', 'social')",
-                [first])
-    con.execute("insert into changes values (?, 11, 'CE1', 'HB1', 'income', date '2026-10-01', null, date '2026-10-04')",
-                [first])
+    con.execute(
+        "insert into rejections values (?, 'f1.xml', 'record', 12, 'NC9', 'decided', 'decided outside the Period')",
+        [first],
+    )
+    con.execute(
+        "insert into extract_headers values (?, 'S12000042', 'Dundee', '2026-10', 'Northgate', 'iWorld', '6.2',"
+        " '2026-11-01T02:00:00Z', 1, 12345, 4567890.12)",
+        [first],
+    )
+    con.execute(
+        "insert into claims values (?, 10, 'NC1', date '2026-09-20', null, date '2026-10-02', 'awarded', 'social')",
+        [first],
+    )
+    con.execute(
+        "insert into changes values (?, 11, 'CE1', 'HB1', 'income', date '2026-10-01', null, date '2026-10-04')",
+        [first],
+    )
     con.execute("insert into work_items values (?, 12, 'NC2', 'new-claim', date '2026-10-30')", [first])
     con.execute("insert into overpayments values (?, 13, 'OP1', 'HB1', date '2026-10-05', 250.00, 'la-error')", [first])
     con.execute("insert into recoveries values (?, 14, 'OP1', date '2026-10-20', 10.00)", [first])
@@ -71,10 +92,12 @@ def catalog(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
     return {
         "columns": con.execute(
             "select table_name, column_name, ordinal_position, data_type, is_nullable, column_default "
-            "from information_schema.columns order by all").fetchall(),
+            "from information_schema.columns order by all"
+        ).fetchall(),
         "constraints": con.execute(
             "select table_name, constraint_type, constraint_column_names::varchar from duckdb_constraints() "
-            "order by all").fetchall(),
+            "order by all"
+        ).fetchall(),
         "views": con.execute("select view_name, sql from duckdb_views() where not internal order by all").fetchall(),
         "sequences": con.execute("select sequence_name from duckdb_sequences() order by all").fetchall(),
     }
@@ -95,8 +118,12 @@ def test_a_version_1_warehouse_is_migrated_with_its_data(tmp_path):
     before = rows(path)
     con = warehouse.connect(path)
     try:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone() == (str(schema.SCHEMA_VERSION),)
-        assert con.execute("select version, how from schema_history").fetchall() == [(schema.SCHEMA_VERSION, "migrated from 1")]
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone() == (
+            str(schema.SCHEMA_VERSION),
+        )
+        assert con.execute("select version, how from schema_history").fetchall() == [
+            (schema.SCHEMA_VERSION, "migrated from 1")
+        ]
         migrated = catalog(con)
     finally:
         con.close()
@@ -112,7 +139,9 @@ def test_a_migrated_warehouse_keeps_working(tmp_path):
     """Ingest continues after the old submissions: the id sequence and the current pointer survive."""
     make_v1_warehouse(tmp_path / "warehouse.duckdb")
     harness = Harness(tmp_path)
-    result = harness.ingest(extract_xml(period="2026-10", sequence=2, records=[claim("NC5", "2026-10-01", "2026-10-03")]))
+    result = harness.ingest(
+        extract_xml(period="2026-10", sequence=2, records=[claim("NC5", "2026-10-01", "2026-10-03")])
+    )
     assert (result.outcome, result.submission_id, result.replaced) == ("accepted", 3, 1)
     assert harness.count("claims") == 2
 
@@ -123,7 +152,10 @@ def test_a_migration_failing_midway_leaves_the_warehouse_as_it_was(tmp_path, mon
     before = rows(path)
     failing = (*migrations.MIGRATIONS[1], "insert into claims select * from no_such_table")
     monkeypatch.setitem(migrations.MIGRATIONS, 1, failing)
-    with pytest.raises(WarehouseError, match=f"migrating from schema version 1 to {schema.SCHEMA_VERSION} failed, so nothing was changed"):
+    with pytest.raises(
+        WarehouseError,
+        match=f"migrating from schema version 1 to {schema.SCHEMA_VERSION} failed, so nothing was changed",
+    ):
         warehouse.connect(path)
     assert stored_version(path) == "1"
     assert rows(path) == before

@@ -26,13 +26,20 @@ def test_steps_and_feeds_follow_the_data(tmp_path):
     assert dundee["first_valid_extract"].done and dundee["first_valid_extract"].on.isoformat() == "2026-10-05"
     assert dundee["first_manual_return"].done and not dundee["first_commentary"].done
     assert dundee["updater_registered"].done and not dundee["users_created"].done  # no users file
-    assert found[DUNDEE].feeds == {"2026-09": {"extract": "on time", "manual": "missing", "commentary": "missing"},
-                                   "2026-10": {"extract": "late", "manual": "late", "commentary": "missing"}}
+    assert found[DUNDEE].feeds == {
+        "2026-09": {"extract": "on time", "manual": "missing", "commentary": "missing"},
+        "2026-10": {"extract": "late", "manual": "late", "commentary": "missing"},
+    }
     midlothian = {step.key: step for step in found[MIDLOTHIAN].steps}
     assert midlothian["extract_configured"].done and midlothian["first_valid_extract"].done
     edinburgh_like = found["S12000008"]
     assert [s.key for s in edinburgh_like.outstanding] == [
-        "extract_configured", "first_valid_extract", "first_manual_return", "first_commentary", "users_created"]
+        "extract_configured",
+        "first_valid_extract",
+        "first_manual_return",
+        "first_commentary",
+        "users_created",
+    ]
 
 
 def test_perfcore_onboarding_prints_every_council(tmp_path, capsys):

@@ -33,8 +33,15 @@ def warehouse(tmp_path) -> Path:
         extract = extract_xml(DUNDEE, period, [claim(f"D{period}", f"{period}-01", f"{period}-03")])
         assert harness.ingest(extract).outcome == "accepted"
     assert harness.ingest(manual_csv([(DUNDEE, "2026-10", "calls_offered", "10")]), suffix=".csv").outcome == "accepted"
-    assert harness.ingest(commentary_csv([(MIDLOTHIAN, "2026-09", "new_claims_days", "Sick leave.", "Recruit",
-                                           HOSTILE_OWNER, "2026-09-30")]), suffix=".csv").outcome == "accepted"
+    assert (
+        harness.ingest(
+            commentary_csv(
+                [(MIDLOTHIAN, "2026-09", "new_claims_days", "Sick leave.", "Recruit", HOSTILE_OWNER, "2026-09-30")]
+            ),
+            suffix=".csv",
+        ).outcome
+        == "accepted"
+    )
     # September's extract on time (within 15 days of the month's end), October's late
     harness.con.execute("update submissions set received_at = timestamp '2026-10-05 09:00' where period = '2026-09'")
     harness.con.execute("update submissions set received_at = timestamp '2026-11-20 09:00' where period = '2026-10'")
@@ -62,13 +69,21 @@ def test_the_page_shows_steps_feeds_and_overdue_actions(shell, warehouse, tmp_pa
 
     def rows(table_id: str) -> dict[str, list[str]]:
         table = soup.find(id=table_id)
-        return {tr.find_all("td")[0].get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")[1:]]
-                for tr in table.find("tbody").find_all("tr")}
+        return {
+            tr.find_all("td")[0].get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")[1:]]
+            for tr in table.find("tbody").find_all("tr")
+        }
 
     steps = rows("steps")
     # extract configured, first valid extract, updater, manual return, commentary, users (found beside the warehouse)
-    assert steps["Dundee City"] == ["✔ 5 Oct 2026", "✔ 5 Oct 2026", "✔ done", "✔ 20 Nov 2026", "✖ outstanding",
-                                    "✔ 2 user(s)"]
+    assert steps["Dundee City"] == [
+        "✔ 5 Oct 2026",
+        "✔ 5 Oct 2026",
+        "✔ done",
+        "✔ 20 Nov 2026",
+        "✖ outstanding",
+        "✔ 2 user(s)",
+    ]
     assert steps["Midlothian"][4] == "✔ 5 Oct 2026" and steps["Midlothian"][5] == "✖ outstanding"
     extracts = rows("feed-extract")
     assert extracts["Dundee City"][-2:] == ["✔ on time", "⚠ late"] and extracts["Dundee City"][0] == "✖ missing"
@@ -99,8 +114,15 @@ def test_the_fingerprint_follows_the_user_counts_not_the_rest_of_the_users_file(
     data = report.load("2026-10", warehouse=warehouse, parameters=ROOT / "parameters", today="2026-11-26")
 
     def job():
-        [found] = plan(data, load_site_config(ROOT), root=ROOT, reports_dir=tmp_path / "reports",
-                       site=tmp_path / "site", only=("onboarding",), users=users)
+        [found] = plan(
+            data,
+            load_site_config(ROOT),
+            root=ROOT,
+            reports_dir=tmp_path / "reports",
+            site=tmp_path / "site",
+            only=("onboarding",),
+            users=users,
+        )
         return found
 
     first = job()

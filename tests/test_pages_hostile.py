@@ -71,7 +71,9 @@ def consortium_of(folder: Path, members: list[str]) -> Path:
     return target
 
 
-def warehouse_with(folder: Path, months: dict[str, int], members: list[str] | None = None, extra=()) -> tuple[Path, Path]:
+def warehouse_with(
+    folder: Path, months: dict[str, int], members: list[str] | None = None, extra=()
+) -> tuple[Path, Path]:
     """(warehouse, parameters folder): each council in ``months`` sent that many months up to PERIOD."""
     from perfcore.config.parameters import load_consortium
 
@@ -156,14 +158,27 @@ def render(notebook, folder: Path, *, audience: str, report: str, pdf: bool, cou
     config = SiteConfig(title="HB Performance Consortium")
     names = {DUNDEE: ("Dundee City", "dundee-city")}
     name, slug = names.get(council, (None, None))
-    context = page_context(config, audience=audience, period=PERIOD, report=report, report_title=report.title(),
-                           council_name=name, council_slug=slug)
+    context = page_context(
+        config,
+        audience=audience,
+        period=PERIOD,
+        report=report,
+        report_title=report.title(),
+        council_name=name,
+        council_slug=slug,
+    )
     executed = folder / f"{report}.ipynb"
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, str(executed))
     out_html, out_pdf = page_paths(folder / "site", context)
-    return render_page(executed, out_html=out_html, out_pdf=out_pdf if pdf else None, context=context,
-                       config=config, published=PUBLISHED)
+    return render_page(
+        executed,
+        out_html=out_html,
+        out_pdf=out_pdf if pdf else None,
+        context=context,
+        config=config,
+        published=PUBLISHED,
+    )
 
 
 def pdf_text(path: Path) -> str:
@@ -177,8 +192,18 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def run_page(shell, folder: Path, notebook: str, warehouse: Path, parameters: Path, *, audience: str, report: str,
-             pdf: bool, council: str | None = None):
+def run_page(
+    shell,
+    folder: Path,
+    notebook: str,
+    warehouse: Path,
+    parameters: Path,
+    *,
+    audience: str,
+    report: str,
+    pdf: bool,
+    council: str | None = None,
+):
     params = {"period": PERIOD, "warehouse": str(warehouse), "parameters": str(parameters)}
     if council:
         params["council"] = council
@@ -210,9 +235,16 @@ def _league_frame(shape: str, indicator):
     import pandas as pd
 
     values = _values(shape)
-    return pd.DataFrame({"code": [f"C{i}" for i in range(len(values))], "council": [f"Council {i}" for i in range(len(values))],
-                         "value": values, "rank": [float(i + 1) if v == v else float("nan") for i, v in enumerate(values)],
-                         "quartile": 1.0, "rag": [indicator.rag(v if v == v else None) for v in values]})
+    return pd.DataFrame(
+        {
+            "code": [f"C{i}" for i in range(len(values))],
+            "council": [f"Council {i}" for i in range(len(values))],
+            "value": values,
+            "rank": [float(i + 1) if v == v else float("nan") for i, v in enumerate(values)],
+            "quartile": 1.0,
+            "rag": [indicator.rag(v if v == v else None) for v in values],
+        }
+    )
 
 
 def _work_on_hand_frame(shape: str):
@@ -250,7 +282,9 @@ def three_councils(tmp_path_factory):
     """Three members with three months each: enough for a real funnel plot."""
     from perfcore.reporting import report
 
-    warehouse, parameters = warehouse_with(tmp_path_factory.mktemp("three"), {DUNDEE: 3, EAST_AYRSHIRE: 3, EAST_RENFREWSHIRE: 3})
+    warehouse, parameters = warehouse_with(
+        tmp_path_factory.mktemp("three"), {DUNDEE: 3, EAST_AYRSHIRE: 3, EAST_RENFREWSHIRE: 3}
+    )
     return report.load(PERIOD, warehouse=warehouse, parameters=parameters)
 
 
@@ -280,8 +314,14 @@ def _chart(name: str, shape: str, data):
         "spc": lambda: charts.spc(_spc_frame(shape), indicator, "Dundee City", "common_cause", None),
         "funnel": lambda: charts.funnel(_funnel_plot(shape, data), indicator, report_names(data)),
         "correlation_matrix": lambda: charts.correlation_matrix(_correlations(shape), {}, 1),
-        "impact": lambda: charts.impact(trend[["period", "value"]], indicator, "Dundee City", "2026-06", "Faster claims",
-                                        peers=trend[["period", "value"]]),
+        "impact": lambda: charts.impact(
+            trend[["period", "value"]],
+            indicator,
+            "Dundee City",
+            "2026-06",
+            "Faster claims",
+            peers=trend[["period", "value"]],
+        ),
     }[name]()
 
 
@@ -306,8 +346,10 @@ def compile_svg(svg: str, folder: Path) -> bytes:
     import typst
 
     (folder / "chart.svg").write_text(svg, encoding="utf-8")
-    source = ('#set document(title: [Chart])\n#set text(font: ("DejaVu Sans", "Libertinus Serif"), lang: "en")\n'
-              '#figure(image("chart.svg", alt: "chart", width: 100%), caption: [Chart])\n')
+    source = (
+        '#set document(title: [Chart])\n#set text(font: ("DejaVu Sans", "Libertinus Serif"), lang: "en")\n'
+        '#figure(image("chart.svg", alt: "chart", width: 100%), caption: [Chart])\n'
+    )
     return typst.compile(source.encode("utf-8"), root=str(folder), format="pdf", pdf_standards=["a-2a", "ua-1"])
 
 
@@ -360,16 +402,31 @@ def test_a_chart_that_draws_to_an_absurd_size_is_replaced_by_a_warning_not_publi
     from perfcore.reporting import display
 
     spec = {  # the work-on-hand chart as it was, for an empty <WorkOnHand/>
-        "data": {"values": []}, "mark": {"type": "bar"}, "width": 460, "height": 200,
-        "encoding": {"color": {"field": "Kind", "legend": {"orient": "bottom", "title": None},
-                               "scale": {"range": ["#0072B2", "#D55E00"]}, "type": "nominal"},
-                     "tooltip": [{"field": "Age", "type": "nominal"}, {"field": "Kind", "type": "nominal"},
-                                 {"field": "Items", "type": "quantitative"}],
-                     "x": {"axis": {"labelAngle": 0}, "field": "Age", "sort": ["a", "b"], "type": "nominal"},
-                     "xOffset": {"field": "Kind", "type": "nominal"},
-                     "y": {"field": "Items", "type": "quantitative"}}}
+        "data": {"values": []},
+        "mark": {"type": "bar"},
+        "width": 460,
+        "height": 200,
+        "encoding": {
+            "color": {
+                "field": "Kind",
+                "legend": {"orient": "bottom", "title": None},
+                "scale": {"range": ["#0072B2", "#D55E00"]},
+                "type": "nominal",
+            },
+            "tooltip": [
+                {"field": "Age", "type": "nominal"},
+                {"field": "Kind", "type": "nominal"},
+                {"field": "Items", "type": "quantitative"},
+            ],
+            "x": {"axis": {"labelAngle": 0}, "field": "Age", "sort": ["a", "b"], "type": "nominal"},
+            "xOffset": {"field": "Kind", "type": "nominal"},
+            "y": {"field": "Items", "type": "quantitative"},
+        },
+    }
     assert display.svg_size_problem(display.chart_svg(spec)) is not None
-    figure, data = display.chart_bundles(spec, title="Work on hand", alt="Bars", data=pd.DataFrame({"Age": ["0–14 days"]}))
+    figure, data = display.chart_bundles(
+        spec, title="Work on hand", alt="Bars", data=pd.DataFrame({"Age": ["0–14 days"]})
+    )
     assert "image/svg+xml" not in figure.data
     assert figure.kind == "callout" and "could not be drawn" in figure.data["text/markdown"]
     assert data.kind == "chart-data"
@@ -386,8 +443,17 @@ def test_a_council_with_an_empty_work_on_hand_section_gets_its_page_and_pdf(shel
             assert "<WorkOnHand/>" in text
         assert harness.ingest(text).outcome == "accepted"
     harness.con.close()
-    page = run_page(shell, tmp_path, "council.ipynb", tmp_path / "warehouse.duckdb", ROOT / "parameters",
-                    audience="council", report="report", pdf=True, council=DUNDEE)
+    page = run_page(
+        shell,
+        tmp_path,
+        "council.ipynb",
+        tmp_path / "warehouse.duckdb",
+        ROOT / "parameters",
+        audience="council",
+        report="report",
+        pdf=True,
+        council=DUNDEE,
+    )
     assert page.pdf.exists() and page.html.exists()
     text = flat(pdf_text(page.pdf))
     assert "No items were recorded as waiting for a decision at Dundee City at the end of October 2026" in text
@@ -410,17 +476,20 @@ HOSTILE = {
 }
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("ref 😀 done", "ref \ufffd done"),
-    ("🇬🇧", "\ufffd\ufffd"),
-    ("漢字", "\ufffd\ufffd"),
-    ("invoice\u202etxt.exe\u202c", "invoicetxt.exe"),
-    ("a\x1bb\x07c\x00d\x85e", "abcde"),
-    ("one\ntwo\r\nthree\tfour", "one two three four"),
-    ("e\u0301", "é"),  # a decomposed é is composed, not a stray accent
-    ("Łódź, Ærø, Ελλάδα, Київ, ≤ 20 — £5 ✔", "Łódź, Ærø, Ελλάδα, Київ, ≤ 20 — £5 ✔"),
-    ("\U000e0001x\ufeff\u200b", "\ufffdx"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("ref 😀 done", "ref \ufffd done"),
+        ("🇬🇧", "\ufffd\ufffd"),
+        ("漢字", "\ufffd\ufffd"),
+        ("invoice\u202etxt.exe\u202c", "invoicetxt.exe"),
+        ("a\x1bb\x07c\x00d\x85e", "abcde"),
+        ("one\ntwo\r\nthree\tfour", "one two three four"),
+        ("e\u0301", "é"),  # a decomposed é is composed, not a stray accent
+        ("Łódź, Ærø, Ελλάδα, Київ, ≤ 20 — £5 ✔", "Łódź, Ærø, Ελλάδα, Київ, ≤ 20 — £5 ✔"),
+        ("\U000e0001x\ufeff\u200b", "\ufffdx"),
+    ],
+)
 def test_safe_text_strips_invisible_characters_and_replaces_what_the_font_cannot_draw(text, expected):
     from perfcore.reporting.display import safe_text
 
@@ -445,8 +514,10 @@ def test_every_character_safe_text_keeps_is_drawn_by_the_pdf_fonts(tmp_path):
     kept = "".join(c for c in safe_text(kept, limit=None) if c != "\ufffd") + "\ufffd"
     assert len(kept) > 1500
     literal = kept.replace("\\", "\\\\").replace('"', '\\"')
-    source = ('#set document(title: [Fonts])\n#set text(font: ("DejaVu Sans", "Libertinus Serif"), lang: "en")\n'
-              f'#let s = "{literal}"\n#s\n\n#strong(s)\n\n#emph(s)\n\n#table(columns: 1, s)\n')
+    source = (
+        '#set document(title: [Fonts])\n#set text(font: ("DejaVu Sans", "Libertinus Serif"), lang: "en")\n'
+        f'#let s = "{literal}"\n#s\n\n#strong(s)\n\n#emph(s)\n\n#table(columns: 1, s)\n'
+    )
     assert typst.compile(source.encode("utf-8"), format="pdf", pdf_standards=["a-2a", "ua-1"]).startswith(b"%PDF")
 
 
@@ -460,18 +531,40 @@ def hostile_page(tmp_path_factory):
 
     frame = pd.DataFrame({"Case": list(HOSTILE), "Value": list(HOSTILE.values())})
     cell = new_code_cell("show.table(frame, ...)")
-    cell.outputs = [display.table_bundle(frame, "Values from outside", id="hostile").as_output(),
-                    display.callout_bundle("warning", display.md_escape(HOSTILE["typst"]), title="A reason").as_output()]
+    cell.outputs = [
+        display.table_bundle(frame, "Values from outside", id="hostile").as_output(),
+        display.callout_bundle("warning", display.md_escape(HOSTILE["typst"]), title="A reason").as_output(),
+    ]
     notebook = new_notebook(cells=[new_markdown_cell("# Hostile values"), cell])
-    return render(notebook, tmp_path_factory.mktemp("hostile"), audience="council", report="report", pdf=True, council=DUNDEE)
+    return render(
+        notebook, tmp_path_factory.mktemp("hostile"), audience="council", report="report", pdf=True, council=DUNDEE
+    )
 
 
 def test_hostile_text_leaves_the_pdf_compiling_and_shows_literally(hostile_page):
     text = flat(pdf_text(hostile_page.pdf))
-    assert "ref \ufffd done" in text and "file \ufffd\ufffd name" in text and "CJK \ufffd\ufffd\ufffd\ufffd\ufffd here" in text
+    assert (
+        "ref \ufffd done" in text
+        and "file \ufffd\ufffd name" in text
+        and "CJK \ufffd\ufffd\ufffd\ufffd\ufffd here" in text
+    )
     assert "invoicetxt.exe end" in text and "abcde" in text and "line one line two" in text
-    for literal in ("#set page(width: 1cm)", "$x^2$", "*bold*", "<label>", "@ref", "back\\slash", "] [ } {",
-                    "| pipe |", "**b**", "_i_", "`code`", "<script>alert(1)</script>", "&amp;", "[link](http://x)"):
+    for literal in (
+        "#set page(width: 1cm)",
+        "$x^2$",
+        "*bold*",
+        "<label>",
+        "@ref",
+        "back\\slash",
+        "] [ } {",
+        "| pipe |",
+        "**b**",
+        "_i_",
+        "`code`",
+        "<script>alert(1)</script>",
+        "&amp;",
+        "[link](http://x)",
+    ):
         assert literal in text.replace(" ", "") or literal in text, literal
     assert "x" * 150 in text.replace(" ", "") and "x" * 300 not in text.replace(" ", "")
     assert "…" in text
@@ -484,8 +577,11 @@ def test_hostile_text_is_escaped_in_html_and_clean_in_the_search_index(hostile_p
     soup = BeautifulSoup(page, "html.parser")
     main = soup.find("main")
     assert not main.find_all("script") and not main.find_all("img") and not main.find_all("a", href="http://x")
-    cells = [td.get_text() for td in soup.find(id="hostile").find_all("td")] if soup.find(id="hostile") else \
-        [td.get_text() for td in main.find_all("td")]
+    cells = (
+        [td.get_text() for td in soup.find(id="hostile").find_all("td")]
+        if soup.find(id="hostile")
+        else [td.get_text() for td in main.find_all("td")]
+    )
     assert "<script>alert(1)</script>" in " ".join(cells)
     assert len(page) < 60_000
     for bad in ("\x1b", "\x07", "\x00", "\u202e", "\u2067", "😀", "漢"):
@@ -496,13 +592,36 @@ def test_hostile_text_is_escaped_in_html_and_clean_in_the_search_index(hostile_p
 @pytest.mark.slow
 def test_hostile_file_names_and_csv_fields_reach_a_council_page_safely(shell, tmp_path):
     """End to end: what arrives through ingestion, rejected and listed on the council's page for a year."""
-    warehouse, parameters = warehouse_with(tmp_path, {DUNDEE: 1}, extra=[
-        ("report 😀 #set $x$ [a] 漢字.xml", extract_xml(DUNDEE, PERIOD, [claim("R1", "2026-10-20", "2026-10-02")], sequence=2)),
-        ("return\u202eVSC.csv", manual_csv([(DUNDEE, PERIOD, "calls_offered", "1\x1b[31m2\x07"),
-                                             (DUNDEE, PERIOD, "calls_answered", "9" * 5000)])),
-    ])
-    page = run_page(shell, tmp_path, "council.ipynb", warehouse, parameters, audience="council", report="report", pdf=True,
-                    council=DUNDEE)
+    warehouse, parameters = warehouse_with(
+        tmp_path,
+        {DUNDEE: 1},
+        extra=[
+            (
+                "report 😀 #set $x$ [a] 漢字.xml",
+                extract_xml(DUNDEE, PERIOD, [claim("R1", "2026-10-20", "2026-10-02")], sequence=2),
+            ),
+            (
+                "return\u202eVSC.csv",
+                manual_csv(
+                    [
+                        (DUNDEE, PERIOD, "calls_offered", "1\x1b[31m2\x07"),
+                        (DUNDEE, PERIOD, "calls_answered", "9" * 5000),
+                    ]
+                ),
+            ),
+        ],
+    )
+    page = run_page(
+        shell,
+        tmp_path,
+        "council.ipynb",
+        warehouse,
+        parameters,
+        audience="council",
+        report="report",
+        pdf=True,
+        council=DUNDEE,
+    )
     text = flat(pdf_text(page.pdf))
     assert "report \ufffd #set $x$ [a] \ufffd\ufffd.xml".replace(" ", "") in text.replace(" ", "")
     assert "returnVSC.csv" in text.replace(" ", "")  # the override is gone: the name reads as it is stored
@@ -510,8 +629,25 @@ def test_hostile_file_names_and_csv_fields_reach_a_council_page_safely(shell, tm
     assert "5,000 characters long" in text
     # and the command the page names finds the same rows (a manual return's rows by the council in their reference)
     env = {**os.environ, "PERFCORE_WAREHOUSE": str(warehouse), "PERFCORE_TODAY": "2026-11-26"}
-    listed = subprocess.run([sys.executable, "-m", "perfcore.cli", "rejections", "--format", "json", "--council", DUNDEE,
-                             "--period", PERIOD], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "perfcore.cli",
+            "rejections",
+            "--format",
+            "json",
+            "--council",
+            DUNDEE,
+            "--period",
+            PERIOD,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert listed.returncode == 0, listed.stderr
     assert sorted(row["line"] for row in json.loads(listed.stdout)) == [2, 3, 11]
     html = page.html.read_text(encoding="utf-8")
@@ -525,8 +661,17 @@ def test_hostile_file_names_and_csv_fields_reach_a_council_page_safely(shell, tm
 @pytest.mark.parametrize("months", [0, 1, 2, 7])
 def test_a_new_member_gets_a_complete_council_page_saying_what_cannot_be_shown_yet(months, shell, tmp_path):
     warehouse, parameters = warehouse_with(tmp_path, {DUNDEE: months, EAST_AYRSHIRE: 12, EAST_RENFREWSHIRE: 12})
-    page = run_page(shell, tmp_path, "council.ipynb", warehouse, parameters, audience="council", report="report", pdf=True,
-                    council=DUNDEE)
+    page = run_page(
+        shell,
+        tmp_path,
+        "council.ipynb",
+        warehouse,
+        parameters,
+        audience="council",
+        report="report",
+        pdf=True,
+        council=DUNDEE,
+    )
     text = flat(pdf_text(page.pdf))
     assert "Data quality" in text  # the last section: the page is not cut off
     if months == 0:
@@ -534,8 +679,10 @@ def test_a_new_member_gets_a_complete_council_page_saying_what_cannot_be_shown_y
         assert "No files received for October 2026" in text
     else:
         has = "is 1 month" if months == 1 else f"are {months} months"
-        assert f"Not enough data yet for a process control chart of New claims within 14 days for Dundee City: " \
-               f"it needs 8 months, and there {has}." in flat(page.text)
+        assert (
+            f"Not enough data yet for a process control chart of New claims within 14 days for Dundee City: "
+            f"it needs 8 months, and there {has}." in flat(page.text)
+        )
         assert "Not enough data yet for a process control chart" in text
 
 
@@ -543,19 +690,27 @@ def test_a_new_member_gets_a_complete_council_page_saying_what_cannot_be_shown_y
 @pytest.mark.parametrize("members", [[DUNDEE], [DUNDEE, EAST_RENFREWSHIRE]])
 def test_a_consortium_of_one_or_two_gets_complete_benchmark_pages(members, shell, tmp_path):
     warehouse, parameters = warehouse_with(tmp_path, {code: 3 for code in members}, members=members)
-    page = run_page(shell, tmp_path, "consortium.ipynb", warehouse, parameters, audience="consortium", report="benchmarks", pdf=True)
+    page = run_page(
+        shell, tmp_path, "consortium.ipynb", warehouse, parameters, audience="consortium", report="benchmarks", pdf=True
+    )
     text = flat(pdf_text(page.pdf))
-    assert (f"Not enough data yet for a funnel plot of New claims, days: it needs 3 councils with cases, and "
-            f"{len(members)} of the {len(members)} members have them in August 2026 to October 2026.") in text
+    assert (
+        f"Not enough data yet for a funnel plot of New claims, days: it needs 3 councils with cases, and "
+        f"{len(members)} of the {len(members)} members have them in August 2026 to October 2026."
+    ) in text
     assert "Consortium trends" in text  # the last section
     for notebook, report in (("analytics.ipynb", "analytics"), ("data_quality.ipynb", "data-quality")):
-        assert run_page(shell, tmp_path / report, notebook, warehouse, parameters, audience="consortium", report=report, pdf=False).ok
+        assert run_page(
+            shell, tmp_path / report, notebook, warehouse, parameters, audience="consortium", report=report, pdf=False
+        ).ok
 
 
 @pytest.mark.slow
 def test_a_consortium_without_data_yet_gets_its_analysis_page(shell, tmp_path):
     warehouse, parameters = warehouse_with(tmp_path, {}, members=[DUNDEE, EAST_RENFREWSHIRE])
-    page = run_page(shell, tmp_path, "analytics.ipynb", warehouse, parameters, audience="consortium", report="analytics", pdf=False)
+    page = run_page(
+        shell, tmp_path, "analytics.ipynb", warehouse, parameters, audience="consortium", report="analytics", pdf=False
+    )
     assert "Not enough data yet to see how indicators move together" in flat(page.text)
     assert "Impact of initiatives" in page.text  # the last section
 
@@ -563,7 +718,9 @@ def test_a_consortium_without_data_yet_gets_its_analysis_page(shell, tmp_path):
 def test_report_functions_return_not_yet_instead_of_raising(tmp_path):
     from perfcore.reporting import report
 
-    warehouse, parameters = warehouse_with(tmp_path, {DUNDEE: 2, EAST_RENFREWSHIRE: 2}, members=[DUNDEE, EAST_RENFREWSHIRE])
+    warehouse, parameters = warehouse_with(
+        tmp_path, {DUNDEE: 2, EAST_RENFREWSHIRE: 2}, members=[DUNDEE, EAST_RENFREWSHIRE]
+    )
     data = report.load(PERIOD, warehouse=warehouse, parameters=parameters)
     spc = report.spc_for(data, DUNDEE, "new_claims_days")
     assert isinstance(spc, report.NotYet) and "it needs 8 months, and there are 2 months" in spc.reason
@@ -579,11 +736,22 @@ def test_council_notebook_runs_with_papermill_for_a_member_with_two_months(tmp_p
 
     warehouse, parameters = warehouse_with(tmp_path, {DUNDEE: 2, EAST_AYRSHIRE: 12, EAST_RENFREWSHIRE: 12})
     output = tmp_path / "executed.ipynb"
-    papermill.execute_notebook(str(ROOT / "notebooks" / "council.ipynb"), str(output), kernel_name="python3",
-                               parameters={"council": DUNDEE, "period": PERIOD, "warehouse": str(warehouse),
-                                           "parameters": str(parameters)}, progress_bar=False, cwd=str(ROOT))
-    page = render(nbformat.read(str(output), as_version=4), tmp_path, audience="council", report="report", pdf=True,
-                  council=DUNDEE)
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "council.ipynb"),
+        str(output),
+        kernel_name="python3",
+        parameters={"council": DUNDEE, "period": PERIOD, "warehouse": str(warehouse), "parameters": str(parameters)},
+        progress_bar=False,
+        cwd=str(ROOT),
+    )
+    page = render(
+        nbformat.read(str(output), as_version=4),
+        tmp_path,
+        audience="council",
+        report="report",
+        pdf=True,
+        council=DUNDEE,
+    )
     assert page.ok
     assert "it needs 8 months, and there are 2 months" in flat(pdf_text(page.pdf))
 
@@ -611,8 +779,17 @@ def test_80000_rejections_give_a_bounded_council_page(many_rejections, shell):
     from bs4 import BeautifulSoup
 
     folder, warehouse = many_rejections
-    page = run_page(shell, folder, "council.ipynb", warehouse, ROOT / "parameters", audience="council", report="report", pdf=True,
-                    council=DUNDEE)
+    page = run_page(
+        shell,
+        folder,
+        "council.ipynb",
+        warehouse,
+        ROOT / "parameters",
+        audience="council",
+        report="report",
+        pdf=True,
+        council=DUNDEE,
+    )
     html = page.html.read_text(encoding="utf-8")
     assert len(html) < 200_000 and page.pdf.stat().st_size < 500_000
     soup = BeautifulSoup(html, "html.parser")
@@ -621,8 +798,10 @@ def test_80000_rejections_give_a_bounded_council_page(many_rejections, shell):
     reasons = next(t for t in soup.find_all("table") if "by reason" in t.caption.get_text())
     assert "80,000" in reasons.get_text() and "received after decided" in reasons.get_text()
     text = flat(page.text)
-    assert ("The first 20 of 80,000 rejections are listed above; 79,980 more are not shown here. "
-            f"Run perfcore rejections --council {DUNDEE} --period {PERIOD} for the full list") in text
+    assert (
+        "The first 20 of 80,000 rejections are listed above; 79,980 more are not shown here. "
+        f"Run perfcore rejections --council {DUNDEE} --period {PERIOD} for the full list"
+    ) in text
     assert "79,980 more" in flat(pdf_text(page.pdf))
 
 
@@ -632,14 +811,26 @@ def test_rejections_cli_filters_by_council_and_period(many_rejections, tmp_path)
     env = {**os.environ, "PERFCORE_WAREHOUSE": str(warehouse), "PERFCORE_TODAY": "2026-11-26"}
 
     def rejections(*args):
-        done = subprocess.run([sys.executable, "-m", "perfcore.cli", "rejections", "--format", "json", *args],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "perfcore.cli", "rejections", "--format", "json", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
     assert len(rejections("--council", DUNDEE, "--period", PERIOD)) == REJECTED
     assert rejections("--council", EAST_AYRSHIRE) == []
     assert rejections("--period", "2026-09") == []
-    bad = subprocess.run([sys.executable, "-m", "perfcore.cli", "rejections", "--council", "S99999999"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "perfcore.cli", "rejections", "--council", "S99999999"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode != 0 and "not a member" in bad.stderr and "Traceback" not in bad.stderr

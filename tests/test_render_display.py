@@ -26,7 +26,9 @@ def contrast(a: str, b: str) -> float:
 
 
 def test_table_is_a_pipe_table_with_caption_and_id(snapshot):
-    frame = pd.DataFrame({"Council": ["Dundee City", "East *Ayrshire* | x"], "Days": [18.25, 20.0], "Claims": [412, 1380]})
+    frame = pd.DataFrame(
+        {"Council": ["Dundee City", "East *Ayrshire* | x"], "Days": [18.25, 20.0], "Claims": [412, 1380]}
+    )
     bundle = display.table_bundle(frame, "New claims, October 2026", id="tbl-claims")
     markdown = bundle.data["text/markdown"]
     assert re.fullmatch(r"\|:-{3,}\|-{3,}:\|-{3,}:\|", markdown.splitlines()[1])  # text left, numbers right
@@ -62,7 +64,14 @@ def test_table_needs_a_caption_and_an_empty_table_says_no_data():
 def test_tiles_show_rag_as_word_and_symbol_and_travel_as_arrow_and_word(snapshot):
     bundle = display.tiles_bundle(
         [
-            display.Tile("New claims", "18.2 days", rag="green", direction="down", improving=True, change="down from 19.5 days last month"),
+            display.Tile(
+                "New claims",
+                "18.2 days",
+                rag="green",
+                direction="down",
+                improving=True,
+                change="down from 19.5 days last month",
+            ),
             display.Tile("Changes", "9.6 days", rag="amber", direction="up", improving=False),
             display.Tile("Recovery", "61.3%", rag="red", direction="same", change="same as last month"),
             {"label": "Caseload", "value": "16,842"},
@@ -81,8 +90,15 @@ def test_tiles_show_rag_as_word_and_symbol_and_travel_as_arrow_and_word(snapshot
 
 def test_tile_for_uses_the_indicator_thresholds_and_direction():
     indicator = Indicator(
-        id="nc", name="New claims: average days", short="New claims", definition="", unit="days",
-        better="lower", numerator=("a",), denominator=("b",), thresholds=Thresholds(green=22, amber=30),
+        id="nc",
+        name="New claims: average days",
+        short="New claims",
+        definition="",
+        unit="days",
+        better="lower",
+        numerator=("a",),
+        denominator=("b",),
+        thresholds=Thresholds(green=22, amber=30),
     )
     tile = display.tile_for(indicator, 18.2, 19.5)
     assert (tile.rag, tile.direction, tile.improving) == ("green", "down", True)
@@ -112,9 +128,16 @@ def test_chart_is_svg_with_alt_and_its_data_as_table_and_csv():
 
     frame = pd.DataFrame({"Month": ["2026-09", "2026-10"], "Days": [19.5, 18.2]})
     chart = alt.Chart(frame).mark_line().encode(x="Month:O", y="Days:Q")
-    figure, data = display.chart_bundles(chart, title="Days", alt="Days fell from 19.5 to 18.2.", data=frame, id="fig-days")
+    figure, data = display.chart_bundles(
+        chart, title="Days", alt="Days fell from 19.5 to 18.2.", data=frame, id="fig-days"
+    )
     assert figure.data["image/svg+xml"].lstrip().startswith("<svg")
-    assert figure.metadata["perfcore"] == {"kind": "chart", "id": "fig-days", "title": "Days", "alt": "Days fell from 19.5 to 18.2."}
+    assert figure.metadata["perfcore"] == {
+        "kind": "chart",
+        "id": "fig-days",
+        "title": "Days",
+        "alt": "Days fell from 19.5 to 18.2.",
+    }
     assert data.kind == "chart-data" and data.metadata["perfcore"]["chart"] == "fig-days"
     assert "| 2026-10 | 18.2 |" in data.data["text/markdown"]
     assert data.data["text/csv"].splitlines()[0] == "Month,Days"
@@ -145,7 +168,9 @@ def test_importing_display_is_light():
     import subprocess
     import sys
 
-    code = "import sys, perfcore.reporting.display, perfcore.render; print(sorted(m for m in ('pandas','altair','vl_convert','typst','lxml') if m in sys.modules))"
+    heavy = "('pandas', 'altair', 'vl_convert', 'typst', 'lxml')"
+    imports = "import sys, perfcore.reporting.display, perfcore.render"
+    code = f"{imports}; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

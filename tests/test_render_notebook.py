@@ -38,7 +38,7 @@ def test_chart_becomes_a_figure_with_alt_an_svg_file_and_its_data():
     result = _convert(report_notebook())
     assert [a.name for a in result.assets] == ["chart-01.svg", "chart-01.csv"]
     assert result.assets[0].content.startswith(b"<svg")
-    assert "](summary_files/chart-01.svg){#fig-claims alt=\"Line chart: average days" in result.markdown
+    assert '](summary_files/chart-01.svg){#fig-claims alt="Line chart: average days' in result.markdown
     assert '::: {.chart-data data-chart="fig-claims"' in result.markdown
     assert 'data-csv="summary_files/chart-01.csv"' in result.markdown
 
@@ -66,10 +66,17 @@ def test_quarto_cell_options_and_tags_hide_outputs():
 
 def test_other_output_types_fall_back_sensibly():
     png = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
-    html_table = "<table><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td>2</td></tr></tbody></table>"
+    html_table = (
+        "<table><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td>2</td></tr></tbody></table>"
+    )
     cells = [
         new_code_cell("x", outputs=[new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})]),
-        new_code_cell("df", outputs=[new_output("execute_result", data={"text/html": html_table, "text/plain": "df"}, execution_count=1)]),
+        new_code_cell(
+            "df",
+            outputs=[
+                new_output("execute_result", data={"text/html": html_table, "text/plain": "df"}, execution_count=1)
+            ],
+        ),
         new_raw_cell("<b>raw html</b>", metadata={"format": "text/html"}),
         new_raw_cell("ignored", metadata={}),
     ]
@@ -90,7 +97,9 @@ def test_vegalite_output_is_drawn_as_svg():
         "mark": "bar",
         "encoding": {"x": {"field": "a", "type": "nominal"}, "y": {"field": "b", "type": "quantitative"}},
     }
-    cells = [new_code_cell("chart", outputs=[new_output("display_data", data={"application/vnd.vegalite.v5+json": spec})])]
+    cells = [
+        new_code_cell("chart", outputs=[new_output("display_data", data={"application/vnd.vegalite.v5+json": spec})])
+    ]
     result = _convert(new_notebook(cells=cells))
     assert result.assets[0].name == "chart-01.svg" and result.assets[0].content.startswith(b"<svg")
     assert 'alt="Bars of two values"' in result.markdown
@@ -98,4 +107,7 @@ def test_vegalite_output_is_drawn_as_svg():
 
 def test_markdown_cell_text_is_kept_verbatim():
     cells = [new_markdown_cell("## Heading\n\nSome *prose* with a [link](https://example.org).")]
-    assert _convert(new_notebook(cells=cells)).markdown == "## Heading\n\nSome *prose* with a [link](https://example.org).\n"
+    assert (
+        _convert(new_notebook(cells=cells)).markdown
+        == "## Heading\n\nSome *prose* with a [link](https://example.org).\n"
+    )

@@ -22,8 +22,14 @@ CONFIG = SiteConfig(title="HB Performance Consortium", footer="Figures are provi
 
 def council_context(period: str = "2026-10", **extra):
     return page_context(
-        CONFIG, audience=COUNCIL, period=period, report="summary", report_title="Monthly summary",
-        council_name="Dundee City", council_slug="dundee-city", **extra,
+        CONFIG,
+        audience=COUNCIL,
+        period=period,
+        report="summary",
+        report_title="Monthly summary",
+        council_name="Dundee City",
+        council_slug="dundee-city",
+        **extra,
     )
 
 
@@ -33,7 +39,9 @@ def rendered(tmp_path_factory):
     notebook = write_notebook(folder / "summary.ipynb", report_notebook(with_error=True))
     context = council_context(for_dwp=True)
     out_html, out_pdf = page_paths(folder / "site", context)
-    page = render_page(notebook, out_html=out_html, out_pdf=out_pdf, context=context, config=CONFIG, published=PUBLISHED)
+    page = render_page(
+        notebook, out_html=out_html, out_pdf=out_pdf, context=context, config=CONFIG, published=PUBLISHED
+    )
     return page
 
 
@@ -94,7 +102,10 @@ def test_page_has_language_landmarks_and_skip_link(soup):
     assert skip["href"] == "#main" and soup.find("main")["id"] == "main"
     assert soup.find("header") and soup.find("footer")
     assert {nav["aria-label"] for nav in soup.find_all("nav")} >= {"Main", "Breadcrumb"}
-    assert soup.find("form", attrs={"role": "search"})["data-indexes"] == "councils/dundee-city/search.json consortium/search.json"
+    assert (
+        soup.find("form", attrs={"role": "search"})["data-indexes"]
+        == "councils/dundee-city/search.json consortium/search.json"
+    )
     assert soup.title.string == "Monthly summary: Dundee City, October 2026 – HB Performance Consortium"
 
 
@@ -180,7 +191,9 @@ def test_every_page_has_council_period_and_page_number(pdf):
 def test_pdf_has_cover_tables_as_text_and_no_code(pdf):
     cover = pdf.pages[0].extract_text()
     assert "Prepared for" in cover and "Department for Work and Pensions" in cover and "5 November 2026" in cover
-    text = "\n".join(page.extract_text() for page in pdf.pages).replace("\xa0", " ")  # typst joins "Table 1" with a no-break space
+    text = "\n".join(page.extract_text() for page in pdf.pages).replace(
+        "\xa0", " "
+    )  # typst joins "Table 1" with a no-break space
     assert "Table 1: Headline figures, October 2026" in text
     assert "Claims over 50 days | backlog 7 11" in text  # a real table: its cells are text
     assert "Table 2: Data for the chart" in text and "2026-10 18.2 22.0" in text
@@ -206,7 +219,9 @@ def test_chart_in_pdf_is_vector(pdf):
 
 def test_typst_source_snapshot(snapshot):
     markdown = notebook_to_markdown(report_notebook(), assets_prefix="summary_files").markdown
-    source = markdown_to_typst(markdown, context=council_context(for_dwp=True), options=TypstFormat(), published=PUBLISHED, what="t")
+    source = markdown_to_typst(
+        markdown, context=council_context(for_dwp=True), options=TypstFormat(), published=PUBLISHED, what="t"
+    )
     assert "#table(" in source.source and "table.header(" in source.source
     assert 'image("summary_files/chart-01.svg", alt: "Line chart: average days' in source.source
     assert "#tiles(" in source.source and 'tile(rag: "green")[' in source.source
@@ -216,9 +231,13 @@ def test_typst_source_snapshot(snapshot):
 
 def test_consortium_pdf_names_all_members(tmp_path):
     notebook = write_notebook(tmp_path / "b.ipynb", report_notebook(chart=False))
-    context = page_context(CONFIG, audience=CONSORTIUM, period="2026-10", report="benchmarks", report_title="Benchmarks")
+    context = page_context(
+        CONFIG, audience=CONSORTIUM, period="2026-10", report="benchmarks", report_title="Benchmarks"
+    )
     out_html, out_pdf = page_paths(tmp_path / "site", context)
-    page = render_page(notebook, out_html=out_html, out_pdf=out_pdf, context=context, config=CONFIG, published=PUBLISHED)
+    page = render_page(
+        notebook, out_html=out_html, out_pdf=out_pdf, context=context, config=CONFIG, published=PUBLISHED
+    )
     assert page.pdf == tmp_path / "site" / "consortium" / "2026-10" / "consortium-2026-10-benchmarks.pdf"
     from pypdf import PdfReader
 
@@ -242,14 +261,18 @@ def test_pandoc_failure_is_a_build_error():
 
 def test_bad_typst_lengths_are_refused_before_they_reach_the_template():
     with pytest.raises(BuildError, match="margin"):
-        markdown_to_typst("x", context=council_context(), options=TypstFormat(margin_x="2cm); #panic("), published=PUBLISHED, what="t")
+        markdown_to_typst(
+            "x", context=council_context(), options=TypstFormat(margin_x="2cm); #panic("), published=PUBLISHED, what="t"
+        )
 
 
 def test_title_falls_back_to_the_report_and_headings_are_renumbered():
     from perfcore.config.site import HtmlFormat
     from perfcore.render.html import markdown_to_html
 
-    parts = markdown_to_html("### A\n\ntext\n\n##### B\n\n### C\n", fallback_title="Monthly summary", options=HtmlFormat(), what="t")
+    parts = markdown_to_html(
+        "### A\n\ntext\n\n##### B\n\n### C\n", fallback_title="Monthly summary", options=HtmlFormat(), what="t"
+    )
     assert parts.title_text == "Monthly summary"
     assert re.findall(r"<h(\d)", parts.body) == ["2", "3", "2"]
     assert parts.toc.count("<li") == 2  # toc-depth 2: the level-2 sections
@@ -261,8 +284,13 @@ def test_quarto_conditional_content_is_per_format():
     from perfcore.config.site import HtmlFormat
     from perfcore.render.html import markdown_to_html
 
-    markdown = '::: {.content-visible when-format="html"}\nWEB ONLY\n:::\n\n::: {.content-hidden when-format="html"}\nPDF ONLY\n:::\n'
+    markdown = (
+        '::: {.content-visible when-format="html"}\nWEB ONLY\n:::\n\n'
+        '::: {.content-hidden when-format="html"}\nPDF ONLY\n:::\n'
+    )
     body = markdown_to_html(markdown, fallback_title="t", options=HtmlFormat(), what="t").body
     assert "WEB ONLY" in body and "PDF ONLY" not in body
-    source = markdown_to_typst(markdown, context=council_context(), options=TypstFormat(), published=PUBLISHED, what="t").source
+    source = markdown_to_typst(
+        markdown, context=council_context(), options=TypstFormat(), published=PUBLISHED, what="t"
+    ).source
     assert "PDF ONLY" in source and "WEB ONLY" not in source

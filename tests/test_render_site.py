@@ -33,14 +33,31 @@ def _render(config, site: Path, notebook: Path, period: str, *, pdf: bool = True
     pages = []
     for slug, name in COUNCILS:
         context = page_context(
-            config, audience=COUNCIL, period=period, report="summary", report_title="Monthly summary",
-            council_name=name, council_slug=slug, for_dwp=True,
+            config,
+            audience=COUNCIL,
+            period=period,
+            report="summary",
+            report_title="Monthly summary",
+            council_name=name,
+            council_slug=slug,
+            for_dwp=True,
         )
         out_html, out_pdf = page_paths(site, context)
-        pages.append(render_page(notebook, out_html=out_html, out_pdf=out_pdf if pdf else None, context=context, config=config, published=PUBLISHED))
+        pages.append(
+            render_page(
+                notebook,
+                out_html=out_html,
+                out_pdf=out_pdf if pdf else None,
+                context=context,
+                config=config,
+                published=PUBLISHED,
+            )
+        )
     context = page_context(config, audience=CONSORTIUM, period=period, report="benchmarks", report_title="Benchmarks")
     out_html, _ = page_paths(site, context)
-    pages.append(render_page(notebook, out_html=out_html, out_pdf=None, context=context, config=config, published=PUBLISHED))
+    pages.append(
+        render_page(notebook, out_html=out_html, out_pdf=None, context=context, config=config, published=PUBLISHED)
+    )
     return pages
 
 
@@ -76,7 +93,12 @@ def test_every_path_belongs_to_one_audience(site):
 
 
 def test_shared_assets_hold_no_data(site):
-    assert sorted(p.name for p in (site.out_dir / "assets").iterdir()) == ["access.js", "favicon.svg", "perfcore.css", "search.js"]
+    assert sorted(p.name for p in (site.out_dir / "assets").iterdir()) == [
+        "access.js",
+        "favicon.svg",
+        "perfcore.css",
+        "search.js",
+    ]
     entry = (site.out_dir / "index.html").read_text()
     assert "18.2" not in entry and "search.json" not in entry
 
@@ -88,7 +110,9 @@ def test_past_months_stay_browsable(site):
     assert {"2026-10/index.html", "2026-09/index.html", "reports/summary.html", "2026-10/summary.html"} <= hrefs
     report = _soup(site.out_dir / "councils" / "dundee-city" / "reports" / "summary.html")
     assert [a["href"] for a in report.select("main ul.report-list a")][:3] == [
-        "../2026-10/summary.html", "../2026-10/dundee-city-2026-10-summary.pdf", "../2026-09/summary.html",
+        "../2026-10/summary.html",
+        "../2026-10/dundee-city-2026-10-summary.pdf",
+        "../2026-09/summary.html",
     ]
     period = _soup(site.out_dir / "councils" / "dundee-city" / "2026-10" / "index.html")
     assert period.find("a", rel="prev")["href"] == "../2026-09/index.html"
@@ -104,7 +128,10 @@ def test_consortium_landing_lists_members_and_its_own_reports_only(site):
 
 def test_search_indexes_are_per_audience(site):
     dundee = json.loads((site.out_dir / "councils" / "dundee-city" / SEARCH_INDEX).read_text())
-    assert {e["url"] for e in dundee} == {"councils/dundee-city/2026-10/summary.html", "councils/dundee-city/2026-09/summary.html"}
+    assert {e["url"] for e in dundee} == {
+        "councils/dundee-city/2026-10/summary.html",
+        "councils/dundee-city/2026-09/summary.html",
+    }
     assert all("18.2 days" in e["text"] for e in dundee)
     consortium = json.loads((site.out_dir / "consortium" / SEARCH_INDEX).read_text())
     assert all(e["url"].startswith("consortium/") for e in consortium) and len(consortium) == 2
@@ -113,7 +140,11 @@ def test_search_indexes_are_per_audience(site):
 
 
 def test_dwp_folder_has_council_pdfs_and_keeps_other_files(site):
-    files = sorted(p.relative_to(site.out_dir).as_posix() for p in (site.out_dir / "dwp").rglob("*.*") if p.parent.name.startswith("20"))
+    files = sorted(
+        p.relative_to(site.out_dir).as_posix()
+        for p in (site.out_dir / "dwp").rglob("*.*")
+        if p.parent.name.startswith("20")
+    )
     assert "dwp/2026-10/dundee-city-2026-10-summary.pdf" in files
     assert "dwp/2026-09/hbpe-return-2026-09.xml" in files
     page = _soup(site.out_dir / "dwp" / "index.html")
@@ -147,7 +178,10 @@ def test_search_finds_pages_with_the_shipped_script(site):
         "console.log(JSON.stringify(s.search(entries, 'nothing-like-this')));"
     )
     out = subprocess.run([node, "-e", code], capture_output=True, text=True, check=True).stdout.splitlines()
-    assert json.loads(out[0]) == ["councils/dundee-city/2026-10/summary.html", "councils/dundee-city/2026-09/summary.html"]
+    assert json.loads(out[0]) == [
+        "councils/dundee-city/2026-10/summary.html",
+        "councils/dundee-city/2026-09/summary.html",
+    ]
     assert json.loads(out[1]) == []
 
 

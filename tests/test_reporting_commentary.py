@@ -36,15 +36,17 @@ def send(harness: Harness, *rows) -> None:
 
 
 def month_of_claims(code: str, period: str, days: int = 4) -> str:
-    return extract_xml(code, period, [claim(f"C{code}{period}{i}", f"{period}-01", f"{period}-{1 + days:02d}")
-                                      for i in range(3)])
+    return extract_xml(
+        code, period, [claim(f"C{code}{period}{i}", f"{period}-01", f"{period}-{1 + days:02d}") for i in range(3)]
+    )
 
 
 def load(folder: Path, period: str):
     from perfcore.reporting import report
 
-    return report.load(period, warehouse=folder / "warehouse.duckdb", parameters=ROOT / "parameters",
-                       today="2026-11-26")
+    return report.load(
+        period, warehouse=folder / "warehouse.duckdb", parameters=ROOT / "parameters", today="2026-11-26"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,18 +56,29 @@ def warehouse(tmp_path_factory) -> Path:
     harness = Harness(folder)
     for period in ("2026-09", "2026-10"):
         assert harness.ingest(month_of_claims(DUNDEE, period)).outcome == "accepted"
-    send(harness,
-         (DUNDEE, "2026-09", "new_claims_days", "Two assessors off sick.", "Clear claims older than 30 days",
-          "Benefits Manager", "2026-09-20"),
-         (DUNDEE, "2026-09", "changes_days", "Change backlog.", "Clear the backlog", "Team Leader", "2026-12-01"),
-         (DUNDEE, "2026-09", "", "A hard month overall.", "", "", ""),
-         (DUNDEE, "2026-09", "accuracy_pct", "", "Check a sample of 50 claims", "Quality Officer", "2026-10-31"))
-    send(harness,
-         (DUNDEE, "2026-10", "changes_days", "Change backlog cleared.", "done", "", ""),
-         (DUNDEE, "2026-10", "new_claims_days", "Still two assessors off.", "", "", ""),
-         (DUNDEE, "2026-10", "calls_answered_pct", "Phones down.", "Replace the switchboard", "IT", "2026-12-31"),
-         (DUNDEE, "2026-10", "", "Recovery under way.", "", "", ""),
-         (MIDLOTHIAN, "2026-08", "new_claims_days", "Sickness.", "Recruit", "Head of Revenues", "2026-10-30"))
+    send(
+        harness,
+        (
+            DUNDEE,
+            "2026-09",
+            "new_claims_days",
+            "Two assessors off sick.",
+            "Clear claims older than 30 days",
+            "Benefits Manager",
+            "2026-09-20",
+        ),
+        (DUNDEE, "2026-09", "changes_days", "Change backlog.", "Clear the backlog", "Team Leader", "2026-12-01"),
+        (DUNDEE, "2026-09", "", "A hard month overall.", "", "", ""),
+        (DUNDEE, "2026-09", "accuracy_pct", "", "Check a sample of 50 claims", "Quality Officer", "2026-10-31"),
+    )
+    send(
+        harness,
+        (DUNDEE, "2026-10", "changes_days", "Change backlog cleared.", "done", "", ""),
+        (DUNDEE, "2026-10", "new_claims_days", "Still two assessors off.", "", "", ""),
+        (DUNDEE, "2026-10", "calls_answered_pct", "Phones down.", "Replace the switchboard", "IT", "2026-12-31"),
+        (DUNDEE, "2026-10", "", "Recovery under way.", "", "", ""),
+        (MIDLOTHIAN, "2026-08", "new_claims_days", "Sickness.", "Recruit", "Head of Revenues", "2026-10-30"),
+    )
     # A later row for the same council, month and indicator replaces the earlier one, action and all.
     send(harness, (DUNDEE, "2026-10", "calls_answered_pct", "Phones back: the switch was a loose cable.", "", "", ""))
     # Raised in November: not on October's page.
@@ -81,8 +94,10 @@ def test_the_months_commentary_per_indicator_in_framework_order_and_for_the_mont
     notes = report.commentary(data, DUNDEE)
     assert notes.month == "Recovery under way."
     assert [(c.indicator, c.text) for c in notes.indicators] == [
-        ("new_claims_days", "Still two assessors off."), ("changes_days", "Change backlog cleared."),
-        ("calls_answered_pct", "Phones back: the switch was a loose cable.")]
+        ("new_claims_days", "Still two assessors off."),
+        ("changes_days", "Change backlog cleared."),
+        ("calls_answered_pct", "Phones back: the switch was a loose cable."),
+    ]
     table = report.commentary_table(data, DUNDEE, notes)
     assert list(table.columns) == ["Indicator", "This month", "Status", "Commentary"]
     first = table.iloc[0]
@@ -91,8 +106,10 @@ def test_the_months_commentary_per_indicator_in_framework_order_and_for_the_mont
     assert first["This month"] == days.format(report.value(data, DUNDEE, days.id)) == "5.0 days"  # beside the words
     assert first["Status"] == "✔ Green"
     assert not report.commentary(data, EAST_AYRSHIRE)
-    assert report.commentary_sentence(data, report.commentary(data, EAST_AYRSHIRE), "East Ayrshire") == \
-        "East Ayrshire sent no commentary for October 2026."
+    assert (
+        report.commentary_sentence(data, report.commentary(data, EAST_AYRSHIRE), "East Ayrshire")
+        == "East Ayrshire sent no commentary for October 2026."
+    )
 
 
 def test_open_actions_are_carried_forward_until_a_later_month_says_done(warehouse):
@@ -100,11 +117,16 @@ def test_open_actions_are_carried_forward_until_a_later_month_says_done(warehous
 
     september = report.open_actions(load(warehouse, "2026-09"), DUNDEE)
     assert [(a.indicator, a.overdue) for a in september] == [
-        ("new_claims_days", True), ("accuracy_pct", False), ("changes_days", False)]  # overdue first, then by due
+        ("new_claims_days", True),
+        ("accuracy_pct", False),
+        ("changes_days", False),
+    ]  # overdue first, then by due
     october = report.open_actions(load(warehouse, "2026-10"), DUNDEE)
     # changes_days closed by October's 'done'; the replaced calls_answered action is gone; November's is not yet raised
     assert [(a.indicator, a.raised, a.overdue) for a in october] == [
-        ("new_claims_days", "2026-09", True), ("accuracy_pct", "2026-09", False)]
+        ("new_claims_days", "2026-09", True),
+        ("accuracy_pct", "2026-09", False),
+    ]
     assert october[1].due.isoformat() == "2026-10-31"  # due on the month's last day: not overdue yet
 
 
@@ -124,13 +146,21 @@ def test_the_actions_table_marks_overdue_in_words_and_a_symbol(warehouse):
     table = report.actions_table(data, actions)
     assert list(table.columns) == ["Indicator", "Action", "Owner", "Due", "Raised", "Status"]
     assert table.iloc[0].to_dict() == {
-        "Indicator": "New claims, days", "Action": "Clear claims older than 30 days",
-        "Owner": "Benefits Manager", "Due": "20 Sep 2026", "Raised": "September 2026", "Status": "⚠ Overdue"}
+        "Indicator": "New claims, days",
+        "Action": "Clear claims older than 30 days",
+        "Owner": "Benefits Manager",
+        "Due": "20 Sep 2026",
+        "Raised": "September 2026",
+        "Status": "⚠ Overdue",
+    }
     assert table.iloc[1]["Status"] == "Open"
     assert report.actions_sentence(data, actions, "Dundee City").startswith(
-        "2 actions are open at the end of October 2026; 1 of them is overdue")
-    assert report.actions_sentence(data, [], "East Ayrshire") == \
-        "East Ayrshire has no open actions at the end of October 2026."
+        "2 actions are open at the end of October 2026; 1 of them is overdue"
+    )
+    assert (
+        report.actions_sentence(data, [], "East Ayrshire")
+        == "East Ayrshire has no open actions at the end of October 2026."
+    )
 
 
 def test_overdue_actions_across_councils_for_the_analysts(warehouse):
@@ -141,8 +171,10 @@ def test_overdue_actions_across_councils_for_the_analysts(warehouse):
     assert [(a.council, a.indicator) for a in overdue] == [(DUNDEE, "new_claims_days"), (MIDLOTHIAN, "new_claims_days")]
     table = report.actions_table(data, overdue, councils=True)
     assert list(table["Council"]) == ["Dundee City", "Midlothian"] and set(table["Status"]) == {"⚠ Overdue"}
-    assert report.overdue_sentence(data, overdue) == \
-        "2 actions at 2 councils were due before the end of October 2026 and are not yet done."
+    assert (
+        report.overdue_sentence(data, overdue)
+        == "2 actions at 2 councils were due before the end of October 2026 and are not yet done."
+    )
 
 
 # --- the council page's freeze: commentary is the council's own data --------------------------------------
@@ -160,8 +192,14 @@ def test_a_new_commentary_row_re_plans_only_that_councils_page(tmp_path):
         from perfcore import warehouse
 
         harness.con.close()  # the build reads a snapshot; DuckDB lets one process open a file one way at a time
-        jobs = plan(load(tmp_path, "2026-10"), load_site_config(ROOT), root=ROOT, reports_dir=tmp_path / "reports",
-                    site=tmp_path / "site", only=("report", "onboarding"))
+        jobs = plan(
+            load(tmp_path, "2026-10"),
+            load_site_config(ROOT),
+            root=ROOT,
+            reports_dir=tmp_path / "reports",
+            site=tmp_path / "site",
+            only=("report", "onboarding"),
+        )
         harness.con = warehouse.connect(tmp_path / "warehouse.duckdb")
         return {job.label: job.fingerprint for job in jobs}
 
@@ -181,8 +219,10 @@ def test_a_new_commentary_row_re_plans_only_that_councils_page(tmp_path):
 # --- hostile commentary, published literally --------------------------------------------------------------
 
 LONG_WORD = "Pneumonoultramicroscopicsilicovolcanoconiosis" * 12  # 540 letters, no space to break at
-HOSTILE = ("<script>alert(1)</script> #set page(fill: red) $x$ *bold* [link](javascript:alert(1)) @ref "
-           "back\\slash \\\\ <!-- hidden --> _under_ `code` | pipe | &amp; ]] {{ " + LONG_WORD)
+HOSTILE = (
+    "<script>alert(1)</script> #set page(fill: red) $x$ *bold* [link](javascript:alert(1)) @ref "
+    "back\\slash \\\\ <!-- hidden --> _under_ `code` | pipe | &amp; ]] {{ " + LONG_WORD
+)
 ACTION = "<img src=x onerror=alert(1)> #emph[act] $y$"
 OWNER = "**Owner** @boss \\ <b>"
 TAIL = "END-OF-COMMENT"  # the last words of a 1,900-character comment: shown, not cut at a table cell's 200
@@ -199,10 +239,12 @@ def hostile_page(tmp_path_factory):
     harness = Harness(folder)
     assert harness.ingest(month_of_claims(DUNDEE, "2026-10")).outcome == "accepted"
     long_comment = ("word " * 376) + TAIL
-    send(harness,
-         (DUNDEE, "2026-10", "new_claims_days", HOSTILE, ACTION, OWNER, "2026-10-02"),
-         (DUNDEE, "2026-10", "changes_days", long_comment, "", "", ""),
-         (DUNDEE, "2026-10", "", HOSTILE, "", "", ""))
+    send(
+        harness,
+        (DUNDEE, "2026-10", "new_claims_days", HOSTILE, ACTION, OWNER, "2026-10-02"),
+        (DUNDEE, "2026-10", "changes_days", long_comment, "", "", ""),
+        (DUNDEE, "2026-10", "", HOSTILE, "", "", ""),
+    )
     harness.con.close()
     data = load(folder, "2026-10")
     notes = report.commentary(data, DUNDEE)
@@ -210,10 +252,12 @@ def hostile_page(tmp_path_factory):
     cell = new_code_cell("# the Manager's commentary section, as council.ipynb emits it")
     cell.outputs = [
         display.callout_bundle("note", display.md_literal(notes.month), title=report.MONTH_AS_A_WHOLE).as_output(),
-        display.table_bundle(report.commentary_table(data, DUNDEE, notes), "Commentary", id="commentary",
-                             limit=report.COMMENTARY_LIMIT).as_output(),
-        display.table_bundle(report.actions_table(data, actions), "Open actions", id="actions-open",
-                             limit=report.COMMENTARY_LIMIT).as_output(),
+        display.table_bundle(
+            report.commentary_table(data, DUNDEE, notes), "Commentary", id="commentary", limit=report.COMMENTARY_LIMIT
+        ).as_output(),
+        display.table_bundle(
+            report.actions_table(data, actions), "Open actions", id="actions-open", limit=report.COMMENTARY_LIMIT
+        ).as_output(),
     ]
     notebook = new_notebook(cells=[new_markdown_cell("# Manager's commentary"), cell])
     return render(notebook, folder, audience="council", report="report", pdf=True, council=DUNDEE)
@@ -239,9 +283,25 @@ def test_hostile_commentary_is_escaped_in_html(hostile_page):
 
 def test_hostile_commentary_leaves_the_pdf_compiling_and_shows_literally(hostile_page):
     text = flat(pdf_text(hostile_page.pdf)).replace(" ", "")
-    for literal in ("<script>alert(1)</script>", "#setpage(fill:red)", "$x$", "*bold*", "[link](javascript:alert(1))",
-                    "@ref", "back\\slash\\\\", "<!--hidden-->", "_under_", "`code`", "|pipe|", "&amp;", "]]{{",
-                    "<imgsrc=xonerror=alert(1)>#emph[act]$y$", "**Owner**@boss\\<b>", TAIL, "⚠Overdue"):
+    for literal in (
+        "<script>alert(1)</script>",
+        "#setpage(fill:red)",
+        "$x$",
+        "*bold*",
+        "[link](javascript:alert(1))",
+        "@ref",
+        "back\\slash\\\\",
+        "<!--hidden-->",
+        "_under_",
+        "`code`",
+        "|pipe|",
+        "&amp;",
+        "]]{{",
+        "<imgsrc=xonerror=alert(1)>#emph[act]$y$",
+        "**Owner**@boss\\<b>",
+        TAIL,
+        "⚠Overdue",
+    ):
         assert literal in text, literal
     assert LONG_WORD[:200] in re.sub(r"-", "", text)  # the long word is all there (broken across lines at most)
 
@@ -263,8 +323,14 @@ def test_the_demo_writes_commentary_that_the_pages_show(tmp_path):
     from perfcore.reporting import report
 
     consortium = load_consortium(ROOT / "parameters")
-    summary = write_demo_data(tmp_path / "demo", consortium=consortium, councils=8, months=7, today=date(2026, 11, 26),
-                              initiatives_file=ROOT / "parameters" / "initiatives.yaml")
+    summary = write_demo_data(
+        tmp_path / "demo",
+        consortium=consortium,
+        councils=8,
+        months=7,
+        today=date(2026, 11, 26),
+        initiatives_file=ROOT / "parameters" / "initiatives.yaml",
+    )
     assert set(summary.stories["commentary"]) == {DUNDEE, MIDLOTHIAN, "S12000011"}
     assert set(summary.commentary_files) == set((tmp_path / "demo" / "commentary").glob("*.csv"))
     assert set(summary.commentary_files) <= set(summary.files)

@@ -17,7 +17,9 @@ def data(tmp_path_factory):
 
 def test_a_councils_summary_says_the_figure_the_change_the_rank_and_the_status(data):
     sentences = report.narrative(data, RENFREWSHIRE, report.positions(data, RENFREWSHIRE))
-    assert sentences[0] == "New claims took 14.0 days in October, down from 16.0 days (better); 3rd of 10; status green."
+    assert (
+        sentences[0] == "New claims took 14.0 days in October, down from 16.0 days (better); 3rd of 10; status green."
+    )
     # every change took 4 days: nine councils tie for 1st (the tenth sent none)
     assert "Changes took 4.0 days in October, unchanged from 4.0 days; 1st of 9; status green." in sentences
     assert all(s.endswith(".") for s in sentences)
@@ -46,10 +48,15 @@ def test_subsidy_position_and_sentence(data):
 def test_work_on_hand_alerts_and_data_quality_sentences(data):
     assert report.work_on_hand_sentence(data, DUNDEE) == (
         "At the end of October 2026 3 items were waiting for a decision; 1 of them had waited more than 30 days "
-        "(1 a month earlier). Old work on hand tends to rise before processing times do: watch it.")
+        "(1 a month earlier). Old work on hand tends to rise before processing times do: watch it."
+    )
     assert report.alerts_sentence(data, [], "Dundee City").startswith("No alerts for Dundee City in October 2026")
-    assert report.data_quality_sentence(data, DUNDEE).startswith("2 file(s) received for October 2026: 2 accepted; 1 record(s)")
-    assert report.returns_sentence(data).startswith("10 of 10 members sent an extract for October 2026. Manual return incomplete: ")
+    assert report.data_quality_sentence(data, DUNDEE).startswith(
+        "2 file(s) received for October 2026: 2 accepted; 1 record(s)"
+    )
+    assert report.returns_sentence(data).startswith(
+        "10 of 10 members sent an extract for October 2026. Manual return incomplete: "
+    )
 
 
 def test_the_alert_rules_sentence_reads_its_numbers_from_thresholds_yaml(data):

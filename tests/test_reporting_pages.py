@@ -30,9 +30,16 @@ def test_the_council_report_declares_what_it_shows_from_others():
 def test_the_council_notebook_draws_other_councils_figures_only_from_the_declaration():
     source = "\n".join(c.source for c in nbformat.read(ROOT / "notebooks" / COUNCIL_PAGE.notebook, as_version=4).cells)
     assert "report.from_other_councils(data, council)" in source
-    for undeclared in ("report.trend(", "report.positions(", "report.initiative_results(", "report.peer_average(",
-                       "report.series(data, \"consortium\""):
-        assert undeclared not in source, f"council.ipynb calls {undeclared}: take it from `others` so the build fingerprints it"
+    for undeclared in (
+        "report.trend(",
+        "report.positions(",
+        "report.initiative_results(",
+        "report.peer_average(",
+        'report.series(data, "consortium"',
+    ):
+        assert undeclared not in source, (
+            f"council.ipynb calls {undeclared}: take it from `others` so the build fingerprints it"
+        )
     assert "report.narrative(data, council, others.positions)" in source
 
 
@@ -54,7 +61,10 @@ def test_another_councils_change_reruns_a_page_only_when_it_changes_what_the_pag
     before = shown_from_others(COUNCIL_PAGE, rb.load(warehouse), DUNDEE)
     # Borders resubmits October with the same figures and more old work on hand: a count Dundee's page never shows.
     h = Harness(tmp_path, today=rb.TODAY)
-    assert h.ingest(rb.council_extract(BORDERS, rb.PERIOD, 26, changes=False, sequence=2, extra_items=3)).outcome == "accepted"
+    assert (
+        h.ingest(rb.council_extract(BORDERS, rb.PERIOD, 26, changes=False, sequence=2, extra_items=3)).outcome
+        == "accepted"
+    )
     assert h.values(BORDERS, rb.PERIOD)["work_on_hand"] == 6
     h.con.close()
     assert shown_from_others(COUNCIL_PAGE, rb.load(warehouse), DUNDEE) == before

@@ -14,8 +14,18 @@ from perfcore import analytics
 from perfcore.analytics.alerts import Alert
 from perfcore.reporting import report, wording
 
-CODES = ("S12000042", "S12000008", "S12000011", "S12000010", "S12000038",
-         "S12000021", "S12000050", "S12000019", "S12000040", "S12000026")
+CODES = (
+    "S12000042",
+    "S12000008",
+    "S12000011",
+    "S12000010",
+    "S12000038",
+    "S12000021",
+    "S12000050",
+    "S12000019",
+    "S12000040",
+    "S12000026",
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +34,13 @@ def data(tmp_path_factory):
 
 
 def test_every_published_rank_and_quartile_is_the_librarys(data):
-    library = analytics.ranks(data.table, data.framework, data.period, areas=data.consortium.codes,
-                              indicators=[i.id for i in data.framework.indicators if i.better])
+    library = analytics.ranks(
+        data.table,
+        data.framework,
+        data.period,
+        areas=data.consortium.codes,
+        indicators=[i.id for i in data.framework.indicators if i.better],
+    )
     assert not library.empty
     places = {code: {p.indicator.id: p for p in report.positions(data, code)} for code in data.consortium.codes}
     for indicator in data.framework.indicators:
@@ -78,7 +93,9 @@ def test_benchmark_table_stars_the_best_and_ends_with_the_consortium(data):
 
 def test_framework_table_and_definitions_phrase_thresholds_one_way(data):
     framework = report.framework_table(data).set_index("Id")
-    assert framework.loc["new_claims_days", "Green"] == "≤ 20" and framework.loc["accuracy_pct", "Green"].startswith("≥ ")
+    assert framework.loc["new_claims_days", "Green"] == "≤ 20" and framework.loc["accuracy_pct", "Green"].startswith(
+        "≥ "
+    )
     assert framework.loc["la_error_overpayment_pct", "Window"] == "financial year to date"
     text = report.indicator_definition(data.framework.indicator("new_claims_days"))
     assert "- **Thresholds**: Green at most 20; Amber at most 25; Red above 25" in text
@@ -93,7 +110,9 @@ def test_work_on_hand_is_counted_in_the_age_bands(data):
 
 
 def test_alert_table_names_the_rule_and_the_months(data):
-    alert = Alert("S12000042", "new_claims_days", "spc_run", "high", "Evidence.", ("2026-03", "2026-10"), "2026-03", 2.0)
+    alert = Alert(
+        "S12000042", "new_claims_days", "spc_run", "high", "Evidence.", ("2026-03", "2026-10"), "2026-03", 2.0
+    )
     row = report.alert_table(data, [alert]).iloc[0]
     run = analytics.load_settings(data.parameters).spc.run_length
     assert row["Alert"] == f"High: Run of {run} on one side of the mean"
@@ -108,7 +127,9 @@ def test_data_quality_tables_list_the_rejected_record(data):
     assert reasons.iloc[0]["Rejected"] == 1 and report.rejections_more(data, CODES[0]) is None
     assert report.rejection_table(data, CODES[1]).empty
     status = report.returns_status(data).set_index("Council")
-    assert status.loc["Dundee City", "Extract"] == "received" and status.loc["Dundee City", "Manual return"] == "partial"
+    assert (
+        status.loc["Dundee City", "Extract"] == "received" and status.loc["Dundee City", "Manual return"] == "partial"
+    )
     assert status.loc["East Ayrshire", "Manual return"] == "MISSING"
     submissions = report.submission_table(data, CODES[0])  # newest first: the manual return, then the extract
     assert submissions[["Outcome", "Records rejected"]].values.tolist() == [["accepted", "0"], ["accepted", "1"]]

@@ -41,21 +41,42 @@ USERS = (
     users_file.User("dwp.reader", "dwp"),
 )
 SITE_FILES = (
-    "index.html", "favicon.ico", "assets/perfcore.css", "assets/search.js", "assets/favicon.svg",
-    "consortium/index.html", "consortium/search.json", "consortium/2026-10/benchmarks.html",
-    "consortium/2026-10/benchmarks_files/league.svg", "consortium/2026-10/consortium-2026-10-benchmarks.pdf",
-    "analysts/index.html", "analysts/search.json", "analysts/2026-10/data-quality.html",
-    "councils/dundee-city/index.html", "councils/dundee-city/search.json",
-    "councils/dundee-city/2026-10/report.html", "councils/dundee-city/2026-10/report_files/trend.svg",
-    "councils/dundee-city/2026-10/report_files/trend.csv", "councils/dundee-city/2026-10/dundee-city-2026-10-report.pdf",
-    "councils/midlothian/index.html", "councils/midlothian/search.json",
-    "councils/midlothian/2026-10/report.html", "councils/midlothian/2026-10/report_files/trend.svg",
+    "index.html",
+    "favicon.ico",
+    "assets/perfcore.css",
+    "assets/search.js",
+    "assets/favicon.svg",
+    "consortium/index.html",
+    "consortium/search.json",
+    "consortium/2026-10/benchmarks.html",
+    "consortium/2026-10/benchmarks_files/league.svg",
+    "consortium/2026-10/consortium-2026-10-benchmarks.pdf",
+    "analysts/index.html",
+    "analysts/search.json",
+    "analysts/2026-10/data-quality.html",
+    "councils/dundee-city/index.html",
+    "councils/dundee-city/search.json",
+    "councils/dundee-city/2026-10/report.html",
+    "councils/dundee-city/2026-10/report_files/trend.svg",
+    "councils/dundee-city/2026-10/report_files/trend.csv",
+    "councils/dundee-city/2026-10/dundee-city-2026-10-report.pdf",
+    "councils/midlothian/index.html",
+    "councils/midlothian/search.json",
+    "councils/midlothian/2026-10/report.html",
+    "councils/midlothian/2026-10/report_files/trend.svg",
     "councils/midlothian/2026-10/midlothian-2026-10-report.pdf",
     "councils/east-lothian/2026-10/report.html",
-    "dwp/index.html", "dwp/search.json", "dwp/2026-10/sop-return-2026-10.csv",
+    "dwp/index.html",
+    "dwp/search.json",
+    "dwp/2026-10/sop-return-2026-10.csv",
     "dwp/2026-10/midlothian-2026-10-report.pdf",
 )
-MISSING = ("/councils/dundee-city/2026-09/report.html", "/consortium/2026-09/benchmarks.html", "/dwp/2026-09/x.pdf", "/nope.html")
+MISSING = (
+    "/councils/dundee-city/2026-09/report.html",
+    "/consortium/2026-09/benchmarks.html",
+    "/dwp/2026-09/x.pdf",
+    "/nope.html",
+)
 
 
 def free_port() -> int:
@@ -102,11 +123,21 @@ class Server:
         self.reports = workdir / "reports"
         self.users = workdir / "users.yaml"
         write_users(self.users, users)
-        env = {**os.environ, "PERFCORE_PARAMETERS": str(ROOT / "parameters"), "PERFCORE_USERS": str(self.users),
-               "PERFCORE_REPORTS": str(self.reports), "PERFCORE_WAREHOUSE": str(workdir / "w.duckdb")}
+        env = {
+            **os.environ,
+            "PERFCORE_PARAMETERS": str(ROOT / "parameters"),
+            "PERFCORE_USERS": str(self.users),
+            "PERFCORE_REPORTS": str(self.reports),
+            "PERFCORE_WAREHOUSE": str(workdir / "w.duckdb"),
+        }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "perfcore", "serve", "--site", str(site), "--port", str(self.port), *extra],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         self.wait_until_listening()
 
     def wait_until_listening(self) -> None:
@@ -138,12 +169,20 @@ class Server:
         return self.process.returncode, out, err
 
 
-def get(port: int, path: str, user: str | None = None, password: str = PASSWORD, headers: dict | None = None,
-        https: bool = False) -> tuple[int, dict, bytes]:
+def get(
+    port: int,
+    path: str,
+    user: str | None = None,
+    password: str = PASSWORD,
+    headers: dict | None = None,
+    https: bool = False,
+) -> tuple[int, dict, bytes]:
     if https:
         import ssl
 
-        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=ssl._create_unverified_context())
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", port, timeout=30, context=ssl._create_unverified_context()
+        )
     else:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     sent = dict(headers or {})
@@ -246,8 +285,12 @@ def test_path_tricks_give_nothing_away(server, path):
 
 @pytest.mark.slow  # a real nginx
 def test_home_follows_the_role(server):
-    homes = {"dundee.officer": "/councils/dundee-city/index.html", "shared.service": "/councils/dundee-city/index.html",
-             "analyst": "/index.html", "dwp.reader": "/dwp/index.html"}
+    homes = {
+        "dundee.officer": "/councils/dundee-city/index.html",
+        "shared.service": "/councils/dundee-city/index.html",
+        "analyst": "/index.html",
+        "dwp.reader": "/dwp/index.html",
+    }
     for user, home in homes.items():
         status, headers, _ = get(server.port, "/", user)
         assert status == 302 and headers["location"] == home, (user, status, headers.get("location"))
@@ -283,16 +326,38 @@ def test_every_decision_is_logged_and_summarised(server, tmp_path):
     time.sleep(0.2)
     entries = [json.loads(line) for line in server.access_log.read_text().splitlines()]
     assert {"time", "user", "method", "path", "status", "client"} <= entries[-1].keys()
-    assert any(e["user"] == "dundee.officer" and e["path"] == "/councils/midlothian/2026-10/report.html" and e["status"] == 403
-               for e in entries)
+    assert any(
+        e["user"] == "dundee.officer" and e["path"] == "/councils/midlothian/2026-10/report.html" and e["status"] == 403
+        for e in entries
+    )
     assert any(e["status"] == 401 and e["path"] == "/dwp/index.html" for e in entries)
-    result = subprocess.run([sys.executable, "-m", "perfcore", "access-log", "--log", str(server.access_log),
-                             "--user", "dundee.officer", "--denied", "--format", "json"],
-                            capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PERFCORE_PARAMETERS": str(ROOT / "parameters")})
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "perfcore",
+            "access-log",
+            "--log",
+            str(server.access_log),
+            "--user",
+            "dundee.officer",
+            "--denied",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PERFCORE_PARAMETERS": str(ROOT / "parameters")},
+    )
     denied = json.loads(result.stdout)
     assert denied and all(row["user"] == "dundee.officer" and row["status"] in (401, 403) for row in denied)
-    summary = subprocess.run([sys.executable, "-m", "perfcore", "access-log", "--log", str(server.access_log)],
-                             capture_output=True, text=True, cwd=ROOT)
+    summary = subprocess.run(
+        [sys.executable, "-m", "perfcore", "access-log", "--log", str(server.access_log)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert summary.returncode == 0 and "dundee.officer" in summary.stdout and "denied" in summary.stdout
 
 
@@ -307,8 +372,18 @@ def test_policy_holds_under_load(server, site):
     def one(case):
         user, path = case
         status = get(server.port, path, user)[0]
-        want = 401 if user is None else expected(table[user], path, site) if path in paths[: len(SITE_FILES) + len(MISSING)] else None
-        return want is not None and status != want or (want is None and status == 200 and "midlothian" in path and user == "dundee.officer")
+        want = (
+            401
+            if user is None
+            else expected(table[user], path, site)
+            if path in paths[: len(SITE_FILES) + len(MISSING)]
+            else None
+        )
+        return (
+            want is not None
+            and status != want
+            or (want is None and status == 200 and "midlothian" in path and user == "dundee.officer")
+        )
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=50) as pool:
@@ -371,12 +446,32 @@ def test_single_sign_on_maps_the_signed_in_email_to_a_user(site, run_folder):
 @pytest.mark.slow  # a real nginx
 def test_tls_with_hsts(site, tmp_path, run_folder):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     os.chmod(key, 0o600)
     running = Server(site, run_folder, "--tls-cert", str(cert), "--tls-key", str(key))
     try:
-        status, headers, _ = get(running.port, "/councils/dundee-city/2026-10/report.html", "dundee.officer", https=True)
+        status, headers, _ = get(
+            running.port, "/councils/dundee-city/2026-10/report.html", "dundee.officer", https=True
+        )
         assert status == 200 and headers["strict-transport-security"].startswith("max-age=")
         assert get(running.port, "/councils/midlothian/2026-10/report.html", "dundee.officer", https=True)[0] == 403
     finally:
@@ -402,9 +497,30 @@ def test_serve_stops_cleanly_on_ctrl_c_and_leaves_no_nginx(site, run_folder):
 def test_print_config_writes_what_it_deploys(site, tmp_path, monkeypatch):
     write_users(tmp_path / "users.yaml")
     out = tmp_path / "deploy"
-    env = {**os.environ, "PERFCORE_PARAMETERS": str(ROOT / "parameters"), "PERFCORE_USERS": str(tmp_path / "users.yaml")}
-    result = subprocess.run([sys.executable, "-m", "perfcore", "serve", "--site", str(site), "--print-config", "--out", str(out),
-                             "--server-name", "hb.example.gov.uk"], capture_output=True, text=True, cwd=ROOT, env=env)
+    env = {
+        **os.environ,
+        "PERFCORE_PARAMETERS": str(ROOT / "parameters"),
+        "PERFCORE_USERS": str(tmp_path / "users.yaml"),
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "perfcore",
+            "serve",
+            "--site",
+            str(site),
+            "--print-config",
+            "--out",
+            str(out),
+            "--server-name",
+            "hb.example.gov.uk",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     conf = (out / "nginx.conf").read_text()
     assert "user www-data;" in conf and "server_name hb.example.gov.uk;" in conf and "auth_basic_user_file" in conf

@@ -97,7 +97,8 @@ def private_markers(demo_warehouse: Path) -> dict[str, set[str]]:
     files = con.execute("select authority, file_name from submissions where authority is not null").fetchall()
     refs = con.execute(
         "select s.authority, r.ref from rejections r join submissions s on s.id = r.submission_id "
-        "where r.level = 'record' and r.ref is not null and s.authority is not null").fetchall()
+        "where r.level = 'record' and r.ref is not null and s.authority is not null"
+    ).fetchall()
     con.close()
     owners: dict[str, set[str]] = {}
     for authority, ref in refs:
@@ -147,8 +148,11 @@ def browser(url: str) -> BeautifulSoup:
 
 
 def visible_links(dom: BeautifulSoup) -> list[str]:
-    return [a["href"] for a in dom.find_all("a", href=True)
-            if not a.find_parent(attrs={"hidden": True}) and not a.has_attr("hidden")]
+    return [
+        a["href"]
+        for a in dom.find_all("a", href=True)
+        if not a.find_parent(attrs={"hidden": True}) and not a.has_attr("hidden")
+    ]
 
 
 def test_a_council_officer_signs_in_lands_home_and_searches_only_what_they_may(served):
@@ -174,5 +178,8 @@ def test_dwp_signs_in_and_sees_only_the_dwp_folder(served):
     dom = browser(f"http://dwp.reader:{quote(PASSWORD)}@127.0.0.1:{server.port}/")
     assert dom.html.get("data-perfcore-user") == "dwp.reader"
     links = visible_links(dom)
-    assert links and all(not h.startswith(("../councils", "../consortium", "/councils", "/consortium", "councils", "consortium"))
-                         for h in links if not h.startswith("#")), links
+    assert links and all(
+        not h.startswith(("../councils", "../consortium", "/councils", "/consortium", "councils", "consortium"))
+        for h in links
+        if not h.startswith("#")
+    ), links

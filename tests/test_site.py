@@ -31,7 +31,9 @@ def test_every_page_built_without_failure(demo_site):
     for council in CONSORTIUM.members:
         assert council_page(site, council.slug, summary.period).exists()
         assert (site / "councils" / council.slug / "index.html").exists()  # landing page per council
-        assert (site / "councils" / council.slug / summary.period / f"{council.slug}-{summary.period}-report.pdf").exists()
+        assert (
+            site / "councils" / council.slug / summary.period / f"{council.slug}-{summary.period}-report.pdf"
+        ).exists()
     for name in ("benchmarks", "indicators", "guide"):
         assert (site / "consortium" / summary.period / f"{name}.html").exists(), name
     for name in ("analytics", "data-quality"):  # every council's alerts, files and rejections: analysts only
@@ -51,8 +53,10 @@ def test_tables_are_real_tables_with_the_right_figures(demo_site, demo_warehouse
     days = indicators.values_for(table, framework, "S12000019", summary.period)["new_claims_days"]
     page = soup(council_page(site, "midlothian", summary.period))
     position = next(t for t in page.find_all("table") if "against the other members" in t.caption.get_text())
-    rows = {tr.find_all(["td", "th"])[0].get_text(strip=True): [c.get_text(strip=True) for c in tr.find_all(["td", "th"])]
-            for tr in position.find_all("tr")}
+    rows = {
+        tr.find_all(["td", "th"])[0].get_text(strip=True): [c.get_text(strip=True) for c in tr.find_all(["td", "th"])]
+        for tr in position.find_all("tr")
+    }
     assert rows["New claims, days"][1] == f"{days:.1f} days"
     assert rows["New claims, days"][3] == "10th of 10"
 

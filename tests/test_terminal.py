@@ -29,17 +29,20 @@ def visible_only(text: str) -> bool:
     return all(ch == "\n" or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Zl", "Zp"} for ch in text)
 
 
-@pytest.mark.parametrize("raw, shown", [
-    ("\x1b]0;t\x07", "\\x1b]0;t\\x07"),
-    ("a\u202eb", "a\\u202eb"),
-    ("\x9b31m", "\\x9b31m"),
-    ("\x7f", "\\x7f"),
-    ("line\nnext\r", "line\\nnext\\r"),
-    ("tab\there", "tab\\there"),
-    ("zero\u200bwidth\u2028", "zero\\u200bwidth\\u2028"),
-    ("bad\udcffbyte", "bad\\udcffbyte"),  # a file name that was not UTF-8 (surrogateescape)
-    ("Dùn Èideann – £5 ✓", "Dùn Èideann – £5 ✓"),  # printable text stays as it is
-])
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("\x1b]0;t\x07", "\\x1b]0;t\\x07"),
+        ("a\u202eb", "a\\u202eb"),
+        ("\x9b31m", "\\x9b31m"),
+        ("\x7f", "\\x7f"),
+        ("line\nnext\r", "line\\nnext\\r"),
+        ("tab\there", "tab\\there"),
+        ("zero\u200bwidth\u2028", "zero\\u200bwidth\\u2028"),
+        ("bad\udcffbyte", "bad\\udcffbyte"),  # a file name that was not UTF-8 (surrogateescape)
+        ("Dùn Èideann – £5 ✓", "Dùn Èideann – £5 ✓"),  # printable text stays as it is
+    ],
+)
 def test_safe_shows_controls_as_visible_escapes(raw: str, shown: str) -> None:
     from perfcore import terminal
 
@@ -56,11 +59,16 @@ def hostile_files(tmp_path: Path) -> list[Path]:
         # a good extract under a hostile name: accepted, the name is printed
         write(folder / f"good{HOSTILE}.xml", extract_xml(records=[claim("A", "2026-10-01", "2026-10-10")])),
         # hostile CSV fields: the rows are rejected, their fields quoted in the reasons and refs
-        write(folder / f"return{HOSTILE}.csv", manual_csv([
-            (f"S12000042{HOSTILE}", "2026-10", "calls_offered", 10),
-            ("S12000042", "2026-10", f"calls{HOSTILE}", 9),
-            ("S12000042", "2026-10", "calls_answered", f"9{HOSTILE}"),
-        ])),
+        write(
+            folder / f"return{HOSTILE}.csv",
+            manual_csv(
+                [
+                    (f"S12000042{HOSTILE}", "2026-10", "calls_offered", 10),
+                    ("S12000042", "2026-10", f"calls{HOSTILE}", 9),
+                    ("S12000042", "2026-10", "calls_answered", f"9{HOSTILE}"),
+                ]
+            ),
+        ),
         # a hostile header: the whole file is rejected with the header in the reason
         write(folder / "header.csv", f"authority,period{HOSTILE},measure,value\nS12000042,2026-10,calls_offered,1\n"),
     ]

@@ -21,9 +21,13 @@ from perfcore.render import load_site_config
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "monthly-site.yml"
 CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))  # minute, hour, day of month, month, day of week
-CRON_NAMES = ({}, {}, {},
-              {m: n for n, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)},
-              {d: n for n, d in enumerate("sun mon tue wed thu fri sat".split())})
+CRON_NAMES = (
+    {},
+    {},
+    {},
+    {m: n for n, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)},
+    {d: n for n, d in enumerate("sun mon tue wed thu fri sat".split())},
+)
 SHELL_OPERATORS = {"|", "||", "&&", ";", "&", ">", ">>", "<", "2>", "(", ")"}
 
 
@@ -54,6 +58,7 @@ def uses(workflow: dict[str, Any], action: str) -> list[dict[str, Any]]:
 
 def cron_field_ok(text: str, low: int, high: int, names: dict[str, int]) -> bool:
     """One cron field: *, n, a-b, with /step, comma-separated; names for months and weekdays."""
+
     def value(token: str) -> int | None:
         token = token.lower()
         if token in names:
@@ -76,14 +81,26 @@ def cron_field_ok(text: str, low: int, high: int, names: dict[str, int]) -> bool
 def valid_cron(expression: str) -> bool:
     fields = expression.split()
     return len(fields) == 5 and all(
-        cron_field_ok(f, low, high, names) for f, (low, high), names in zip(fields, CRON_RANGES, CRON_NAMES))
+        cron_field_ok(f, low, high, names) for f, (low, high), names in zip(fields, CRON_RANGES, CRON_NAMES)
+    )
 
 
-@pytest.mark.parametrize("expression, ok", [
-    ("0 6 5 * *", True), ("*/15 0-23/2 1,15 jan-jun mon-fri", True), ("0 6 5 * * *", False),
-    ("60 6 5 * *", False), ("0 24 5 * *", False), ("0 6 0 * *", False), ("0 6 5 13 *", False),
-    ("0 6 5 * 7", False), ("0 6 5-1 * *", False), ("0 6 */0 * *", False), ("@monthly", False),
-])
+@pytest.mark.parametrize(
+    "expression, ok",
+    [
+        ("0 6 5 * *", True),
+        ("*/15 0-23/2 1,15 jan-jun mon-fri", True),
+        ("0 6 5 * * *", False),
+        ("60 6 5 * *", False),
+        ("0 24 5 * *", False),
+        ("0 6 0 * *", False),
+        ("0 6 5 13 *", False),
+        ("0 6 5 * 7", False),
+        ("0 6 5-1 * *", False),
+        ("0 6 */0 * *", False),
+        ("@monthly", False),
+    ],
+)
 def test_cron_checker(expression: str, ok: bool) -> None:
     assert valid_cron(expression) is ok
 
@@ -123,7 +140,7 @@ def perfcore_commands(workflow: dict[str, Any]) -> list[list[str]]:
                 continue
             start = tokens.index("perfcore")
             end = next((i for i in range(start, len(tokens)) if tokens[i] in SHELL_OPERATORS), len(tokens))
-            found.append(tokens[start + 1:end])
+            found.append(tokens[start + 1 : end])
     return found
 
 
@@ -151,8 +168,13 @@ def test_builds_the_period_and_uploads_the_site(workflow: dict[str, Any]) -> Non
 
 def test_never_deploys_to_github_pages(workflow: dict[str, Any]) -> None:
     """The site is access-controlled by audience folder on nginx; Pages is public."""
-    pages_actions = {"actions/deploy-pages", "actions/upload-pages-artifact", "actions/configure-pages",
-                     "peaceiris/actions-gh-pages", "JamesIves/github-pages-deploy-action"}
+    pages_actions = {
+        "actions/deploy-pages",
+        "actions/upload-pages-artifact",
+        "actions/configure-pages",
+        "peaceiris/actions-gh-pages",
+        "JamesIves/github-pages-deploy-action",
+    }
     assert not [s["uses"] for s in steps(workflow) if s.get("uses", "").split("@")[0] in pages_actions]
     text = WORKFLOW.read_text(encoding="utf-8")
     assert "gh-pages" not in text and "pages: write" not in text

@@ -16,9 +16,9 @@ from pathlib import Path
 from perfcore import settings
 from perfcore.access.commands import COMMANDS as ACCESS_COMMANDS
 from perfcore.dwp.commands import COMMANDS as DWP_COMMANDS
+from perfcore.exceptions import PerfcoreError
 from perfcore.intake.validate import COMMANDS as VALIDATE_COMMANDS
 from perfcore.mail.commands import COMMANDS as MAIL_COMMANDS
-from perfcore.exceptions import PerfcoreError
 from perfcore.terminal import guarded_output, safe
 
 
@@ -112,7 +112,9 @@ def _cell(value) -> str:
 
 
 def _ingest_arguments(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("paths", nargs="+", metavar="PATH", help="HBPE extracts (.xml), manual returns (.csv), or folders of them")
+    sub.add_argument(
+        "paths", nargs="+", metavar="PATH", help="HBPE extracts (.xml), manual returns (.csv), or folders of them"
+    )
 
 
 def cmd_ingest(args) -> int:
@@ -131,16 +133,29 @@ def cmd_ingest(args) -> int:
 
 
 def _indicators_arguments(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--council", required=True, metavar="CODE|consortium", help="a member's GSS code, or 'consortium' for the pooled figure")
-    sub.add_argument("--period", metavar="YYYY-MM", help="the month (default: the latest complete month; see complete_after_days in consortium.yaml)")
+    sub.add_argument(
+        "--council",
+        required=True,
+        metavar="CODE|consortium",
+        help="a member's GSS code, or 'consortium' for the pooled figure",
+    )
+    sub.add_argument(
+        "--period",
+        metavar="YYYY-MM",
+        help="the month (default: the latest complete month; see complete_after_days in consortium.yaml)",
+    )
     sub.add_argument("--format", choices=("json", "table"), default="table")
-    sub.add_argument("--framework", metavar="FILE", help="a framework file to compute with instead of parameters/framework.yaml (to see the effect of a change)")
+    sub.add_argument(
+        "--framework",
+        metavar="FILE",
+        help="a framework file to compute with instead of parameters/framework.yaml (to see the effect of a change)",
+    )
 
 
 def cmd_indicators(args) -> int:
-    from perfcore.warehouse import indicators
-    from perfcore.exceptions import IndicatorError
     from perfcore.config.parameters import CONSORTIUM
+    from perfcore.exceptions import IndicatorError
+    from perfcore.warehouse import indicators
 
     consortium, framework = _consortium(args), _framework(args)
     area = args.council if args.council == CONSORTIUM else consortium.council(args.council).code
@@ -158,7 +173,12 @@ def cmd_indicators(args) -> int:
     note = indicators.month_status(period, counts, consortium, today).note
     print(f"{consortium.area_name(area)}, {period}{f' ({note})' if note else ''} (framework {framework.version})")
     rows = [
-        {"indicator": i.id, "value": i.format(values[i.id]), "status": (i.rag(values[i.id]) or "").upper(), "name": i.name}
+        {
+            "indicator": i.id,
+            "value": i.format(values[i.id]),
+            "status": (i.rag(values[i.id]) or "").upper(),
+            "name": i.name,
+        }
         for i in framework.indicators
     ]
     _print_table(rows, ["indicator", "value", "status", "name"])
@@ -166,7 +186,11 @@ def cmd_indicators(args) -> int:
 
 
 def _rejections_arguments(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--council", metavar="CODE", help="only this member's files (a council page names the command for its rejections)")
+    sub.add_argument(
+        "--council",
+        metavar="CODE",
+        help="only this member's files (a council page names the command for its rejections)",
+    )
     sub.add_argument("--period", metavar="YYYY-MM", help="only files for this month")
     sub.add_argument("--format", choices=("json", "table"), default="table")
 
@@ -205,14 +229,29 @@ def cmd_submissions(args) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=1, default=str))
     else:
-        _print_table(rows, ["id", "file_name", "authority", "period", "sequence", "outcome", "records_loaded", "records_rejected"])
+        _print_table(
+            rows,
+            ["id", "file_name", "authority", "period", "sequence", "outcome", "records_loaded", "records_rejected"],
+        )
     return 0
 
 
 def _demo_data_arguments(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("out", nargs="?", default=None, metavar="OUT", help="folder to write into (default: data/demo beside the warehouse)")
+    sub.add_argument(
+        "out",
+        nargs="?",
+        default=None,
+        metavar="OUT",
+        help="folder to write into (default: data/demo beside the warehouse)",
+    )
     sub.add_argument("--seed", type=int, default=2026)
-    sub.add_argument("--councils", type=int, default=None, metavar="N", help="number of councils (more than the members invents extra ones)")
+    sub.add_argument(
+        "--councils",
+        type=int,
+        default=None,
+        metavar="N",
+        help="number of councils (more than the members invents extra ones)",
+    )
     sub.add_argument("--months", type=int, default=24, metavar="M")
 
 
@@ -227,15 +266,23 @@ def cmd_demo_data(args) -> int:
 
     out = _demo_out(args)
     summary = write_demo_data(
-        out, consortium=_consortium(args), seed=args.seed, councils=args.councils,
-        months=args.months, today=settings.today(args.today), initiatives_file=_initiatives_file(args),
+        out,
+        consortium=_consortium(args),
+        seed=args.seed,
+        councils=args.councils,
+        months=args.months,
+        today=settings.today(args.today),
+        initiatives_file=_initiatives_file(args),
     )
     if summary.extra_councils:
         from perfcore.demo import write_consortium_yaml
 
         folder = write_consortium_yaml(summary, out / "parameters", copy_from=_parameters(args))
-        print(f"{len(summary.extra_councils)} invented councils: use --parameters {folder.parent if folder.is_file() else folder} to ingest them")
-    print(f"wrote demo data for {len(summary.councils)} councils, {summary.periods[0]} to {summary.periods[-1]}, to {out}")
+        where = folder.parent if folder.is_file() else folder
+        print(f"{len(summary.extra_councils)} invented councils: use --parameters {where} to ingest them")
+    print(
+        f"wrote demo data for {len(summary.councils)} councils, {summary.periods[0]} to {summary.periods[-1]}, to {out}"
+    )
     return 0
 
 
@@ -251,8 +298,9 @@ def cmd_demo(args) -> int:
     consortium, con = _consortium(args), _connect(args)
     out = _demo_out(args)
     today = settings.today(args.today)
-    summary = write_demo_data(out, consortium=consortium, seed=args.seed, today=today,
-                              initiatives_file=_initiatives_file(args))
+    summary = write_demo_data(
+        out, consortium=consortium, seed=args.seed, today=today, initiatives_file=_initiatives_file(args)
+    )
     print(f"demo data: {len(summary.councils)} councils, {summary.periods[0]} to {summary.periods[-1]} in {out}")
     outcomes: dict[str, int] = {}
     for result in ingest_paths([out], con, consortium, today=today):
@@ -261,22 +309,29 @@ def cmd_demo(args) -> int:
     con.close()
     args.council, args.period, args.format, args.framework = "consortium", None, "table", None
     cmd_indicators(args)
+    # The demo users first, so the onboarding page counts them.
+    logins = _demo_users(args, consortium)
     print("building the site and PDFs (first run executes every report; later runs only what changed)")
     args.out, args.workers, args.report = None, None, []
     status = cmd_build(args)
-    _print_demo_serving(args, consortium)
+    _print_demo_serving(args, logins)
     return status
 
 
-def _print_demo_serving(args, consortium) -> None:
-    """How to see the demo site as each role sees it: behind nginx, with a demo user per role."""
-    import shutil
-
+def _demo_users(args, consortium) -> list:
     from perfcore.access import demo as demo_access
     from perfcore.access.commands import users_path
 
+    return demo_access.ensure_demo_users(users_path(args), consortium)
+
+
+def _print_demo_serving(args, logins: list) -> None:
+    """How to see the demo site as each role sees it: behind nginx, with a demo user per role."""
+    import shutil
+
+    from perfcore.access.commands import users_path
+
     path = users_path(args)
-    logins = demo_access.ensure_demo_users(path, consortium)
     print("\nto see the site as each reader sees it, serve it behind nginx with per-role access:")
     print("  perfcore serve --port 8080      then open http://127.0.0.1:8080/ and sign in as")
     for login in logins:
@@ -288,7 +343,11 @@ def _print_demo_serving(args, consortium) -> None:
 
 
 def _alerts_arguments(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--period", metavar="YYYY-MM", help="the month (default: the latest complete month; see complete_after_days in consortium.yaml)")
+    sub.add_argument(
+        "--period",
+        metavar="YYYY-MM",
+        help="the month (default: the latest complete month; see complete_after_days in consortium.yaml)",
+    )
     sub.add_argument("--format", choices=("json", "table"), default="table")
 
 
@@ -303,18 +362,39 @@ def cmd_alerts(args) -> int:
         return 0
     note = f" ({data.status.note})" if data.provisional else ""
     print(f"{len(items)} alert(s) as at {data.period}{note}, worst first")
-    rows = [{"severity": a.severity, "council": data.area_name(a.area), "indicator": a.indicator, "rule": a.rule,
-             "since": a.started, "months": " ".join(a.months), "evidence": a.evidence} for a in items]
+    rows = [
+        {
+            "severity": a.severity,
+            "council": data.area_name(a.area),
+            "indicator": a.indicator,
+            "rule": a.rule,
+            "since": a.started,
+            "months": " ".join(a.months),
+            "evidence": a.evidence,
+        }
+        for a in items
+    ]
     _print_table(rows, ["severity", "council", "indicator", "rule", "since", "months", "evidence"])
     return 0
 
 
 def _build_arguments(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--period", metavar="YYYY-MM", help="the month to build (default: the latest complete month; see complete_after_days in consortium.yaml)")
-    sub.add_argument("--out", metavar="DIR", help="where to write the site (default: _quarto.yml's output-dir, reports/site)")
+    sub.add_argument(
+        "--period",
+        metavar="YYYY-MM",
+        help="the month to build (default: the latest complete month; see complete_after_days in consortium.yaml)",
+    )
+    sub.add_argument(
+        "--out", metavar="DIR", help="where to write the site (default: _quarto.yml's output-dir, reports/site)"
+    )
     sub.add_argument("--workers", type=int, metavar="N", help="notebooks run at once (default: the machine's cores)")
-    sub.add_argument("--report", action="append", default=[], metavar="NAME",
-                     help="build only this report (repeatable): " + ", ".join(sorted({r.name for r in _reports()})))
+    sub.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="build only this report (repeatable): " + ", ".join(sorted({r.name for r in _reports()})),
+    )
 
 
 def _reports():
@@ -325,6 +405,7 @@ def _reports():
 
 def cmd_build(args) -> int:
     """Execute every report notebook for every council and the consortium, and render the site."""
+    from perfcore.access.commands import users_path
     from perfcore.build.runner import build
 
     def progress(outcome) -> None:
@@ -333,12 +414,23 @@ def cmd_build(args) -> int:
             note += f": {outcome.error}"
         print(f"{outcome.status.upper():8} {outcome.job.label}{note}", flush=True)
 
-    summary = build(args.period, site=Path(args.out) if args.out else None, warehouse=args.warehouse,
-                    parameters=args.parameters, reports_dir=Path(args.reports) if args.reports else None,
-                    workers=args.workers, progress=progress, only=tuple(args.report), today=args.today)
+    summary = build(
+        args.period,
+        site=Path(args.out) if args.out else None,
+        warehouse=args.warehouse,
+        parameters=args.parameters,
+        reports_dir=Path(args.reports) if args.reports else None,
+        workers=args.workers,
+        progress=progress,
+        only=tuple(args.report),
+        today=args.today,
+        users=users_path(args),
+    )
     print(summary.line())
     if summary.failed:
-        print(f"{len(summary.failed)} page(s) failed: " + ", ".join(o.job.label for o in summary.failed), file=sys.stderr)
+        print(
+            f"{len(summary.failed)} page(s) failed: " + ", ".join(o.job.label for o in summary.failed), file=sys.stderr
+        )
         return 1
     return 0
 
@@ -353,7 +445,8 @@ def cmd_migrate(args) -> int:
 
     with _connect(args) as con:
         how, when = con.execute("select how, applied_at from schema_history order by version desc limit 1").fetchone()
-    print(f"{warehouse.warehouse_path(args.warehouse)}: schema version {warehouse.SCHEMA_VERSION} ({how} {when:%Y-%m-%d %H:%M} UTC)")
+    path = warehouse.warehouse_path(args.warehouse)
+    print(f"{path}: schema version {warehouse.SCHEMA_VERSION} ({how} {when:%Y-%m-%d %H:%M} UTC)")
     return 0
 
 
@@ -374,10 +467,23 @@ def cmd_onboarding(args) -> int:
     with _connect(args, read_only=True) as con:
         found = onboarding.status(con, consortium, months, users_path(args))
     if args.format == "json":
-        print(json.dumps([{"code": s.code, "name": s.name,
-                           "steps": {st.key: {"done": st.done, "on": st.on.isoformat() if st.on else None,
-                                              "note": st.note} for st in s.steps},
-                           "feeds": s.feeds} for s in found], indent=1))
+        print(
+            json.dumps(
+                [
+                    {
+                        "code": s.code,
+                        "name": s.name,
+                        "steps": {
+                            st.key: {"done": st.done, "on": st.on.isoformat() if st.on else None, "note": st.note}
+                            for st in s.steps
+                        },
+                        "feeds": s.feeds,
+                    }
+                    for s in found
+                ],
+                indent=1,
+            )
+        )
         return 0
     for council in found:
         done = len(council.steps) - len(council.outstanding)
@@ -393,15 +499,40 @@ def cmd_onboarding(args) -> int:
 
 COMMANDS = (
     ("ingest", cmd_ingest, "Ingest HBPE extracts and manual returns into the warehouse.", _ingest_arguments),
-    ("indicators", cmd_indicators, "Print a council's or the consortium's indicators for a month.", _indicators_arguments),
+    (
+        "indicators",
+        cmd_indicators,
+        "Print a council's or the consortium's indicators for a month.",
+        _indicators_arguments,
+    ),
     ("rejections", cmd_rejections, "List every rejected file and record with its reason.", _rejections_arguments),
     ("submissions", cmd_submissions, "List every submitted file with its outcome.", _submissions_arguments),
     ("alerts", cmd_alerts, "List early-warning alerts, worst first.", _alerts_arguments),
     ("build", cmd_build, "Execute the report notebooks and build the site and PDFs.", _build_arguments),
-    ("demo-data", cmd_demo_data, "Write realistic, reproducible demo extracts and manual returns.", _demo_data_arguments),
-    ("demo", cmd_demo, "The main job on demo data: generate, ingest, print the latest month, build the site.", _demo_arguments),
-    ("migrate", cmd_migrate, "Bring a warehouse made by an older perfcore to this version's schema.", _migrate_arguments),
-    ("onboarding", cmd_onboarding, "Each council's onboarding steps and whether its feeds arrive on time.", _onboarding_arguments),
+    (
+        "demo-data",
+        cmd_demo_data,
+        "Write realistic, reproducible demo extracts, manual and commentary returns.",
+        _demo_data_arguments,
+    ),
+    (
+        "demo",
+        cmd_demo,
+        "The main job on demo data: generate, ingest, print the latest month, build the site.",
+        _demo_arguments,
+    ),
+    (
+        "migrate",
+        cmd_migrate,
+        "Bring a warehouse made by an older perfcore to this version's schema.",
+        _migrate_arguments,
+    ),
+    (
+        "onboarding",
+        cmd_onboarding,
+        "Each council's onboarding steps and whether its feeds arrive on time.",
+        _onboarding_arguments,
+    ),
     *VALIDATE_COMMANDS,
     *DWP_COMMANDS,
     *ACCESS_COMMANDS,

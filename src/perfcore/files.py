@@ -38,8 +38,10 @@ def is_disk_full(error: BaseException | None) -> bool:
 
 def storage_full(path: Path, error: BaseException) -> StorageFull:
     code = getattr(error, "errno", None)
-    return StorageFull(f"{path}: no space left on the disk or quota ({errno.errorcode.get(code, 'ENOSPC')}); "
-                       "free some space and run again (files already there were left as they were)")
+    return StorageFull(
+        f"{path}: no space left on the disk or quota ({errno.errorcode.get(code, 'ENOSPC')}); "
+        "free some space and run again (files already there were left as they were)"
+    )
 
 
 @contextlib.contextmanager

@@ -109,7 +109,9 @@ def options_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     for setting in SETTINGS:
         common.add_argument(
-            f"--{setting.name}", metavar=setting.name.upper(), default=None,
+            f"--{setting.name}",
+            metavar=setting.name.upper(),
+            default=None,
             help=f"{setting.help} (env {setting.env}; default: {setting.default or 'none'})",
         )
     return common

@@ -51,8 +51,14 @@ def read(path: Path) -> Iterator[Entry]:
 def _entry(line: str) -> Entry | None:
     try:
         raw = json.loads(line)
-        return Entry(str(raw["time"]), str(raw.get("user") or ""), str(raw.get("method") or ""),
-                     str(raw.get("path") or ""), int(raw["status"]), str(raw.get("client") or ""))
+        return Entry(
+            str(raw["time"]),
+            str(raw.get("user") or ""),
+            str(raw.get("method") or ""),
+            str(raw.get("path") or ""),
+            int(raw["status"]),
+            str(raw.get("client") or ""),
+        )
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -65,8 +71,18 @@ def summarise(entries: Iterable[Entry]) -> list[dict]:
     """Per user: requests, allowed, refused (401/403), not found, first and last time."""
     by_user: dict[str, dict] = {}
     for e in entries:
-        row = by_user.setdefault(e.user or "(none)", {"user": e.user or "(none)", "requests": 0, "allowed": 0,
-                                                      "denied": 0, "not_found": 0, "first": e.time, "last": e.time})
+        row = by_user.setdefault(
+            e.user or "(none)",
+            {
+                "user": e.user or "(none)",
+                "requests": 0,
+                "allowed": 0,
+                "denied": 0,
+                "not_found": 0,
+                "first": e.time,
+                "last": e.time,
+            },
+        )
         row["requests"] += 1
         row["denied" if e.denied else "not_found" if e.status == 404 else "allowed"] += 1
         row["last"] = e.time

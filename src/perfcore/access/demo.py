@@ -39,8 +39,9 @@ def ensure_demo_users(path: Path, consortium: Consortium) -> list[DemoLogin]:
     logins = []
     for name, role, member in wanted:
         password = secrets.token_urlsafe(12)
-        user = users_file.User(name, role, (member.code,) if member else (),
-                               password_hash=users_file.hash_password(password))
+        user = users_file.User(
+            name, role, (member.code,) if member else (), password_hash=users_file.hash_password(password)
+        )
         current = current.remove(name) if current.get(name) else current
         current = current.add(user)
         logins.append(DemoLogin(name, role, member.name if member else None, password))

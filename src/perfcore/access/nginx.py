@@ -38,14 +38,23 @@ ACCESS_LOG_FORMAT = (
 )
 DENIED_GATE = "/.perfcore-denied"
 _MIME_TYPES = {
-    "text/html": "html htm", "text/css": "css", "application/javascript": "js", "application/json": "json",
-    "image/svg+xml": "svg", "application/pdf": "pdf", "text/csv": "csv", "application/xml": "xml",
-    "image/x-icon": "ico", "image/png": "png", "font/woff2": "woff2", "text/plain": "txt",
+    "text/html": "html htm",
+    "text/css": "css",
+    "application/javascript": "js",
+    "application/json": "json",
+    "image/svg+xml": "svg",
+    "application/pdf": "pdf",
+    "text/csv": "csv",
+    "application/xml": "xml",
+    "image/x-icon": "ico",
+    "image/png": "png",
+    "font/woff2": "woff2",
+    "text/plain": "txt",
 }
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                               "img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'none'; "
-                               "form-action 'self'; frame-ancestors 'none'",
+    "img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -53,6 +62,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+NOBODY = json.dumps({"user": None, "allow": []})  # what /_perfcore/me.json says to a reader who is no user
 
 
 @dataclass(frozen=True)
@@ -85,14 +95,16 @@ def password_file(grants_and_hashes: list[tuple[str, str | None]]) -> str:
 
 def render(options: ServerOptions, grants: tuple[Grant, ...], emails: dict[str, str]) -> str:
     """The whole nginx.conf. ``emails`` maps a signed-in address to a user (single sign-on)."""
-    return "\n".join([
-        _main(options),
-        "http {",
-        _indent(_http(options, grants, emails)),
-        _indent(_server(options)),
-        "}",
-        "",
-    ])
+    return "\n".join(
+        [
+            _main(options),
+            "http {",
+            _indent(_http(options, grants, emails)),
+            _indent(_server(options)),
+            "}",
+            "",
+        ]
+    )
 
 
 def _main(options: ServerOptions) -> str:
@@ -108,8 +120,10 @@ def _main(options: ServerOptions) -> str:
 
 def _http(options: ServerOptions, grants: tuple[Grant, ...], emails: dict[str, str]) -> str:
     types = "".join(f"    {mime} {exts};\n" for mime, exts in _MIME_TYPES.items())
-    temp = "".join(f"{kind}_temp_path {_q(options.runtime / 'tmp' / kind)};\n"
-                   for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "".join(
+        f"{kind}_temp_path {_q(options.runtime / 'tmp' / kind)};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     return (
         f"types {{\n{types}}}\n"
         "default_type application/octet-stream;\n"
@@ -120,9 +134,7 @@ def _http(options: ServerOptions, grants: tuple[Grant, ...], emails: dict[str, s
         "client_max_body_size 1k;\n"
         f"{temp}"
         f"log_format perfcore_audit escape=json '{ACCESS_LOG_FORMAT}';\n"
-        f"access_log {_q(options.logs / 'access.log')} perfcore_audit;\n"
-        + _who(options, emails)
-        + _maps(grants)
+        f"access_log {_q(options.logs / 'access.log')} perfcore_audit;\n" + _who(options, emails) + _maps(grants)
     )
 
 
@@ -130,7 +142,12 @@ def _who(options: ServerOptions, emails: dict[str, str]) -> str:
     """$perfcore_user: the verified user name (empty for nobody)."""
     if options.sso_upstream is None:
         # auth_basic has verified $remote_user by the time anything reads this (after the access phase).
-        return 'map $remote_user $perfcore_user {\n    default "";\n    "~^(?<name>[a-z0-9][a-z0-9._-]{0,62})$" $name;\n}\n'
+        return (
+            "map $remote_user $perfcore_user {\n"
+            '    default "";\n'
+            '    "~^(?<name>[a-z0-9][a-z0-9._-]{0,62})$" $name;\n'
+            "}\n"
+        )
     lines = "".join(f'    "~*^{_pcre_literal(email)}$" {name};\n' for email, name in sorted(emails.items()))
     return f'map $perfcore_sso_email $perfcore_user {{\n    default "";\n{lines}}}\n'
 
@@ -147,17 +164,20 @@ def _maps(grants: tuple[Grant, ...]) -> str:
     return (
         # A path with a hidden segment is never allowed, whoever asks.
         'map "$perfcore_user:$uri" $perfcore_allowed {\n    default 0;\n    "~^[^:]*:.*/\\." 0;\n'
-        + "".join(allowed) + "}\n"
+        + "".join(allowed)
+        + "}\n"
         + f'map $perfcore_allowed $perfcore_gate {{\n    1 "";\n    default {DENIED_GATE};\n}}\n'
         + f"map $perfcore_user $perfcore_home {{\n    default /index.html;\n{homes}}}\n"
-        + f"map $perfcore_user $perfcore_me {{\n    default {_nginx_string(json.dumps({'user': None, 'allow': []}))};\n{me}}}\n"
+        + f"map $perfcore_user $perfcore_me {{\n    default {_nginx_string(NOBODY)};\n{me}}}\n"
         + f"map $uri $perfcore_cache {{\n{cache}}}\n"
     )
 
 
 def _me_json(grant: Grant) -> str:
-    return json.dumps({"user": grant.user, "role": grant.role, "home": grant.home, "allow": list(grant.prefixes)},
-                      separators=(",", ":"))
+    return json.dumps(
+        {"user": grant.user, "role": grant.role, "home": grant.home, "allow": list(grant.prefixes)},
+        separators=(",", ":"),
+    )
 
 
 def _server(options: ServerOptions) -> str:
@@ -171,11 +191,13 @@ def _site_server(options: ServerOptions) -> str:
     listen = f"listen {options.host}:{options.port}{' ssl' if options.tls else ''};"
     tls = ""
     if options.tls:
-        tls = (f"ssl_certificate {_q(options.tls_certificate)};\n"
-               f"ssl_certificate_key {_q(options.tls_key)};\n"
-               "ssl_protocols TLSv1.2 TLSv1.3;\n"
-               "ssl_prefer_server_ciphers off;\n"
-               "ssl_session_cache shared:perfcore_tls:10m;\n")
+        tls = (
+            f"ssl_certificate {_q(options.tls_certificate)};\n"
+            f"ssl_certificate_key {_q(options.tls_key)};\n"
+            "ssl_protocols TLSv1.2 TLSv1.3;\n"
+            "ssl_prefer_server_ciphers off;\n"
+            "ssl_session_cache shared:perfcore_tls:10m;\n"
+        )
     headers = dict(SECURITY_HEADERS)
     if options.tls:
         headers["Strict-Transport-Security"] = HSTS

@@ -19,15 +19,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from perfcore.access import nginx, policy, users as users_file
-from perfcore.exceptions import AccessError
+from perfcore.access import nginx, policy
+from perfcore.access import users as users_file
 from perfcore.config.parameters import Consortium
+from perfcore.exceptions import AccessError
 
 WORKER_USER = ("nobody", "nogroup")  # nginx refuses to run its workers as root
 
 
 def nginx_binary() -> str:
-    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None)
+    found = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
     if not found:
         raise AccessError("nginx is not installed; install Debian's package: apt-get install nginx")
     return found
@@ -48,8 +51,16 @@ def configure(options: nginx.ServerOptions, users: users_file.Users, consortium:
     return conf
 
 
-def local_options(site: Path, runtime: Path, *, host: str, port: int, sso_upstream: str | None = None,
-                  tls_certificate: Path | None = None, tls_key: Path | None = None) -> nginx.ServerOptions:
+def local_options(
+    site: Path,
+    runtime: Path,
+    *,
+    host: str,
+    port: int,
+    sso_upstream: str | None = None,
+    tls_certificate: Path | None = None,
+    tls_key: Path | None = None,
+) -> nginx.ServerOptions:
     """Options for a server on this machine, with its runtime files under ``runtime``."""
     worker = None
     if os.geteuid() == 0:
@@ -58,8 +69,13 @@ def local_options(site: Path, runtime: Path, *, host: str, port: int, sso_upstre
         for folder in (site, runtime):  # the site's files and the password file are read by the workers
             _check_readable_by_worker(folder)
     return nginx.ServerOptions(
-        site=site.resolve(), runtime=runtime.resolve(), password_file=(runtime / "perfcore.htpasswd").resolve(),
-        host=host, port=port, sso_upstream=sso_upstream, worker_user=worker,
+        site=site.resolve(),
+        runtime=runtime.resolve(),
+        password_file=(runtime / "perfcore.htpasswd").resolve(),
+        host=host,
+        port=port,
+        sso_upstream=sso_upstream,
+        worker_user=worker,
         tls_certificate=tls_certificate.resolve() if tls_certificate else None,
         tls_key=tls_key.resolve() if tls_key else None,
     )
@@ -70,8 +86,10 @@ def _check_readable_by_worker(site: Path) -> None:
     for folder in (site.resolve(), *site.resolve().parents):
         mode = folder.stat().st_mode
         if not mode & 0o001:
-            raise AccessError(f"{folder} cannot be entered by nginx's worker user ({WORKER_USER[0]}); "
-                              f"run 'chmod o+x {folder}' or use another --reports folder")
+            raise AccessError(
+                f"{folder} cannot be entered by nginx's worker user ({WORKER_USER[0]}); "
+                f"run 'chmod o+x {folder}' or use another --reports folder"
+            )
 
 
 def prepare(options: nginx.ServerOptions) -> None:
@@ -87,8 +105,9 @@ def prepare(options: nginx.ServerOptions) -> None:
 
 def check(conf: Path, runtime: Path) -> None:
     """``nginx -t``: refuse to start on a configuration nginx itself rejects."""
-    result = subprocess.run([nginx_binary(), "-t", "-q", *_startup_options(conf, runtime)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [nginx_binary(), "-t", "-q", *_startup_options(conf, runtime)], capture_output=True, text=True
+    )
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["no detail"])[-1]
         raise AccessError(f"nginx rejected the generated configuration {conf}: {detail}")
@@ -96,8 +115,11 @@ def check(conf: Path, runtime: Path) -> None:
 
 def start(conf: Path, runtime: Path) -> subprocess.Popen:
     """nginx in the foreground (``daemon off``), in its own process group."""
-    return subprocess.Popen([nginx_binary(), *_startup_options(conf, runtime), "-g", "daemon off;"],
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [nginx_binary(), *_startup_options(conf, runtime), "-g", "daemon off;"],
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _startup_options(conf: Path, runtime: Path) -> list[str]:
@@ -149,5 +171,3 @@ def serve_forever(conf: Path, runtime: Path, announce: Callable[[str], None]) ->
 def deployable(options: nginx.ServerOptions) -> nginx.ServerOptions:
     """The options as a council's server would run them: Debian's worker user, logs in /var/log/nginx."""
     return replace(options, worker_user="www-data", log_dir=Path("/var/log/nginx/perfcore"))
-
-

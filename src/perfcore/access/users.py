@@ -28,13 +28,26 @@ ROLES = {
 }
 # Names go into nginx's configuration and password file: keep them to a safe alphabet.
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _HASH = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
 MIN_PASSWORD = 12
-_COMMON = frozenset({
-    "password1234", "123456789012", "qwertyuiopas", "letmein12345", "welcome12345", "housingbenefit",
-    "administrator", "changeme1234", "passwordpassword", "111111111111", "000000000000",
-})
+_COMMON = frozenset(
+    {
+        "password1234",
+        "123456789012",
+        "qwertyuiopas",
+        "letmein12345",
+        "welcome12345",
+        "housingbenefit",
+        "administrator",
+        "changeme1234",
+        "passwordpassword",
+        "111111111111",
+        "000000000000",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -50,22 +63,32 @@ def validate_user(user: User, member_codes: Iterable[str]) -> None:
     """Raise AccessError naming what is wrong with one user entry."""
     members = set(member_codes)
     if not _NAME.match(user.name):
-        raise AccessError(f"user name {user.name!r}: use 1-63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise AccessError(
+            f"user name {user.name!r}: use 1-63 lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
     if user.role not in ROLES:
         raise AccessError(f"user {user.name}: unknown role {user.role!r}; use one of {', '.join(ROLES)}")
     if user.role == "council" and not user.councils:
         raise AccessError(f"user {user.name}: the council role needs at least one --council CODE")
     if user.role != "council" and user.councils:
-        raise AccessError(f"user {user.name}: only the council role takes --council (role {user.role} sees {'everything' if user.role == 'consortium' else 'the DWP folder'})")
+        raise AccessError(
+            f"user {user.name}: only the council role takes --council "
+            f"(role {user.role} sees {'everything' if user.role == 'consortium' else 'the DWP folder'})"
+        )
     unknown = [code for code in user.councils if code not in members]
     if unknown:
-        raise AccessError(f"user {user.name}: {', '.join(unknown)} is not a consortium member; see parameters/consortium.yaml")
+        raise AccessError(
+            f"user {user.name}: {', '.join(unknown)} is not a consortium member; see parameters/consortium.yaml"
+        )
     if len(set(user.councils)) != len(user.councils):
         raise AccessError(f"user {user.name}: a council is listed twice")
     if user.email is not None and not _EMAIL.match(user.email):
         raise AccessError(f"user {user.name}: {user.email!r} is not an e-mail address")
     if user.password_hash is not None and not _HASH.match(user.password_hash):
-        raise AccessError(f"user {user.name}: the password is not a bcrypt hash; set it with 'perfcore users passwd {user.name}'")
+        raise AccessError(
+            f"user {user.name}: the password is not a bcrypt hash; set it with 'perfcore users passwd {user.name}'"
+        )
     if user.password_hash is None and user.email is None:
         raise AccessError(f"user {user.name}: needs a password or an --email for single sign-on")
 
@@ -75,10 +98,15 @@ def check_password(name: str, password: str) -> None:
     if not password:
         raise AccessError("the password is empty; nothing was changed")
     if len(password) < MIN_PASSWORD:
-        raise AccessError(f"the password is too short ({len(password)} characters); use at least {MIN_PASSWORD}, for example three random words")
+        raise AccessError(
+            f"the password is too short ({len(password)} characters); "
+            f"use at least {MIN_PASSWORD}, for example three random words"
+        )
     lowered = password.lower()
     if lowered in _COMMON or name.lower() in lowered or len(set(password)) < 5:
-        raise AccessError("the password is too easy to guess; use at least three random words or a password manager's suggestion")
+        raise AccessError(
+            "the password is too easy to guess; use at least three random words or a password manager's suggestion"
+        )
     if any(ord(c) < 32 or ord(c) == 127 for c in password):
         raise AccessError("the password contains control characters; use printable characters only")
 
@@ -117,7 +145,9 @@ class Users:
         for user in self.users:
             validate_user(user, codes)
             if user.name in names:
-                raise AccessError(f"user {user.name} already exists; choose another name or 'perfcore users passwd {user.name}'")
+                raise AccessError(
+                    f"user {user.name} already exists; choose another name or 'perfcore users passwd {user.name}'"
+                )
             if user.email and user.email.lower() in emails:
                 raise AccessError(f"user {user.name}: {user.email} already belongs to another user")
             names.add(user.name)
@@ -126,7 +156,9 @@ class Users:
 
     def add(self, user: User) -> Users:
         if self.get(user.name):
-            raise AccessError(f"user {user.name} already exists; choose another name or 'perfcore users passwd {user.name}'")
+            raise AccessError(
+                f"user {user.name} already exists; choose another name or 'perfcore users passwd {user.name}'"
+            )
         return Users((*self.users, user))
 
     def remove(self, name: str) -> Users:
@@ -172,12 +204,19 @@ def _user_from(entry: object, path: Path) -> User:
     allowed = {"name", "role", "councils", "email", "password"}
     extra = set(entry) - allowed
     if extra:
-        raise AccessError(f"{path}: user {entry['name']}: unknown key {sorted(extra)[0]!r}; allowed: {', '.join(sorted(allowed))}")
+        raise AccessError(
+            f"{path}: user {entry['name']}: unknown key {sorted(extra)[0]!r}; allowed: {', '.join(sorted(allowed))}"
+        )
     councils = entry.get("councils") or ()
     if not isinstance(councils, (list, tuple)) or not all(isinstance(c, str) for c in councils):
         raise AccessError(f"{path}: user {entry['name']}: 'councils' is a list of GSS codes")
-    return User(name=entry["name"], role=str(entry.get("role")), councils=tuple(councils),
-                email=entry.get("email"), password_hash=entry.get("password"))
+    return User(
+        name=entry["name"],
+        role=str(entry.get("role")),
+        councils=tuple(councils),
+        email=entry.get("email"),
+        password_hash=entry.get("password"),
+    )
 
 
 def save(users: Users, path: Path, member_codes: Iterable[str]) -> None:
@@ -195,8 +234,10 @@ def save(users: Users, path: Path, member_codes: Iterable[str]) -> None:
         if user.password_hash:
             entry["password"] = user.password_hash
         entries.append(entry)
-    text = ("# perfcore users: written by 'perfcore users'. Passwords are bcrypt hashes, never clear text.\n"
-            + yaml.safe_dump({"users": entries}, sort_keys=False, allow_unicode=False))
+    text = (
+        "# perfcore users: written by 'perfcore users'. Passwords are bcrypt hashes, never clear text.\n"
+        + yaml.safe_dump({"users": entries}, sort_keys=False, allow_unicode=False)
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".users-", suffix=".yaml", dir=path.parent)
     try:

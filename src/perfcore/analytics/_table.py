@@ -66,7 +66,9 @@ def _as_series(rows: pd.DataFrame) -> pd.Series:
     out = rows.set_index("period")["value"].astype(float).dropna().sort_index()
     out.index = out.index.astype(str)
     if out.index.has_duplicates:
-        raise AnalyticsError(f"indicator table has more than one row for a period: {sorted(set(out.index[out.index.duplicated()]))}")
+        raise AnalyticsError(
+            f"indicator table has more than one row for a period: {sorted(set(out.index[out.index.duplicated()]))}"
+        )
     return out
 
 
@@ -87,13 +89,19 @@ def all_series(table: pd.DataFrame, indicators: Iterable[str] | None = None) -> 
     for start, stop in zip(starts, [*starts[1:], len(rows)]):
         months = period[start:stop]
         if any(months[i] == months[i - 1] for i in range(1, len(months))):
-            raise AnalyticsError(f"indicator table has more than one row for {area[start]} {indicator[start]} in a period")
+            raise AnalyticsError(
+                f"indicator table has more than one row for {area[start]} {indicator[start]} in a period"
+            )
         keep = ~np.isnan(value[start:stop])
-        out[(area[start], indicator[start])] = pd.Series(value[start:stop][keep], index=pd.Index(months[keep], dtype=object, name="period"), name="value")
+        out[(area[start], indicator[start])] = pd.Series(
+            value[start:stop][keep], index=pd.Index(months[keep], dtype=object, name="period"), name="value"
+        )
     return out
 
 
-def wide(table: pd.DataFrame, indicator: str, column: str = "value", areas: Iterable[str] | None = None) -> pd.DataFrame:
+def wide(
+    table: pd.DataFrame, indicator: str, column: str = "value", areas: Iterable[str] | None = None
+) -> pd.DataFrame:
     """Periods (every calendar month from first to last, gaps as NaN) by council, for one indicator."""
     rows = check(table)
     rows = rows[(rows["indicator"] == indicator) & (rows["area"] != CONSORTIUM)]

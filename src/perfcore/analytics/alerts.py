@@ -108,7 +108,16 @@ def rule_title(rule: str, settings: AnalyticsSettings | None = None) -> str:
     return _RULE_TITLES.get(rule, rule.replace("_", " "))
 
 
-def _alert(rule: str, area: str, indicator: str, evidence: str, months: Sequence[str], started: str, deviation: float, settings: AnalyticsSettings) -> Alert:
+def _alert(
+    rule: str,
+    area: str,
+    indicator: str,
+    evidence: str,
+    months: Sequence[str],
+    started: str,
+    deviation: float,
+    settings: AnalyticsSettings,
+) -> Alert:
     return Alert(
         area=area,
         indicator=indicator,
@@ -136,13 +145,19 @@ def _red_alerts(all_series, framework, areas, period, charts, settings) -> list[
             months = _red_stretch(series, definition, period)
             value, bound = float(series[period]), definition.thresholds.amber
             chart = charts.get((area, definition.id))
-            sigma = chart.latest.sigma if chart and chart.latest.sigma > 0 else abs(definition.thresholds.amber - definition.thresholds.green) or 1.0
+            sigma = (
+                chart.latest.sigma
+                if chart and chart.latest.sigma > 0
+                else abs(definition.thresholds.amber - definition.thresholds.green) or 1.0
+            )
             stretch = f"; red for {len(months)} months since {periods.label(months[0])}" if len(months) > 1 else ""
             evidence = (
                 f"{definition.short} was {definition.format(value)} in {periods.label(period)}, "
                 f"red (worse than {definition.format(bound)}){stretch}."
             )
-            out.append(_alert("red", area, definition.id, evidence, months, months[0], abs(value - bound) / sigma, settings))
+            out.append(
+                _alert("red", area, definition.id, evidence, months, months[0], abs(value - bound) / sigma, settings)
+            )
     return out
 
 
@@ -180,7 +195,18 @@ def _spc_alerts(charts: Iterable[SpcChart], framework, period: str, settings: An
         main, others = ordered[0], ordered[1:]
         definition = framework.indicator(chart.indicator)
         evidence = _spc_evidence(definition, chart, main) + _also(definition, others)
-        out.append(_alert(f"spc_{main.rule}", chart.area, chart.indicator, evidence, main.periods, main.started, max(c.deviation for c in ordered), settings))
+        out.append(
+            _alert(
+                f"spc_{main.rule}",
+                chart.area,
+                chart.indicator,
+                evidence,
+                main.periods,
+                main.started,
+                max(c.deviation for c in ordered),
+                settings,
+            )
+        )
     return out
 
 
@@ -200,12 +226,16 @@ def _spc_evidence(definition, chart: SpcChart, cause: SpecialCause) -> str:
             f"(mean {fmt(cause.mean)}; {span})."
         )
     if cause.rule == "run":
-        return (f"{definition.short} has been {side} its mean of {fmt(cause.mean)} for {count} months in a row "
-                f"({label(first)} to {label(last)}).")
+        return (
+            f"{definition.short} has been {side} its mean of {fmt(cause.mean)} for {count} months in a row "
+            f"({label(first)} to {label(last)})."
+        )
     if cause.rule == "trend":
         verb = "rising" if cause.direction == "up" else "falling"
-        return (f"{definition.short} has been {verb} for {count} months in a row, "
-                f"from {fmt(value[first])} in {label(first)} to {fmt(value[last])} in {label(last)}.")
+        return (
+            f"{definition.short} has been {verb} for {count} months in a row, "
+            f"from {fmt(value[first])} in {label(first)} to {fmt(value[last])} in {label(last)}."
+        )
     return (
         f"{definition.short} was beyond two sigma {side} the mean ({fmt(cause.limit)}) "
         f"in {count} months from {label(first)} to {label(last)}, "
@@ -233,12 +263,27 @@ def _forecast_alerts(table, all_series, framework, areas, period, settings) -> l
         if definition.rag(latest) == "red" or forecast.probability < settings.alerts.forecast_probability:
             continue  # already red: the red alert covers it
         deviation = float(stats.norm.ppf(min(forecast.probability, 0.9999)))
-        out.append(_alert("forecast_breach", forecast.area, forecast.indicator, _forecast_evidence(definition, forecast), forecast.periods, forecast.last_period, deviation, settings))
+        out.append(
+            _alert(
+                "forecast_breach",
+                forecast.area,
+                forecast.indicator,
+                _forecast_evidence(definition, forecast),
+                forecast.periods,
+                forecast.last_period,
+                deviation,
+                settings,
+            )
+        )
     return out
 
 
 def _forecast_evidence(definition, forecast: BreachForecast) -> str:
-    unit = " percentage points" if definition.unit.startswith("%") else ("" if definition.unit in ("count", "£") else f" {definition.unit}")
+    unit = (
+        " percentage points"
+        if definition.unit.startswith("%")
+        else ("" if definition.unit in ("count", "£") else f" {definition.unit}")
+    )
     return (
         f"The trend over the last {forecast.months_used} months "
         f"({forecast.slope:+.{definition.decimals}f}{unit} a month) gives a {forecast.probability:.0%} chance "
@@ -255,7 +300,18 @@ def _leading_alerts(table, framework, areas, period, charts, settings) -> list[A
         chart = charts.get((signal.area, signal.leader))
         sigma = chart.latest.sigma if chart and chart.latest.sigma > 0 else abs(signal.start_value) or 1.0
         evidence = _leading_evidence(leader, follower, signal)
-        out.append(_alert("leading_signal", signal.area, signal.follower, evidence, signal.periods, signal.periods[0], abs(signal.end_value - signal.start_value) / sigma, settings))
+        out.append(
+            _alert(
+                "leading_signal",
+                signal.area,
+                signal.follower,
+                evidence,
+                signal.periods,
+                signal.periods[0],
+                abs(signal.end_value - signal.start_value) / sigma,
+                settings,
+            )
+        )
     return out
 
 

@@ -217,15 +217,19 @@ def funnel(
     definition = framework.indicator(indicator)
     kind = settings.funnel.kind(indicator)
     if kind is None:
-        raise AnalyticsError(f"{indicator}: no funnel plot is defined; thresholds.yaml funnel lists proportions and averages")
+        raise AnalyticsError(
+            f"{indicator}: no funnel plot is defined; thresholds.yaml funnel lists proportions and averages"
+        )
     table = _table.check(table, components=True)
     period = period or _table.latest_period(table)
     months = 1 if definition.window == "fytd" else settings.funnel.months
     window = tuple(periods.span(periods.shift(period, -(months - 1)), period))
     pooled = _pool_window(table, indicator, window, _table.councils(table, areas))
     if len(pooled) < 3:
-        raise InsufficientData(f"{indicator}: {len(pooled)} councils with cases in {window[0]} to {window[-1]}; "
-            "a funnel plot needs at least 3")
+        raise InsufficientData(
+            f"{indicator}: {len(pooled)} councils with cases in {window[0]} to {window[-1]}; "
+            "a funnel plot needs at least 3"
+        )
     return _funnel(pooled, definition, kind, window, settings.funnel)
 
 
@@ -236,7 +240,9 @@ def _pool_window(table: pd.DataFrame, indicator: str, window: tuple[str, ...], c
     return rows.groupby("area", as_index=False)[["numerator", "denominator"]].sum()
 
 
-def _funnel(pooled: pd.DataFrame, definition, kind: str, window: tuple[str, ...], settings: FunnelSettings) -> FunnelPlot:
+def _funnel(
+    pooled: pd.DataFrame, definition, kind: str, window: tuple[str, ...], settings: FunnelSettings
+) -> FunnelPlot:
     # Work on the proportion / mean scale; multiply by the indicator's scale only for display.
     y = (pooled["numerator"] / pooled["denominator"]).to_numpy()
     n = pooled["denominator"].to_numpy(dtype=float)
@@ -245,9 +251,18 @@ def _funnel(pooled: pd.DataFrame, definition, kind: str, window: tuple[str, ...]
         raise AnalyticsError(f"{definition.id}: pooled proportion {theta:.3f} leaves no room for chance; no funnel")
     cv = settings.cv(definition.id) if kind == "average" else None
     plain = FunnelPlot(
-        indicator=definition.id, kind=kind, periods=window, target=theta * definition.scale, scale=definition.scale,
-        levels=settings.levels, method=settings.proportion_method if kind == "proportion" else "normal",
-        overdispersion="none", phi=1.0, tau2=0.0, cv=cv, points=pd.DataFrame(),
+        indicator=definition.id,
+        kind=kind,
+        periods=window,
+        target=theta * definition.scale,
+        scale=definition.scale,
+        levels=settings.levels,
+        method=settings.proportion_method if kind == "proportion" else "normal",
+        overdispersion="none",
+        phi=1.0,
+        tau2=0.0,
+        cv=cv,
+        points=pd.DataFrame(),
     )
     z = (y - theta) / _se(plain, n)
     phi, tau2 = _overdispersion(z, n, _se(plain, n), settings.winsorise)
@@ -257,7 +272,9 @@ def _funnel(pooled: pd.DataFrame, definition, kind: str, window: tuple[str, ...]
         lower, upper = _limits(plot, n, level)
         label = level_label(level)
         points[f"lower_{label}"], points[f"upper_{label}"] = lower, upper
-        points[f"signal_{label}"] = [_signal(v, lo, hi, definition.better) for v, lo, hi in zip(points["value"], lower, upper)]
+        points[f"signal_{label}"] = [
+            _signal(v, lo, hi, definition.better) for v, lo, hi in zip(points["value"], lower, upper)
+        ]
     return dataclasses.replace(plot, points=points.sort_values("denominator").reset_index(drop=True))
 
 
@@ -367,7 +384,9 @@ def spotlight(
     counts = values.notna().sum()
     eligible = [a for a in values.columns if counts[a] >= settings.spotlight.min_months]
     if not eligible:
-        raise InsufficientData(f"{indicator}: no council has {settings.spotlight.min_months} months of data in {window[0]} to {window[-1]}")
+        raise InsufficientData(
+            f"{indicator}: no council has {settings.spotlight.min_months} months of data in {window[0]} to {window[-1]}"
+        )
     scores = _spotlight_scores(values, monthly_rank, eligible, definition.better)
     best = scores.iloc[0]
     return Spotlight(
@@ -385,7 +404,9 @@ def spotlight(
     )
 
 
-def _spotlight_scores(values: pd.DataFrame, monthly_rank: pd.DataFrame, eligible: list[str], better: str) -> pd.DataFrame:
+def _spotlight_scores(
+    values: pd.DataFrame, monthly_rank: pd.DataFrame, eligible: list[str], better: str
+) -> pd.DataFrame:
     ranked_per_month = values.notna().sum(axis=1)
     top_quarter = quartile(monthly_rank, ranked_per_month.to_numpy()[:, None]) == 1
     scores = pd.DataFrame(

@@ -22,8 +22,8 @@ times do.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -66,7 +66,9 @@ class BreachForecast:
         )
 
 
-def breach_forecast(series: pd.Series, indicator, settings: ForecastSettings | None = None, *, area: str = "") -> BreachForecast:
+def breach_forecast(
+    series: pd.Series, indicator, settings: ForecastSettings | None = None, *, area: str = ""
+) -> BreachForecast:
     """Chance the indicator is red in at least one of the next months, from its recent trend.
 
     ``series``: monthly values indexed by 'YYYY-MM'; ``indicator``: a
@@ -83,12 +85,15 @@ def breach_forecast(series: pd.Series, indicator, settings: ForecastSettings | N
     recent = values[values.index >= first]
     if len(recent) < settings.min_points:
         raise InsufficientData(
-            f"{area} {indicator.id}: {len(recent)} months from {first} to {last}; a forecast needs at least {settings.min_points}".strip()
+            f"{area} {indicator.id}: {len(recent)} months from {first} to {last}; "
+            f"a forecast needs at least {settings.min_points}".strip()
         )
     return _forecast(recent, indicator, settings, area, first, last)
 
 
-def _forecast(recent: pd.Series, indicator, settings: ForecastSettings, area: str, first: str, last: str) -> BreachForecast:
+def _forecast(
+    recent: pd.Series, indicator, settings: ForecastSettings, area: str, first: str, last: str
+) -> BreachForecast:
     import statsmodels.api as sm
 
     # Time in calendar months since the window start, so a missing month keeps its gap.
@@ -221,7 +226,9 @@ def leading_signals(
     return out
 
 
-def _leading_signal(lead: pd.Series, follow: pd.Series, area: str, leader, follower, period: str, settings: LeadingSettings) -> LeadingSignal | None:
+def _leading_signal(
+    lead: pd.Series, follow: pd.Series, area: str, leader, follower, period: str, settings: LeadingSettings
+) -> LeadingSignal | None:
     months = periods.span(periods.shift(period, -settings.rises), period)
     lead = lead.reindex(months)
     if lead.isna().any() or lead.iloc[0] <= 0:

@@ -20,10 +20,11 @@ month; the effect is the change in that gap from before to after the start.
 Fitted by OLS (``errors: hac``) this is exactly the two-way fixed-effects
 estimate (council and month effects) on the balanced panel; with
 ``errors: ar1`` the months are weighted by GLS, which allows for the
-autocorrelation of the gap and moves the estimate slightly. We do not use cluster-robust errors by council: with a single treated
-council they are badly biased downwards (Conley & Taber 2011; MacKinnon & Webb
-2017). As a check that needs no model, the same estimate is made for each peer
-as if it had had the initiative (a placebo); ``placebo_p`` is the share of
+autocorrelation of the gap and moves the estimate slightly. We do not use
+cluster-robust errors by council: with a single treated council they are
+badly biased downwards (Conley & Taber 2011; MacKinnon & Webb 2017). As a
+check that needs no model, the same estimate is made for each peer as if it
+had had the initiative (a placebo); ``placebo_p`` is the share of
 councils whose estimate is at least as large as the treated council's.
 
 Too few months before or after the start: :class:`InsufficientData` saying how
@@ -33,16 +34,16 @@ peers with data; without them only the time series is reported.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from perfcore import periods
 from perfcore.analytics import _table
-from perfcore.config.thresholds import AnalyticsSettings, ImpactSettings, resolve_settings
 from perfcore.config.initiatives import Initiative
+from perfcore.config.thresholds import AnalyticsSettings, ImpactSettings, resolve_settings
 from perfcore.exceptions import AnalyticsError, InsufficientData
 
 
@@ -103,7 +104,9 @@ def _fit(y: np.ndarray, x: np.ndarray, t: np.ndarray, settings: ImpactSettings):
     import statsmodels.api as sm
 
     if settings.errors == "hac":
-        fit = sm.OLS(y, x).fit(cov_type="HAC", cov_kwds={"maxlags": settings.hac_maxlags, "use_correction": True}, use_t=True)
+        fit = sm.OLS(y, x).fit(
+            cov_type="HAC", cov_kwds={"maxlags": settings.hac_maxlags, "use_correction": True}, use_t=True
+        )
         return fit, f"Newey-West (HAC, {settings.hac_maxlags} lags) standard errors"
     rho = _ar1_rho(sm.OLS(y, x).fit().resid, x.shape[1])
     # Feasible GLS: error correlation rho^|months apart|, so a missing month keeps its distance.
@@ -139,7 +142,8 @@ def _check_months(where: str, start: str, before: int, after: int, settings: Imp
     if before < settings.min_months_before or after < settings.min_months_after:
         raise InsufficientData(
             f"{where}: {before} months of data before {start} and {after} from it on; "
-            f"the impact estimate needs at least {settings.min_months_before} before and {settings.min_months_after} from the start"
+            f"the impact estimate needs at least {settings.min_months_before} before "
+            f"and {settings.min_months_after} from the start"
         )
 
 
@@ -223,7 +227,14 @@ def difference_in_differences(
         effect=effect,
         placebo_p=_placebo_p(grid, area, complete, after, effect.estimate),
         method=f"difference-in-differences against the mean of {len(complete)} peer councils, {errors}",
-        gap=pd.DataFrame({"period": list(grid.index), "council": grid[area].to_numpy(), "peers": grid[complete].mean(axis=1).to_numpy(), "gap": gap.to_numpy()}),
+        gap=pd.DataFrame(
+            {
+                "period": list(grid.index),
+                "council": grid[area].to_numpy(),
+                "peers": grid[complete].mean(axis=1).to_numpy(),
+                "gap": gap.to_numpy(),
+            }
+        ),
     )
 
 
@@ -241,7 +252,9 @@ def _placebo_p(grid: pd.DataFrame, area: str, peers: list[str], after: np.ndarra
 # --------------------------------------------------------------------------- initiatives
 
 
-def peers_for(initiative: Initiative, indicator: str, initiatives: Iterable[Initiative], codes: Iterable[str]) -> tuple[str, ...]:
+def peers_for(
+    initiative: Initiative, indicator: str, initiatives: Iterable[Initiative], codes: Iterable[str]
+) -> tuple[str, ...]:
     """Councils among ``codes`` without any initiative on ``indicator`` (so not the council itself)."""
     treated = {i.council for i in initiatives if indicator in i.indicators} | {initiative.council}
     return tuple(code for code in codes if code not in treated)
@@ -268,9 +281,17 @@ def assess_initiative(
     settings = resolve_settings(settings)
     definition = framework.indicator(indicator)
     if indicator not in initiative.indicators:
-        raise AnalyticsError(f"initiative {initiative.id} does not target {indicator}; it targets {', '.join(initiative.indicators)}")
+        raise AnalyticsError(
+            f"initiative {initiative.id} does not target {indicator}; it targets {', '.join(initiative.indicators)}"
+        )
     table = _table.up_to(_table.check(table), period)
-    its = segmented_regression(_table.series(table, initiative.council, indicator), initiative.start, settings.impact, area=initiative.council, indicator=indicator)
+    its = segmented_regression(
+        _table.series(table, initiative.council, indicator),
+        initiative.start,
+        settings.impact,
+        area=initiative.council,
+        indicator=indicator,
+    )
     codes = _table.councils(table, peer_codes)
     peers = peers_for(initiative, indicator, [initiative, *initiatives], codes)
     did, note = None, ""
@@ -305,9 +326,23 @@ def assess_initiatives(
     results, rows = [], []
     for initiative in initiatives:
         for indicator in initiative.indicators:
-            row = {"initiative": initiative.id, "area": initiative.council, "indicator": indicator, "start": initiative.start}
+            row = {
+                "initiative": initiative.id,
+                "area": initiative.council,
+                "indicator": indicator,
+                "start": initiative.start,
+            }
             try:
-                result = assess_initiative(table, framework, initiative, indicator, settings, initiatives=initiatives, peer_codes=peer_codes, period=period)
+                result = assess_initiative(
+                    table,
+                    framework,
+                    initiative,
+                    indicator,
+                    settings,
+                    initiatives=initiatives,
+                    peer_codes=peer_codes,
+                    period=period,
+                )
             except InsufficientData as exc:
                 rows.append({**row, "verdict": f"Not estimated: {exc}"})
                 continue
@@ -350,14 +385,17 @@ def _change_words(definition, estimate: Estimate, level: float) -> str:
         sign = 1 if estimate.estimate > 0 else -1
         low, high = sorted((sign * estimate.ci_low, sign * estimate.ci_high))
         verb = "rose" if sign > 0 else "fell"
-        return f"{verb} by {_amount(definition, abs(estimate.estimate))}{unit} ({cover}% CI {_amount(definition, low)} to {_amount(definition, high)})"
+        interval = f"{cover}% CI {_amount(definition, low)} to {_amount(definition, high)}"
+        return f"{verb} by {_amount(definition, abs(estimate.estimate))}{unit} ({interval})"
     return (
         f"changed by {_amount(definition, estimate.estimate)}{unit} "
         f"({cover}% CI {_amount(definition, estimate.ci_low)} to {_amount(definition, estimate.ci_high)})"
     )
 
 
-def verdict(definition, its: SegmentedRegression, did: DifferenceInDifferences | None, settings: AnalyticsSettings) -> str:
+def verdict(
+    definition, its: SegmentedRegression, did: DifferenceInDifferences | None, settings: AnalyticsSettings
+) -> str:
     """One plain-words paragraph: the effect with its interval, what the interval says, which way is better."""
     name = settings.interdependence.phrase(definition.id, definition.short.lower())
     name = name[0].upper() + name[1:]
@@ -365,8 +403,12 @@ def verdict(definition, its: SegmentedRegression, did: DifferenceInDifferences |
     if did is not None:
         chosen, against = did.effect, f"relative to {len(did.peers)} peer councils without such an initiative"
     else:
-        chosen, against = its.level_change, "against the council's own trend before it (no peer comparison was possible)"
-    text = f"{name} {_change_words(definition, chosen, alpha)} from the initiative's start in {periods.label(its.start)}, {against}; "
+        chosen, against = (
+            its.level_change,
+            "against the council's own trend before it (no peer comparison was possible)",
+        )
+    started = f"from the initiative's start in {periods.label(its.start)}"
+    text = f"{name} {_change_words(definition, chosen, alpha)} {started}, {against}; "
     if chosen.excludes_zero:
         better = definition.is_better(chosen.estimate, 0.0)
         judgement = "" if better is None else (" an improvement" if better else " a deterioration")
@@ -374,5 +416,6 @@ def verdict(definition, its: SegmentedRegression, did: DifferenceInDifferences |
     else:
         text += "the interval includes no effect, so the data cannot tell this change from chance."
     if did is not None and its.level_change.excludes_zero != did.effect.excludes_zero:
-        text += f" The council's own series alone shows a level change of {_amount(definition, its.level_change.estimate)}{_unit(definition)}."
+        change = f"{_amount(definition, its.level_change.estimate)}{_unit(definition)}"
+        text += f" The council's own series alone shows a level change of {change}."
     return text + " A before-and-after comparison cannot rule out other changes made at the same time."

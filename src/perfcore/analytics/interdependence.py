@@ -21,7 +21,7 @@ design (see ``impact`` for initiatives).
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -78,8 +78,18 @@ def lagged_correlations(
                     continue
                 row = _pair(grids[leader], grids[follower], lag, persistence[leader], persistence[follower], config)
                 if row is not None:
-                    rows.append({"leader": leader, "follower": follower, "lag": lag, **row, "shared_data": config.shares_data(leader, follower)})
-    return _adjust(pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("p_adjusted", "significant")]), config.alpha)
+                    rows.append(
+                        {
+                            "leader": leader,
+                            "follower": follower,
+                            "lag": lag,
+                            **row,
+                            "shared_data": config.shares_data(leader, follower),
+                        }
+                    )
+    return _adjust(
+        pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("p_adjusted", "significant")]), config.alpha
+    )
 
 
 def _aligned_grids(table: pd.DataFrame, names: list[str], areas: Iterable[str] | None) -> dict[str, np.ndarray]:

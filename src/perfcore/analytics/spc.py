@@ -56,8 +56,11 @@ class RuleWording:
 
 RULE_WORDING: Mapping[str, RuleWording] = {
     "beyond_limits": RuleWording("Beyond the process limits", "a point beyond the limits", "beyond the process limits"),
-    "run": RuleWording("Run of {run} on one side of the mean", "{run} on one side of the mean",
-                       "{n} months in a row on one side of the mean"),
+    "run": RuleWording(
+        "Run of {run} on one side of the mean",
+        "{run} on one side of the mean",
+        "{n} months in a row on one side of the mean",
+    ),
     "trend": RuleWording("Trend of {trend} rising or falling", "{trend} rising or falling", "a trend of {n} months"),
     "two_of_three": RuleWording("2 of 3 beyond two sigma", "2 of 3 beyond two sigma", "2 of 3 months beyond two sigma"),
 }
@@ -190,7 +193,9 @@ def xmr(
     series = values.astype(float).dropna().sort_index()
     where = f"{area} {indicator}".strip() or "series"
     if len(series) < settings.min_points:
-        raise InsufficientData(f"{where}: {len(series)} months of data; an SPC chart needs at least {settings.min_points}")
+        raise InsufficientData(
+            f"{where}: {len(series)} months of data; an SPC chart needs at least {settings.min_points}"
+        )
     labels = tuple(str(p) for p in series.index)
     x = series.to_numpy()
     baseline = baseline_points or settings.baseline_points
@@ -214,9 +219,13 @@ def xmr(
     )
 
 
-def _segment_bounds(labels: tuple[str, ...], rebase_at: Iterable[str], min_points: int, where: str) -> list[tuple[int, int]]:
+def _segment_bounds(
+    labels: tuple[str, ...], rebase_at: Iterable[str], min_points: int, where: str
+) -> list[tuple[int, int]]:
     """Index ranges [start, stop) of the segments the re-base months cut the series into."""
-    cuts = sorted({next((i for i, p in enumerate(labels) if p >= month), len(labels)) for month in rebase_at} - {0, len(labels)})
+    cuts = sorted(
+        {next((i for i, p in enumerate(labels) if p >= month), len(labels)) for month in rebase_at} - {0, len(labels)}
+    )
     bounds = list(zip([0, *cuts], [*cuts, len(labels)]))
     for start, stop in bounds:
         if stop - start < min_points:
@@ -227,7 +236,9 @@ def _segment_bounds(labels: tuple[str, ...], rebase_at: Iterable[str], min_point
     return bounds
 
 
-def _segment(labels: tuple[str, ...], x: np.ndarray, start: int, stop: int, baseline: int, settings: SpcSettings) -> SpcSegment:
+def _segment(
+    labels: tuple[str, ...], x: np.ndarray, start: int, stop: int, baseline: int, settings: SpcSettings
+) -> SpcSegment:
     base = x[start : min(stop, start + baseline)]
     mean = float(base.mean())
     # Moving ranges within the baseline only: the limits describe the baseline process.
@@ -265,8 +276,13 @@ def _special_causes(
     found += [("trend", d, g, segment.mean) for d, g in _trends(values, settings.trend_length)]
     if settings.two_of_three:
         found += [("two_of_three", "up", g, segment.upper_2sigma) for g in _two_of_three(values > segment.upper_2sigma)]
-        found += [("two_of_three", "down", g, segment.lower_2sigma) for g in _two_of_three(values < segment.lower_2sigma)]
-    return [_cause(rule, direction, indices, limit, labels[start:stop], values, segment, better) for rule, direction, indices, limit in found]
+        found += [
+            ("two_of_three", "down", g, segment.lower_2sigma) for g in _two_of_three(values < segment.lower_2sigma)
+        ]
+    return [
+        _cause(rule, direction, indices, limit, labels[start:stop], values, segment, better)
+        for rule, direction, indices, limit in found
+    ]
 
 
 def _cause(
@@ -385,7 +401,9 @@ def spc_chart(
 ) -> SpcChart:
     """The XmR chart of one area's indicator, with direction and target from the framework."""
     settings = resolve_settings(settings)
-    return _chart(_table.series(table, area, indicator), framework, area, indicator, settings, baseline_points, rebase_at)
+    return _chart(
+        _table.series(table, area, indicator), framework, area, indicator, settings, baseline_points, rebase_at
+    )
 
 
 def _chart(series, framework, area, indicator, settings, baseline_points, rebase_at) -> SpcChart:
@@ -420,18 +438,36 @@ def spc_charts(
     settings = resolve_settings(settings)
     # Financial-year-to-date figures accumulate through the year and restart in April:
     # their months are not independent readings of a process, so no chart by default.
-    wanted = list(indicators) if indicators is not None else [i.id for i in framework.indicators if i.better and i.window == "month"]
+    wanted = (
+        list(indicators)
+        if indicators is not None
+        else [i.id for i in framework.indicators if i.better and i.window == "month"]
+    )
     area_filter = set(areas) if areas is not None else None
     charts = []
     for (area, indicator), series in _table.all_series(table, wanted).items():
         if area_filter is not None and area not in area_filter:
             continue
         try:
-            charts.append(_chart(series, framework, area, indicator, settings, None, (rebase or {}).get((area, indicator), ())))
+            charts.append(
+                _chart(series, framework, area, indicator, settings, None, (rebase or {}).get((area, indicator), ()))
+            )
         except InsufficientData:
             continue
     return charts
 
 
-__all__ = ["RULES", "RULE_WORDING", "RuleWording", "SpcChart", "SpcSegment", "SpecialCause", "rule_counted", "rule_title",
-           "rules_phrase", "spc_chart", "spc_charts", "xmr"]
+__all__ = [
+    "RULES",
+    "RULE_WORDING",
+    "RuleWording",
+    "SpcChart",
+    "SpcSegment",
+    "SpecialCause",
+    "rule_counted",
+    "rule_title",
+    "rules_phrase",
+    "spc_chart",
+    "spc_charts",
+    "xmr",
+]

@@ -9,8 +9,8 @@ pooled 'consortium' rows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -66,7 +66,9 @@ def with_consortium(table: pd.DataFrame, scales: Mapping[str, float] | None = No
     pooled = councils.groupby(["indicator", "period"], as_index=False)[["numerator", "denominator"]].sum(min_count=1)
     scale = pooled["indicator"].map(lambda i: scales.get(i, 1.0))
     ratio = pooled["denominator"].notna() & (pooled["denominator"] > 0)
-    pooled["value"] = np.where(ratio, scale * pooled["numerator"] / pooled["denominator"].where(ratio, 1.0), pooled["numerator"])
+    pooled["value"] = np.where(
+        ratio, scale * pooled["numerator"] / pooled["denominator"].where(ratio, 1.0), pooled["numerator"]
+    )
     pooled["area"], pooled["framework_version"] = CONSORTIUM, "synthetic"
     return pd.concat([councils, pooled[list(councils.columns)]], ignore_index=True)
 
@@ -113,8 +115,21 @@ def story_table(
     frames = []
     for number, code in enumerate(codes):
         size = rng.uniform(0.5, 2.0)  # caseload relative to a middling council
-        frames += _council(rng, code, number, size, months, start, deterioration, initiative_effect, initiative_months_after, lag_coefficient)
-    table = with_consortium(pd.concat(frames, ignore_index=True), {"new_claims_within_14_days_pct": 100.0, "calls_answered_pct": 100.0})
+        frames += _council(
+            rng,
+            code,
+            number,
+            size,
+            months,
+            start,
+            deterioration,
+            initiative_effect,
+            initiative_months_after,
+            lag_coefficient,
+        )
+    table = with_consortium(
+        pd.concat(frames, ignore_index=True), {"new_claims_within_14_days_pct": 100.0, "calls_answered_pct": 100.0}
+    )
     return Story(
         table=table,
         councils=tuple(codes),
@@ -147,6 +162,15 @@ def _council(rng, code, number, size, months, start, deterioration, effect, mont
         series_rows(code, "work_on_hand_over_30_days", np.round(backlog[1:]), start),
         series_rows(code, "new_claims_days", days, start, numerators=days * decided, denominators=decided),
         series_rows(code, "changes_days", change_days, start, numerators=change_days * changes, denominators=changes),
-        series_rows(code, "new_claims_within_14_days_pct", 100 * within / decided, start, numerators=within, denominators=decided),
-        series_rows(code, "calls_answered_pct", 100 * answered / offered, start, numerators=answered, denominators=offered),
+        series_rows(
+            code,
+            "new_claims_within_14_days_pct",
+            100 * within / decided,
+            start,
+            numerators=within,
+            denominators=decided,
+        ),
+        series_rows(
+            code, "calls_answered_pct", 100 * answered / offered, start, numerators=answered, denominators=offered
+        ),
     ]

@@ -69,23 +69,66 @@ class Report:
 
 
 REPORTS: tuple[Report, ...] = (
-    Report("report", "council.ipynb", "council", "Monthly performance report", pdf=True, for_dwp=True,
-           help="one council in depth: headline tiles, alerts, trends, work on hand, subsidy position, rank, data quality",
-           shows="from_other_councils"),
-    Report("benchmarks", "consortium.ipynb", "consortium", "Consortium benchmarks", pdf=True,
-           help="every indicator across all members, the consortium figure, the best performer per indicator"),
-    Report("analytics", "analytics.ipynb", "analysts", "Early warning and analysis",
-           help="alerts, funnel plots, sustained best practice, how indicators move together, initiatives"),
-    Report("data-quality", "data_quality.ipynb", "analysts", "Data quality",
-           help="which councils submitted, when, which Sequence; rejected files and records; missing returns"),
-    Report("onboarding", "onboarding.ipynb", "analysts", "Onboarding and feeds", users=True,
-           help="each council's onboarding steps with their dates or what is outstanding; whether each feed arrived "
-                "on time, late or not at all, month by month; overdue actions across councils"),
-    Report("indicators", "indicators.ipynb", "consortium", "How the indicators are computed", depends="parameters",
-           help="the framework's definitions, thresholds and sources"),
-    Report("guide", "guide.ipynb", "consortium", "Guide for users", depends="parameters",
-           help="how to read the reports, for each role; what to do when an alert fires; how to submit data"),
-    Report("guide", "guide.ipynb", "dwp", "Guide for users", depends="parameters", help="the same guide in DWP's folder"),
+    Report(
+        "report",
+        "council.ipynb",
+        "council",
+        "Monthly performance report",
+        pdf=True,
+        for_dwp=True,
+        help="one council in depth: headline tiles, alerts, trends, work on hand, subsidy position, rank, data quality",
+        shows="from_other_councils",
+    ),
+    Report(
+        "benchmarks",
+        "consortium.ipynb",
+        "consortium",
+        "Consortium benchmarks",
+        pdf=True,
+        help="every indicator across all members, the consortium figure, the best performer per indicator",
+    ),
+    Report(
+        "analytics",
+        "analytics.ipynb",
+        "analysts",
+        "Early warning and analysis",
+        help="alerts, funnel plots, sustained best practice, how indicators move together, initiatives",
+    ),
+    Report(
+        "data-quality",
+        "data_quality.ipynb",
+        "analysts",
+        "Data quality",
+        help="which councils submitted, when, which Sequence; rejected files and records; missing returns",
+    ),
+    Report(
+        "onboarding",
+        "onboarding.ipynb",
+        "analysts",
+        "Onboarding and feeds",
+        users=True,
+        help="each council's onboarding steps with their dates or what is outstanding; whether each feed arrived "
+        "on time, late or not at all, month by month; overdue actions across councils",
+    ),
+    Report(
+        "indicators",
+        "indicators.ipynb",
+        "consortium",
+        "How the indicators are computed",
+        depends="parameters",
+        help="the framework's definitions, thresholds and sources",
+    ),
+    Report(
+        "guide",
+        "guide.ipynb",
+        "consortium",
+        "Guide for users",
+        depends="parameters",
+        help="how to read the reports, for each role; what to do when an alert fires; how to submit data",
+    ),
+    Report(
+        "guide", "guide.ipynb", "dwp", "Guide for users", depends="parameters", help="the same guide in DWP's folder"
+    ),
 )
 
 
@@ -133,8 +176,10 @@ class BuildSummary:
 
     def line(self) -> str:
         month = f"{self.period} (provisional: not every member's extract is in)" if self.provisional else self.period
-        text = (f"built {len(self.outcomes)} pages for {month} in {self.seconds:.0f}s: "
-                f"{len(self.executed)} executed, {len(self.frozen)} unchanged, {len(self.failed)} failed")
+        text = (
+            f"built {len(self.outcomes)} pages for {month} in {self.seconds:.0f}s: "
+            f"{len(self.executed)} executed, {len(self.frozen)} unchanged, {len(self.failed)} failed"
+        )
         return text + f"; open {self.site / 'index.html'}"
 
 
@@ -219,7 +264,7 @@ SNAPSHOT_PREFIX = ".warehouse-snapshot-"
 def _remove_dead_snapshots(reports_dir: Path) -> None:
     """Snapshots of builds that were killed (SIGKILL runs no cleanup); a running build's is left alone."""
     for leftover in reports_dir.glob(f"{SNAPSHOT_PREFIX}*.duckdb*"):
-        pid = leftover.name[len(SNAPSHOT_PREFIX):].split(".")[0]
+        pid = leftover.name[len(SNAPSHOT_PREFIX) :].split(".")[0]
         if pid.isdigit() and not _running(int(pid)):
             leftover.unlink(missing_ok=True)
 
@@ -242,8 +287,10 @@ def _stopped_by_signals() -> Iterator[None]:
         return
 
     def stop(signum: int, frame: object) -> None:
-        raise BuildStopped(f"build stopped by {signal.Signals(signum).name}: pages finished before it are published, "
-                           "the others keep their last good version; run the build again to finish")
+        raise BuildStopped(
+            f"build stopped by {signal.Signals(signum).name}: pages finished before it are published, "
+            "the others keep their last good version; run the build again to finish"
+        )
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
@@ -252,14 +299,24 @@ def _stopped_by_signals() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def plan(data: ReportData, config: SiteConfig, *, root: Path, reports_dir: Path, site: Path,
-         only: tuple[str, ...] = (), users: Path | None = None) -> list[Job]:
+def plan(
+    data: ReportData,
+    config: SiteConfig,
+    *,
+    root: Path,
+    reports_dir: Path,
+    site: Path,
+    only: tuple[str, ...] = (),
+    users: Path | None = None,
+) -> list[Job]:
     """One job per report page for the month (``only``: just these report names), with fingerprints.
 
     ``users``: the site's users file, for the pages that read it (``Report.users``)."""
     unknown = set(only) - {r.name for r in REPORTS}
     if unknown:
-        raise BuildError(f"unknown report(s) {sorted(unknown)}; reports are {', '.join(sorted({r.name for r in REPORTS}))}")
+        raise BuildError(
+            f"unknown report(s) {sorted(unknown)}; reports are {', '.join(sorted({r.name for r in REPORTS}))}"
+        )
     from perfcore.render import page_context
 
     code = code_fingerprint(root)
@@ -274,10 +331,15 @@ def plan(data: ReportData, config: SiteConfig, *, root: Path, reports_dir: Path,
             if report.users:
                 parameters["users"] = str(users) if users else None
             context = page_context(
-                config, audience=report.audience, period=data.period, report=report.name,
+                config,
+                audience=report.audience,
+                period=data.period,
+                report=report.name,
                 report_title=report.title if council is None else f"{council.name}: {report.title.lower()}",
-                council_name=council.name if council else None, council_slug=council.slug if council else None,
-                for_dwp=report.for_dwp, provisional=data.provisional,
+                council_name=council.name if council else None,
+                council_slug=council.slug if council else None,
+                for_dwp=report.for_dwp,
+                provisional=data.provisional,
             )
             executed = reports_dir / "executed" / context.page_path.with_suffix(".ipynb")
             notebook = root / "notebooks" / report.notebook
@@ -297,8 +359,15 @@ def plan(data: ReportData, config: SiteConfig, *, root: Path, reports_dir: Path,
     return jobs
 
 
-def run(jobs: list[Job], *, site: Path, root: Path, config: SiteConfig, workers: int | None,
-        progress: Callable[[Outcome], None] | None) -> list[Outcome]:
+def run(
+    jobs: list[Job],
+    *,
+    site: Path,
+    root: Path,
+    config: SiteConfig,
+    workers: int | None,
+    progress: Callable[[Outcome], None] | None,
+) -> list[Outcome]:
     """Execute and render stale jobs in parallel; frozen ones are only read back."""
     from perfcore.render import RenderedPage, page_paths
 
@@ -321,13 +390,21 @@ def run(jobs: list[Job], *, site: Path, root: Path, config: SiteConfig, workers:
     return sorted(outcomes, key=lambda o: order[o.job.label])
 
 
-def _run_in_pool(stale: list[Job], workers: int, *, site: Path, root: Path, config: SiteConfig,
-                 progress: Callable[[Outcome], None] | None) -> list[Outcome]:
+def _run_in_pool(
+    stale: list[Job],
+    workers: int,
+    *,
+    site: Path,
+    root: Path,
+    config: SiteConfig,
+    progress: Callable[[Outcome], None] | None,
+) -> list[Outcome]:
     # spawn, not fork: the parent may hold DuckDB connections and library threads,
     # which a forked child inherits in an undefined state.
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started,
-                               initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_worker_started, initargs=(os.getpid(),)
+    )
     outcomes = []
     try:
         futures = {pool.submit(execute_and_render, job, site, root, config): job for job in stale}
@@ -382,8 +459,12 @@ def _result_or_failure(future, job: Job, site: Path, config: SiteConfig) -> Outc
     except StorageFull:
         raise
     except Exception as exc:
-        return Outcome(job, "failed", error=f"worker died: {type(exc).__name__}: {exc}",
-                       page=keep_or_notice(job, "the process running it ended unexpectedly", site, config))
+        return Outcome(
+            job,
+            "failed",
+            error=f"worker died: {type(exc).__name__}: {exc}",
+            page=keep_or_notice(job, "the process running it ended unexpectedly", site, config),
+        )
 
 
 def _record(outcome: Outcome, progress: Callable[[Outcome], None] | None) -> Outcome:
@@ -417,8 +498,9 @@ def execute_and_render(job: Job, site: Path, root: Path, config: SiteConfig) -> 
 STAGING = ".staging"  # inside the site, so publishing is a rename on one file system
 
 
-def publish(job: Job, notebook: Path, site: Path, config: SiteConfig, *, pdf: bool,
-            failure: str | None = None) -> tuple[RenderedPage | None, str | None]:
+def publish(
+    job: Job, notebook: Path, site: Path, config: SiteConfig, *, pdf: bool, failure: str | None = None
+) -> tuple[RenderedPage | None, str | None]:
     """Render into a staging folder; only a page without errors then replaces the published one.
 
     ``failure``: the page is a notice about this failure (recorded in its manifest, so it is
@@ -430,8 +512,9 @@ def publish(job: Job, notebook: Path, site: Path, config: SiteConfig, *, pdf: bo
     try:
         out_html, out_pdf = page_paths(staging, job.context)
         try:
-            page = render_page(notebook, out_html=out_html, out_pdf=out_pdf if pdf else None,
-                               context=job.context, config=config)
+            page = render_page(
+                notebook, out_html=out_html, out_pdf=out_pdf if pdf else None, context=job.context, config=config
+            )
         except Exception as exc:  # a render failure must not stop the other pages; a full disk stops them all
             if files.is_disk_full(exc):
                 raise files.storage_full(site, exc) from exc
@@ -440,8 +523,10 @@ def publish(job: Job, notebook: Path, site: Path, config: SiteConfig, *, pdf: bo
             return None, "; ".join(page.errors)
         if failure is not None:
             page = dataclasses.replace(page, errors=(failure,))
-            files.write_text(page.html.parent / f"{job.context.report}_files" / MANIFEST,
-                             json.dumps(page.to_json(), indent=1, ensure_ascii=False))
+            files.write_text(
+                page.html.parent / f"{job.context.report}_files" / MANIFEST,
+                json.dumps(page.to_json(), indent=1, ensure_ascii=False),
+            )
         return _move_into_place(staging, site, job.context, pdf=pdf), None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -506,10 +591,14 @@ def write_notice(path: Path, job: Job, what_failed: str) -> None:
         "caution",
         f"This page could not be built for {periods.label(job.context.period)}: {what_failed}. "
         "The figures will appear here when the next build succeeds; the consortium's analyst has the details "
-        "in the build log.", title="This page could not be built")
+        "in the build log.",
+        title="This page could not be built",
+    )
     book = nbformat.v4.new_notebook()
-    book.cells = [nbformat.v4.new_markdown_cell(f"# {job.context.report_title}"),
-                  nbformat.v4.new_markdown_cell(notice.data["text/markdown"])]
+    book.cells = [
+        nbformat.v4.new_markdown_cell(f"# {job.context.report_title}"),
+        nbformat.v4.new_markdown_cell(notice.data["text/markdown"]),
+    ]
     files.write_text(path, nbformat.writes(book))
 
 
@@ -535,9 +624,14 @@ def _papermill(job: Job, root: Path, output: Path) -> str | None:
 
     try:
         papermill.execute_notebook(
-            str(root / "notebooks" / job.report.notebook), str(output),
-            parameters=job.parameters, kernel_name="python3", cwd=str(root),
-            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+            str(root / "notebooks" / job.report.notebook),
+            str(output),
+            parameters=job.parameters,
+            kernel_name="python3",
+            cwd=str(root),
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
         )
     except PapermillExecutionError as exc:
         return f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
@@ -584,7 +678,11 @@ def code_fingerprint(root: Path) -> str:
     import perfcore
 
     package = Path(perfcore.__file__).parent
-    files = sorted(p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".html", ".css", ".js", ".typ", ".lua", ".xsd"))
+    files = sorted(
+        p
+        for p in package.rglob("*")
+        if p.is_file() and p.suffix in (".py", ".html", ".css", ".js", ".typ", ".lua", ".xsd")
+    )
     return _hash(*(f"{p.relative_to(package)}:{_file_hash(p)}" for p in files), _file_hash(root / "_quarto.yml"))
 
 
@@ -602,19 +700,23 @@ def data_fingerprints(data: ReportData) -> dict[str, str]:
         # and the page lists rejected and conflicting ones too.
         files = con.execute(
             "select authority, string_agg(id::varchar || outcome, ',' order by id) from submissions "
-            "where outcome <> 'duplicate' and authority is not null group by authority").fetchall()
+            "where outcome <> 'duplicate' and authority is not null group by authority"
+        ).fetchall()
         manual = con.execute(
             "select authority, string_agg(period || measure || value::varchar || submission_id::varchar, ',' "
-            "order by period, measure) from current_manual group by authority").fetchall()
+            "order by period, measure) from current_manual group by authority"
+        ).fetchall()
         # The commentary rows: a return may carry several councils' rows (its submission then names
         # no council), and each council's page shows its own commentary and actions.
         commentary = con.execute(
             "select authority, string_agg(submission_id::varchar || ':' || line::varchar, ',' "
-            "order by submission_id, line) from commentary_rows group by authority").fetchall()
+            "order by submission_id, line) from commentary_rows group by authority"
+        ).fetchall()
         # Rejections and replacements show on the data-quality pages; duplicates change nothing shown.
         history = con.execute(
             "select (select count(*) from rejections), (select max(submission_id) from rejections), "
-            "(select count(*) from replacements), (select max(replaced_by_id) from replacements)").fetchone()
+            "(select count(*) from replacements), (select max(replaced_by_id) from replacements)"
+        ).fetchone()
     finally:
         con.close()
     own: dict[str, str] = {}
@@ -690,14 +792,27 @@ def write_dwp_return(data: ReportData, site: Path) -> Path:
     from perfcore.reporting.report import value
 
     path = site / "dwp" / data.period / f"sop-return-{data.period}.csv"
-    columns = ("new_claims_decided", "new_claims_days", "changes_actioned", "changes_days", "rti_days",
-               "new_claims_within_14_days_pct", "caseload")
+    columns = (
+        "new_claims_decided",
+        "new_claims_days",
+        "changes_actioned",
+        "changes_days",
+        "rti_days",
+        "new_claims_within_14_days_pct",
+        "caseload",
+    )
     with files.open_replacing(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(("gss_code", "council", "period", *columns, "framework_version"))
         for council in data.consortium.members:
             values = [value(data, council.code, c) for c in columns]
-            writer.writerow((council.code, council.name, data.period,
-                             *("" if v is None else f"{v:.4f}".rstrip("0").rstrip(".") for v in values),
-                             data.framework.version))
+            writer.writerow(
+                (
+                    council.code,
+                    council.name,
+                    data.period,
+                    *("" if v is None else f"{v:.4f}".rstrip("0").rstrip(".") for v in values),
+                    data.framework.version,
+                )
+            )
     return path

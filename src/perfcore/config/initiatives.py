@@ -29,14 +29,26 @@ class Initiative:
 
 INITIATIVE = Table(
     keys=(
-        Key("id", Text(allowed="letters, digits and hyphens", pattern=r"[A-Za-z0-9][A-Za-z0-9-]*", numbers=False),
-            "short stable identifier"),
+        Key(
+            "id",
+            Text(allowed="letters, digits and hyphens", pattern=r"[A-Za-z0-9][A-Za-z0-9-]*", numbers=False),
+            "short stable identifier",
+        ),
         Key("council", GSS, "the council's GSS code (a member in consortium.yaml)"),
-        Key("start", Text(allowed="a month YYYY-MM, quoted in YAML", numbers=False,
-                          check=lambda text: None if periods.is_period(text) else "is not a month"),
-            "the first month the initiative was in effect"),
-        Key("indicators", ListOf(Text(allowed="an indicator id of framework.yaml"), min_items=1, unique=lambda i: i),
-            "the indicators it is meant to improve"),
+        Key(
+            "start",
+            Text(
+                allowed="a month YYYY-MM, quoted in YAML",
+                numbers=False,
+                check=lambda text: None if periods.is_period(text) else "is not a month",
+            ),
+            "the first month the initiative was in effect",
+        ),
+        Key(
+            "indicators",
+            ListOf(Text(allowed="an indicator id of framework.yaml"), min_items=1, unique=lambda i: i),
+            "the indicators it is meant to improve",
+        ),
         Key("title", Text(), "one line for charts and tables"),
         Key("description", Text(), "what changed, for the report text", OPTIONAL),
     ),
@@ -56,8 +68,9 @@ def load_initiatives(folder: str | Path | None = None, framework: Any | None = N
     return initiatives_from_file(folder / "initiatives.yaml", consortium_codes(folder), known_ids)
 
 
-def initiatives_from_file(path: Path, members: tuple[str, ...] | None = None,
-                          known_ids: set[str] | None = None) -> tuple[Initiative, ...]:
+def initiatives_from_file(
+    path: Path, members: tuple[str, ...] | None = None, known_ids: set[str] | None = None
+) -> tuple[Initiative, ...]:
     """The initiatives in one file; () if there is no file."""
     path = Path(path)
     if not path.exists():
@@ -67,5 +80,7 @@ def initiatives_from_file(path: Path, members: tuple[str, ...] | None = None,
         check_members(path, f"initiatives[{number}].council", (initiative.council,), members)
         unknown = sorted(set(initiative.indicators) - known_ids) if known_ids is not None else []
         if unknown:
-            raise config_error(path, f"initiatives[{number}].indicators", f"unknown {unknown}", "indicator ids of framework.yaml")
+            raise config_error(
+                path, f"initiatives[{number}].indicators", f"unknown {unknown}", "indicator ids of framework.yaml"
+            )
     return initiatives

@@ -79,9 +79,7 @@ class Consortium:
         for member in self.members:
             if member.code == code:
                 return member
-        raise ConfigError(
-            f"{code!r} is not a member council; members are listed in parameters/consortium.yaml"
-        )
+        raise ConfigError(f"{code!r} is not a member council; members are listed in parameters/consortium.yaml")
 
     def is_member(self, code: str) -> bool:
         return code in self.codes
@@ -186,8 +184,12 @@ COUNCIL = Table(
         Key("name", Text(), "its name as reports show it"),
         Key("supplier", Text(), "the supplier of its back-office benefits system"),
         Key("system", Text(), "the back-office benefits system"),
-        Key("updater", ListOf(_ADDRESS, min_items=1, single=True),
-            "the designated updater's address, or a list of them: who may send this council's returns by e-mail", OPTIONAL),
+        Key(
+            "updater",
+            ListOf(_ADDRESS, min_items=1, single=True),
+            "the designated updater's address, or a list of them: who may send this council's returns by e-mail",
+            OPTIONAL,
+        ),
         Key("approx_caseload", Whole(minimum=1), "live claims, roughly: sizes demo data", OPTIONAL),
     ),
     build=Council,
@@ -197,9 +199,16 @@ CONSORTIUM_FILE = Table(
     keys=(
         Key("name", Text(), "the consortium's name on reports"),
         Key("short_name", Text(), "the name of the pooled consortium figure"),
-        Key("complete_after_days", Whole(minimum=0), "a month is complete when every extract is in, or this many days after it ends"),
-        Key("members", ListOf(COUNCIL, min_items=1, unique=lambda council: council.code, unique_name="code"),
-            "the member councils"),
+        Key(
+            "complete_after_days",
+            Whole(minimum=0),
+            "a month is complete when every extract is in, or this many days after it ends",
+        ),
+        Key(
+            "members",
+            ListOf(COUNCIL, min_items=1, unique=lambda council: council.code, unique_name="code"),
+            "the member councils",
+        ),
     ),
     build=Consortium,
 )
@@ -214,21 +223,42 @@ def load_consortium(folder: str | Path | None = None) -> Consortium:
 
 def _thresholds_point_the_right_way(values: dict, at: str) -> None:
     thresholds, better = values.get("thresholds"), values.get("better")
-    rule(thresholds is None or better is not None, at, "thresholds", "thresholds need a direction", "better: lower or better: higher")
+    rule(
+        thresholds is None or better is not None,
+        at,
+        "thresholds",
+        "thresholds need a direction",
+        "better: lower or better: higher",
+    )
     if thresholds is not None and better is not None:
         ordered = thresholds.green <= thresholds.amber if better == "lower" else thresholds.green >= thresholds.amber
-        rule(ordered, at, "thresholds", f"green {thresholds.green:g} and amber {thresholds.amber:g} point the wrong way",
-             f"green {'at most' if better == 'lower' else 'at least'} amber when better is {better}")
+        rule(
+            ordered,
+            at,
+            "thresholds",
+            f"green {thresholds.green:g} and amber {thresholds.amber:g} point the wrong way",
+            f"green {'at most' if better == 'lower' else 'at least'} amber when better is {better}",
+        )
 
 
 def _framework_table() -> Table:
     from perfcore.warehouse.components import COMPONENTS
 
     component = Choice(tuple(COMPONENTS))
-    thresholds = Table(keys=(Key("green", Number(as_written=True), "green bound"), Key("amber", Number(as_written=True), "amber bound")), build=Thresholds)
+    thresholds = Table(
+        keys=(
+            Key("green", Number(as_written=True), "green bound"),
+            Key("amber", Number(as_written=True), "amber bound"),
+        ),
+        build=Thresholds,
+    )
     indicator = Table(
         keys=(
-            Key("id", Text(allowed="lower-case letters, digits and _", pattern=r"[a-z][a-z0-9_]*", numbers=False), "stable identifier"),
+            Key(
+                "id",
+                Text(allowed="lower-case letters, digits and _", pattern=r"[a-z][a-z0-9_]*", numbers=False),
+                "stable identifier",
+            ),
             Key("name", Text(), "full name"),
             Key("short", Text(), "short name for tables and charts"),
             Key("definition", Text(), "the definition in words"),
@@ -252,7 +282,9 @@ def _framework_table() -> Table:
             Key("version", Text(), "the framework's version; every figure carries it"),
             Key("name", Text(), "the framework's name"),
             Key("source", Text(), "where the design authority's definitions are written down", OPTIONAL),
-            Key("indicators", ListOf(indicator, min_items=1, unique=lambda i: i.id, unique_name="id"), "the indicators"),
+            Key(
+                "indicators", ListOf(indicator, min_items=1, unique=lambda i: i.id, unique_name="id"), "the indicators"
+            ),
         ),
         build=Framework,
     )

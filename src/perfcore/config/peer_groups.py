@@ -63,17 +63,29 @@ GROUP = Table(
     keys=(
         Key("name", Text(), "the group's name on pages"),
         Key("description", Text(), "who is in it and why", OPTIONAL),
-        Key("members", Either((Choice(("all",)), ListOf(GSS, min_items=1, unique=lambda code: code))),
-            "'all' (every member, however many) or a list of GSS codes"),
+        Key(
+            "members",
+            Either((Choice(("all",)), ListOf(GSS, min_items=1, unique=lambda code: code))),
+            "'all' (every member, however many) or a list of GSS codes",
+        ),
     ),
 )
 
 PEER_GROUPS = Table(
-    keys=(Key("groups", MappingOf(Text(allowed="a group id", pattern=r"[a-z][a-z0-9_-]*", numbers=False), GROUP, min_items=1),
-              "group id: name, description, members"),),
+    keys=(
+        Key(
+            "groups",
+            MappingOf(Text(allowed="a group id", pattern=r"[a-z][a-z0-9_-]*", numbers=False), GROUP, min_items=1),
+            "group id: name, description, members",
+        ),
+    ),
     build=lambda groups: tuple(
-        PeerGroup(id=group_id, name=fields["name"], description=fields.get("description", ""),
-                  members=None if fields["members"] == "all" else fields["members"])
+        PeerGroup(
+            id=group_id,
+            name=fields["name"],
+            description=fields.get("description", ""),
+            members=None if fields["members"] == "all" else fields["members"],
+        )
         for group_id, fields in groups
     ),
 )

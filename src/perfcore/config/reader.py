@@ -125,8 +125,12 @@ class Number(Kind):
         wanted = int if self.whole else (int, float)
         if isinstance(value, bool) or not isinstance(value, wanted):
             raise self._refuse(value, at, f"{_shown(value)} is not {'a whole number' if self.whole else 'a number'}")
-        too_small = (self.minimum is not None and value < self.minimum) or (self.above is not None and value <= self.above)
-        too_big = (self.maximum is not None and value > self.maximum) or (self.below is not None and value >= self.below)
+        too_small = (self.minimum is not None and value < self.minimum) or (
+            self.above is not None and value <= self.above
+        )
+        too_big = (self.maximum is not None and value > self.maximum) or (
+            self.below is not None and value >= self.below
+        )
         if too_small or too_big:
             raise self._refuse(value, at, f"{value!r} is too {'small' if too_small else 'big'}")
         return value if self.whole or self.as_written else float(value)
@@ -203,9 +207,15 @@ class ListOf(Kind):
 
     @property
     def allowed(self) -> str:  # type: ignore[override]
-        size = (f"a list of exactly {self.length}" if self.length is not None
-                else "a non-empty list" if self.min_items == 1
-                else f"a list of at least {self.min_items}" if self.min_items else "a list")
+        size = (
+            f"a list of exactly {self.length}"
+            if self.length is not None
+            else "a non-empty list"
+            if self.min_items == 1
+            else f"a list of at least {self.min_items}"
+            if self.min_items
+            else "a list"
+        )
         lone = " (or one alone)" if self.single else ""
         return f"{size} of {_item_words(self.item)}{lone}"
 
@@ -250,8 +260,10 @@ class MappingOf(Kind):
             raise self._refuse(value, at, f"{_shown(value)} is not a mapping")
         if len(value) < self.min_items:
             raise self._refuse(value, at, "is empty")
-        pairs = tuple((self.key.read(name, child(at, str(name))), self.value.read(item, child(at, str(name))))
-                      for name, item in value.items())
+        pairs = tuple(
+            (self.key.read(name, child(at, str(name))), self.value.read(item, child(at, str(name))))
+            for name, item in value.items()
+        )
         missing = [name for name in self.every if name not in value]
         if missing:
             raise Invalid(child(at, missing[0]), "missing", _item_words(self.value))
@@ -363,7 +375,9 @@ def load_yaml(path: Path, *, missing: str) -> Any:
         raise ConfigError(f"not valid YAML: {exc}", file=path) from exc
 
 
-def read_file(path: str | Path, table: Table, *, missing: str = "run perfcore from the project folder or set PERFCORE_PARAMETERS") -> Any:
+def read_file(
+    path: str | Path, table: Table, *, missing: str = "run perfcore from the project folder or set PERFCORE_PARAMETERS"
+) -> Any:
     """Read ``path`` against ``table``: the value it builds, or one ConfigError naming file and key."""
     path = Path(path)
     raw = load_yaml(path, missing=missing)
@@ -378,7 +392,9 @@ def help_lines(table: Table, at: str = "") -> list[tuple[str, str, str, str]]:
     rows = []
     for key in table.keys:
         where = child(at, key.name)
-        default = "required" if key.default is REQUIRED else "optional" if key.default is OPTIONAL else repr(key.default)
+        default = (
+            "required" if key.default is REQUIRED else "optional" if key.default is OPTIONAL else repr(key.default)
+        )
         rows.append((where, _item_words(key.kind), default, key.help))
         nested = key.kind.item if isinstance(key.kind, ListOf) else key.kind
         if isinstance(nested, Table):

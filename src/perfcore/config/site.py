@@ -80,7 +80,9 @@ def _footer(value: str | tuple[tuple[str, str], ...]) -> str:
     return " ".join(parts[k] for k in ("left", "center", "right") if parts.get(k))
 
 
-def _typst(margin: dict[str, str] | None = None, pdf_standard: tuple[str, ...] | None = None, **options: object) -> TypstFormat:
+def _typst(
+    margin: dict[str, str] | None = None, pdf_standard: tuple[str, ...] | None = None, **options: object
+) -> TypstFormat:
     margins = {f"margin_{side}": length for side, length in (margin or {}).items()}
     standards = {"pdf_standards": pdf_standard} if pdf_standard is not None else {}
     return TypstFormat(**margins, **standards, **options)  # type: ignore[arg-type]
@@ -90,7 +92,11 @@ _LENGTH = Text(allowed="a length such as 2cm or 10pt")
 
 NAV_LINK = Table(
     keys=(
-        Key("href", Text(allowed="a path inside the site, e.g. consortium/index.html", check=_inside_site, numbers=False), "from the site root"),
+        Key(
+            "href",
+            Text(allowed="a path inside the site, e.g. consortium/index.html", check=_inside_site, numbers=False),
+            "from the site root",
+        ),
         Key("text", Text(), "the link's words (default: the path)", OPTIONAL),
     ),
     build=_nav_link,
@@ -110,12 +116,21 @@ HTML = Table(
 TYPST = Table(
     keys=(
         Key("papersize", Text(), "paper size", OPTIONAL),
-        Key("margin", Table(keys=(Key("x", _LENGTH, "left and right", OPTIONAL), Key("y", _LENGTH, "top and bottom", OPTIONAL))),
-            "page margins", OPTIONAL),
+        Key(
+            "margin",
+            Table(keys=(Key("x", _LENGTH, "left and right", OPTIONAL), Key("y", _LENGTH, "top and bottom", OPTIONAL))),
+            "page margins",
+            OPTIONAL,
+        ),
         Key("mainfont", Text(), "the body font", OPTIONAL),
         Key("fontsize", _LENGTH, "the body size", OPTIONAL),
         Key("toc", Flag(), "a table of contents in each PDF", OPTIONAL),
-        Key("pdf-standard", ListOf(Choice(PDF_STANDARDS), min_items=1, single=True), "PDF standards the PDFs meet", OPTIONAL),
+        Key(
+            "pdf-standard",
+            ListOf(Choice(PDF_STANDARDS), min_items=1, single=True),
+            "PDF standards the PDFs meet",
+            OPTIONAL,
+        ),
     ),
     build=_typst,
     open=True,
@@ -123,23 +138,57 @@ TYPST = Table(
 
 QUARTO = Table(
     keys=(
-        Key("project", Table(keys=(Key("type", Choice(("website",)), "the project type", OPTIONAL),
-                                   Key("output-dir", Text(numbers=False), "where the site is written, from the project root", OPTIONAL)),
-                             open=True), "the project", OPTIONAL),
-        Key("lang", Text(numbers=False), "the pages' language", OPTIONAL),
-        Key("website", Table(
-            keys=(
-                Key("title", Text(), "the site's title", OPTIONAL),
-                Key("navbar", Table(keys=(Key("left", ListOf(NAV_LINK), "links after the audience's home link", OPTIONAL),), open=True),
-                    "navigation", OPTIONAL),
-                Key("search", Flag(), "a search box", OPTIONAL),
-                Key("page-footer", Either((Text(), MappingOf(Choice(("left", "center", "right")), Text()))),
-                    "the footer: text, or left, center, right", OPTIONAL),
+        Key(
+            "project",
+            Table(
+                keys=(
+                    Key("type", Choice(("website",)), "the project type", OPTIONAL),
+                    Key(
+                        "output-dir", Text(numbers=False), "where the site is written, from the project root", OPTIONAL
+                    ),
+                ),
+                open=True,
             ),
-            open=True,
-        ), "the website", OPTIONAL),
-        Key("format", Table(keys=(Key("html", HTML, "the HTML pages", OPTIONAL), Key("typst", TYPST, "the PDFs", OPTIONAL)), open=True),
-            "output formats", OPTIONAL),
+            "the project",
+            OPTIONAL,
+        ),
+        Key("lang", Text(numbers=False), "the pages' language", OPTIONAL),
+        Key(
+            "website",
+            Table(
+                keys=(
+                    Key("title", Text(), "the site's title", OPTIONAL),
+                    Key(
+                        "navbar",
+                        Table(
+                            keys=(Key("left", ListOf(NAV_LINK), "links after the audience's home link", OPTIONAL),),
+                            open=True,
+                        ),
+                        "navigation",
+                        OPTIONAL,
+                    ),
+                    Key("search", Flag(), "a search box", OPTIONAL),
+                    Key(
+                        "page-footer",
+                        Either((Text(), MappingOf(Choice(("left", "center", "right")), Text()))),
+                        "the footer: text, or left, center, right",
+                        OPTIONAL,
+                    ),
+                ),
+                open=True,
+            ),
+            "the website",
+            OPTIONAL,
+        ),
+        Key(
+            "format",
+            Table(
+                keys=(Key("html", HTML, "the HTML pages", OPTIONAL), Key("typst", TYPST, "the PDFs", OPTIONAL)),
+                open=True,
+            ),
+            "output formats",
+            OPTIONAL,
+        ),
     ),
     open=True,
 )

@@ -144,18 +144,32 @@ _INDICATOR = Text(allowed="an indicator id of framework.yaml")
 
 
 def _window_covers_min_points(values: dict, at: str) -> None:
-    rule(values["window"] >= values["min_points"], at, "window",
-         f"{values['window']} is shorter than min_points ({values['min_points']})", "at least min_points")
+    rule(
+        values["window"] >= values["min_points"],
+        at,
+        "window",
+        f"{values['window']} is shorter than min_points ({values['min_points']})",
+        "at least min_points",
+    )
 
 
 def _min_months_within_window(values: dict, at: str) -> None:
-    rule(values["min_months"] <= values["window"], at, "min_months",
-         f"{values['min_months']} is more than window ({values['window']})", "at most window")
+    rule(
+        values["min_months"] <= values["window"],
+        at,
+        "min_months",
+        f"{values['min_months']} is more than window ({values['window']})",
+        "at most window",
+    )
 
 
 SPC = Table(
     keys=(
-        Key("baseline_points", Whole(minimum=2), "limits from the first this many points of a segment (a moving range needs two)"),
+        Key(
+            "baseline_points",
+            Whole(minimum=2),
+            "limits from the first this many points of a segment (a moving range needs two)",
+        ),
         Key("min_points", Whole(minimum=2), "fewer points in a series or segment: no chart"),
         Key("limit_multiplier", Number(above=0), "process limits: mean +/- this x mean moving range"),
         Key("sigma_divisor", Number(above=0), "sigma = mean moving range / d2 (1.128 for ranges of two)"),
@@ -181,9 +195,19 @@ FORECAST = Table(
 
 LEADING = Table(
     keys=(
-        Key("pairs", ListOf(Table(keys=(Key("leader", _INDICATOR, "the leading measure"),
-                                        Key("follower", _INDICATOR, "the lagging measure")), build=LeadingPair)),
-            "leading measure, lagging measure"),
+        Key(
+            "pairs",
+            ListOf(
+                Table(
+                    keys=(
+                        Key("leader", _INDICATOR, "the leading measure"),
+                        Key("follower", _INDICATOR, "the lagging measure"),
+                    ),
+                    build=LeadingPair,
+                )
+            ),
+            "leading measure, lagging measure",
+        ),
         Key("rises", Whole(minimum=1), "consecutive month-on-month worsenings of the leader"),
         Key("min_change_pct", Number(minimum=0), "and at least this much worse overall (% of the starting value)"),
     ),
@@ -226,7 +250,11 @@ INTERDEPENDENCE = Table(
 
 IMPACT = Table(
     keys=(
-        Key("min_months_before", Whole(minimum=3), "months before the start an interrupted time series needs (a level and a slope)"),
+        Key(
+            "min_months_before",
+            Whole(minimum=3),
+            "months before the start an interrupted time series needs (a level and a slope)",
+        ),
         Key("min_months_after", Whole(minimum=2), "months from the start on it needs"),
         Key("min_peers", Whole(minimum=1), "comparison councils difference-in-differences needs"),
         Key("errors", Choice(("ar1", "hac")), "autocorrelated errors: AR(1) GLS or Newey-West"),
@@ -239,7 +267,9 @@ IMPACT = Table(
 ALERTS = Table(
     keys=(
         Key("recent_months", Whole(minimum=1), "a special cause must touch one of the last this many months"),
-        Key("forecast_probability", Number(above=0, maximum=1), "alert when the chance of a red month is at least this"),
+        Key(
+            "forecast_probability", Number(above=0, maximum=1), "alert when the chance of a red month is at least this"
+        ),
         Key("severity", MappingOf(Choice(ALERT_RULES), Choice(SEVERITIES), every=ALERT_RULES), "each rule's severity"),
     ),
     build=AlertSettings,

@@ -88,8 +88,24 @@ from perfcore.demo.stories import (
 )
 
 __all__ = [
-    "BACKLOG_EFFECT_CHANGES", "BACKLOG_EFFECT_CLAIMS", "BACKLOG_PHI", "DETERIORATION_ADDED_DAYS",
-    "DETERIORATION_BASELINE_DAYS", "DETERIORATION_COUNCIL", "INITIATIVE_BASELINE_CHANGE_DAYS", "INITIATIVE_COUNCIL",
-    "INITIATIVE_SHIFT_DAYS", "MANUAL_MEASURES", "MANUAL_RULES", "RECORD_RULES", "RESUBMISSION_COUNCIL", "DemoSummary",
-    "ManualError", "RecordError", "extract_name", "manual_name", "write_consortium_yaml", "write_demo_data",
+    "BACKLOG_EFFECT_CHANGES",
+    "BACKLOG_EFFECT_CLAIMS",
+    "BACKLOG_PHI",
+    "DETERIORATION_ADDED_DAYS",
+    "DETERIORATION_BASELINE_DAYS",
+    "DETERIORATION_COUNCIL",
+    "INITIATIVE_BASELINE_CHANGE_DAYS",
+    "INITIATIVE_COUNCIL",
+    "INITIATIVE_SHIFT_DAYS",
+    "MANUAL_MEASURES",
+    "MANUAL_RULES",
+    "RECORD_RULES",
+    "RESUBMISSION_COUNCIL",
+    "DemoSummary",
+    "ManualError",
+    "RecordError",
+    "extract_name",
+    "manual_name",
+    "write_consortium_yaml",
+    "write_demo_data",
 ]

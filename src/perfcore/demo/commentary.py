@@ -63,8 +63,11 @@ def write_commentary(council: Council, data: CouncilData, plan: Plan) -> tuple[t
 def planted_rows(council: Council, data: CouncilData, plan: Plan) -> tuple[Row, ...]:
     written = plan.calendar.written_periods
     staff = dict(zip(written, data.manual["staff_fte"]))
-    story = {DETERIORATION_COUNCIL: _midlothian, INITIATIVE_COUNCIL: _east_renfrewshire,
-             RESUBMISSION_COUNCIL: _dundee}.get(council.code)
+    story = {
+        DETERIORATION_COUNCIL: _midlothian,
+        INITIATIVE_COUNCIL: _east_renfrewshire,
+        RESUBMISSION_COUNCIL: _dundee,
+    }.get(council.code)
     if story is None:
         return ()
     return tuple(r for r in story(plan, staff) if r.period in staff)
@@ -96,42 +99,86 @@ def _midlothian(plan: Plan, staff: dict[str, float]) -> list[Row]:
     end, before = _back(plan, 0), _back(plan, 1)
     sick, early, closed = _back(plan, 3), _back(plan, 6), _back(plan, 4)
     return [
-        Row(early, "calls_answered_pct",
+        Row(
+            early,
+            "calls_answered_pct",
             f"Fewer calls answered while the new telephony system bedded in; {_fte(staff, early)} in post.",
-            "Review the call-handling rota", "Customer Services Manager", _last(_back(plan, 5))),
-        Row(closed, "calls_answered_pct",
-            f"New call-handling rota in place since {periods.label(closed)}; {_fte(staff, closed)} in post.", DONE),
-        Row(sick, "new_claims_days",
+            "Review the call-handling rota",
+            "Customer Services Manager",
+            _last(_back(plan, 5)),
+        ),
+        Row(
+            closed,
+            "calls_answered_pct",
+            f"New call-handling rota in place since {periods.label(closed)}; {_fte(staff, closed)} in post.",
+            DONE,
+        ),
+        Row(
+            sick,
+            "new_claims_days",
             f"Two assessors on long-term sick leave since {periods.label(_back(plan, 4))}: new claims wait longer. "
             f"{_fte(staff, sick)} in post.",
-            "Clear new claims older than 30 days", "Benefits Manager", _day(before, 15)),
-        Row(end, "new_claims_days",
+            "Clear new claims older than 30 days",
+            "Benefits Manager",
+            _day(before, 15),
+        ),
+        Row(
+            end,
+            "new_claims_days",
             f"New-claim times rose again in {periods.label(end)}: claims older than 30 days are not yet cleared. "
             f"Overtime agreed from {periods.first_day(periods.shift(end, 1)):%-d %B %Y}.",
-            "Recruit two temporary assessors", "Head of Revenues", _last(periods.shift(end, 2))),
-        Row(end, "", f"Overall: a recovery plan for new claims is agreed with the Head of Revenues; "
-                     f"{_fte(staff, end)} in post this month."),
+            "Recruit two temporary assessors",
+            "Head of Revenues",
+            _last(periods.shift(end, 2)),
+        ),
+        Row(
+            end,
+            "",
+            f"Overall: a recovery plan for new claims is agreed with the Head of Revenues; "
+            f"{_fte(staff, end)} in post this month.",
+        ),
     ]
 
 
 def _east_renfrewshire(plan: Plan, staff: dict[str, float]) -> list[Row]:
     end, start, title = _back(plan, 0), plan.initiative.start, plan.initiative.title
-    started = [Row(start, "changes_days", f"The {title} started this month: change events now go straight to one "
-                                          f"team. {_fte(staff, start)} in post.")] if start != end else []
+    started = (
+        [
+            Row(
+                start,
+                "changes_days",
+                f"The {title} started this month: change events now go straight to one "
+                f"team. {_fte(staff, start)} in post.",
+            )
+        ]
+        if start != end
+        else []
+    )
     return [
         *started,
-        Row(end, "changes_days",
+        Row(
+            end,
+            "changes_days",
             f"Change events are decided faster since the {title} began in {periods.label(start)}; "
             f"the new process is kept. {_fte(staff, end)} in post.",
-            "Apply the same process to new claims", "Service Improvement Lead", _last(periods.shift(end, 3))),
+            "Apply the same process to new claims",
+            "Service Improvement Lead",
+            _last(periods.shift(end, 3)),
+        ),
     ]
 
 
 def _dundee(plan: Plan, staff: dict[str, float]) -> list[Row]:
     end = _back(plan, 0)
     resent = plan.resubmission[1] if plan.resubmission and plan.resubmission[0] == RESUBMISSION_COUNCIL else None
-    again = (f" We sent {periods.label(resent)}'s extract again (Sequence 2): the first one missed the claims "
-             "decided late in the month.") if resent else ""
+    again = (
+        (
+            f" We sent {periods.label(resent)}'s extract again (Sequence 2): the first one missed the claims "
+            "decided late in the month."
+        )
+        if resent
+        else ""
+    )
     return [Row(end, "", f"A steady month; {_fte(staff, end)} in post.{again}")]
 
 

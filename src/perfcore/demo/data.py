@@ -95,8 +95,10 @@ def write_consortium_yaml(summary: DemoSummary, folder: Path, *, copy_from: Path
             if source.name != "consortium.yaml":
                 shutil.copyfile(source, folder / source.name)
     enlarged = summary.enlarged_consortium
-    members = [{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(c).items() if v is not None}
-               for c in enlarged.members]
+    members = [
+        {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(c).items() if v is not None}
+        for c in enlarged.members
+    ]
     # Every setting of the consortium as read, then the members with the invented councils.
     document = {**{k: v for k, v in asdict(enlarged).items() if k != "members"}, "members": members}
     path = folder / "consortium.yaml"

@@ -39,8 +39,14 @@ class _Sections:
 
     def by_element(self) -> dict[str, list[Record]]:
         """For ``hbpe.write_extract``: every section, so an empty one is written as an empty element."""
-        return {"Claim": self.claims, "Change": self.changes, "Item": self.items,
-                "Overpayment": self.overpayments, "Recovery": self.recoveries, "WriteOff": self.writeoffs}
+        return {
+            "Claim": self.claims,
+            "Change": self.changes,
+            "Item": self.items,
+            "Overpayment": self.overpayments,
+            "Recovery": self.recoveries,
+            "WriteOff": self.writeoffs,
+        }
 
 
 def _columns(events: Events, rows: slice) -> zip:
@@ -52,8 +58,14 @@ def _columns(events: Events, rows: slice) -> zip:
 def _claims(claims: Events, rows: slice, calendar: Calendar) -> list[Record]:
     text = calendar.text
     return [
-        (f"NC{ref:06d}", text(received), text(info) if info >= 0 else None, text(decided), OUTCOMES[outcome],
-         TENURES[tenure] if tenure >= 0 else None)
+        (
+            f"NC{ref:06d}",
+            text(received),
+            text(info) if info >= 0 else None,
+            text(decided),
+            OUTCOMES[outcome],
+            TENURES[tenure] if tenure >= 0 else None,
+        )
         for ref, received, decided, info, outcome, tenure in _columns(claims, rows)
     ]
 
@@ -61,8 +73,14 @@ def _claims(claims: Events, rows: slice, calendar: Calendar) -> list[Record]:
 def _changes(changes: Events, rows: slice, calendar: Calendar) -> list[Record]:
     text = calendar.text
     return [
-        (f"CE{ref:07d}", f"HB{claim:06d}", CHANGE_TYPES[kind], text(notified),
-         text(effective) if effective >= 0 else None, text(actioned))
+        (
+            f"CE{ref:07d}",
+            f"HB{claim:06d}",
+            CHANGE_TYPES[kind],
+            text(notified),
+            text(effective) if effective >= 0 else None,
+            text(actioned),
+        )
         for ref, notified, actioned, effective, kind, claim in _columns(changes, rows)
     ]
 
@@ -122,13 +140,26 @@ def _sections(data: CouncilData, month: int, calendar: Calendar) -> _Sections:
 
 
 def _write_document(
-    path: Path, council: Council, period: str, sequence: int, created: str, sections: _Sections,
-    caseload: int, expenditure: float,
+    path: Path,
+    council: Council,
+    period: str,
+    sequence: int,
+    created: str,
+    sections: _Sections,
+    caseload: int,
+    expenditure: float,
 ) -> None:
     header = hbpe.Header(
-        authority=council.code, authority_name=council.name, period=period, supplier=council.supplier,
-        system=council.system, system_version=_SUPPLIER_VERSIONS.get(council.supplier), created=created,
-        sequence=sequence, caseload=caseload, expenditure=f"{expenditure:.2f}",
+        authority=council.code,
+        authority_name=council.name,
+        period=period,
+        supplier=council.supplier,
+        system=council.system,
+        system_version=_SUPPLIER_VERSIONS.get(council.supplier),
+        created=created,
+        sequence=sequence,
+        caseload=caseload,
+        expenditure=f"{expenditure:.2f}",
     )
     with path.open("w", encoding="utf-8", newline="\n") as out:
         hbpe.write_extract(out, header, sections.by_element())
@@ -183,7 +214,9 @@ def _without_late_claims(sections: _Sections, period: str) -> _Sections:
     """The first submission's extract ran before the last days' decisions were posted."""
     cutoff = P.first_day(period).replace(day=RESUBMISSION_SEQ1_LAST_DAY).isoformat()
     early = [claim for claim in sections.claims if claim[_DECIDED] <= cutoff]
-    return _Sections(early, sections.changes, sections.items, sections.overpayments, sections.recoveries, sections.writeoffs)
+    return _Sections(
+        early, sections.changes, sections.items, sections.overpayments, sections.recoveries, sections.writeoffs
+    )
 
 
 _DECIDED = hbpe.SECTION_BY_ELEMENT["Claim"].names.index("decided")
@@ -252,5 +285,3 @@ def _unpaid_overpayment(payments: list[Record], money: Money, month: int) -> str
         if f"OP{ref:06d}" not in used:
             return f"OP{ref:06d}"
     return "OP899999"  # no overpayment yet: a ref no generated overpayment has
-
-

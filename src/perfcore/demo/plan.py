@@ -168,8 +168,8 @@ def _calendar(end: str, months: int) -> Calendar:
     base = int(first[0]) - 400
     iso = tuple(date.fromordinal(o).isoformat() for o in range(base, int(last[-1]) + 60))
     workdays = tuple(
-        np.array([o for o in range(f, l + 1) if date.fromordinal(o).weekday() < 5], dtype=np.int64)
-        for f, l in zip(first.tolist(), last.tolist())
+        np.array([o for o in range(start, end + 1) if date.fromordinal(o).weekday() < 5], dtype=np.int64)
+        for start, end in zip(first.tolist(), last.tolist())
     )
     return Calendar(all_periods, WARMUP_MONTHS, months, base, iso, first, last, workdays)
 
@@ -221,5 +221,3 @@ def _spread(
 def seed_key(seed: int, code: str) -> np.random.SeedSequence:
     """Seed material from the run's seed and the council's code, so councils are independent."""
     return np.random.SeedSequence([seed, *code.encode("ascii")])
-
-

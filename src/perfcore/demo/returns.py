@@ -29,7 +29,10 @@ def write_manual(council: Council, data: CouncilData, plan: Plan) -> tuple[tuple
         for rule in plan.manual_error_sites.get((council.code, period), ()):
             measure = _break_manual_rule(rule, values)
             errors.append(ManualError(name, 2 + MANUAL_MEASURES.index(measure), measure, rule))
-        rows = ["authority,period,measure,value", *(f"{council.code},{period},{m},{values[m]}" for m in MANUAL_MEASURES)]
+        rows = [
+            "authority,period,measure,value",
+            *(f"{council.code},{period},{m},{values[m]}" for m in MANUAL_MEASURES),
+        ]
         path = folder / name
         path.write_bytes(("\n".join(rows) + "\n").encode("utf-8"))
         paths.append(path)
@@ -47,5 +50,3 @@ def _break_manual_rule(rule: str, values: dict[str, str]) -> str:
         return "calls_answered"
     values["staff_fte"] = "-" + values["staff_fte"]
     return "staff_fte"
-
-

@@ -367,5 +367,3 @@ def _draw_manual(
         "calls_offered": tuple(offered.tolist()),
         "calls_answered": tuple(np.rint(offered * answered_rate).tolist()),
     }
-
-

@@ -93,8 +93,9 @@ def stories(plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
         "record_errors": [error for result in results.values() for error in result.record_errors],
         "manual_errors": [error for result in results.values() for error in result.manual_errors],
         # council -> the commentary rows written for it (demo.commentary), for the councils with a story
-        "commentary": {code: commentary.story(result.commentary_rows) for code, result in results.items()
-                       if result.commentary_rows},
+        "commentary": {
+            code: commentary.story(result.commentary_rows) for code, result in results.items() if result.commentary_rows
+        },
     }
 
 

@@ -69,24 +69,35 @@ def read_commentary(path: Path, consortium: Consortium, indicator_ids: set[str],
         if not any(f.strip() for f in fields):
             continue
         if len(rows) + len(errors) == manual.MAX_ROWS:
-            raise FileRejected(f"has more than {manual.MAX_ROWS:,} rows", file=path.name, line=line,
-                               hint="split the return into smaller files")
+            raise FileRejected(
+                f"has more than {manual.MAX_ROWS:,} rows",
+                file=path.name,
+                line=line,
+                hint="split the return into smaller files",
+            )
         row = _check_row(line, fields, consortium, indicator_ids, today)
         (errors if isinstance(row, RowError) else rows).append(row)
     if not rows and not errors:
-        raise FileRejected("has no rows after the header", file=path.name, line=2,
-                           hint="add one row per council, month and indicator")
+        raise FileRejected(
+            "has no rows after the header", file=path.name, line=2, hint="add one row per council, month and indicator"
+        )
     return CommentaryReturn(tuple(rows), tuple(errors))
 
 
 def _check_header(file: str, record) -> None:
     if record is None or isinstance(record[1], RowError) or tuple(h.strip().lower() for h in record[1]) != HEADER:
-        raise FileRejected("the header is not the commentary return's", file=file, line=1, field="header",
-                           hint="the first row must be exactly " + ",".join(HEADER))
+        raise FileRejected(
+            "the header is not the commentary return's",
+            file=file,
+            line=1,
+            field="header",
+            hint="the first row must be exactly " + ",".join(HEADER),
+        )
 
 
-def _check_row(line: int, fields: list[str], consortium: Consortium, indicator_ids: set[str],
-               today: date) -> CommentaryRow | RowError:
+def _check_row(
+    line: int, fields: list[str], consortium: Consortium, indicator_ids: set[str], today: date
+) -> CommentaryRow | RowError:
     if len(fields) != len(HEADER):
         return RowError(line, None, "row", f"has {len(fields)} fields; expected 7: {','.join(HEADER)}")
     authority, period, indicator, text, action, owner, due = (f.strip() for f in fields)
@@ -97,10 +108,18 @@ def _check_row(line: int, fields: list[str], consortium: Consortium, indicator_i
     if period_error:
         return RowError(line, ref, "period", period_error)
     if indicator and indicator not in indicator_ids:
-        return RowError(line, ref, "indicator", f"'{manual.clip(indicator)}' is not an indicator of the framework; "
-                                                "leave it empty for a comment on the month as a whole")
-    for name, value, limit in (("commentary", text, MAX_COMMENTARY), ("action", action, MAX_ACTION),
-                               ("owner", owner, MAX_OWNER)):
+        return RowError(
+            line,
+            ref,
+            "indicator",
+            f"'{manual.clip(indicator)}' is not an indicator of the framework; "
+            "leave it empty for a comment on the month as a whole",
+        )
+    for name, value, limit in (
+        ("commentary", text, MAX_COMMENTARY),
+        ("action", action, MAX_ACTION),
+        ("owner", owner, MAX_OWNER),
+    ):
         if len(value) > limit:
             return RowError(line, ref, name, f"is {len(value):,} characters; at most {limit:,}")
         if _CONTROL.search(value):

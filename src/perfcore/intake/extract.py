@@ -46,8 +46,10 @@ BATCH_ROWS = 10_000  # a few MB of strings per batch; from 2k to 50k rows the sp
 _PROLOG_LIMIT = 64 * 1024
 # Byte-order marks of encodings HBPE forbids (UTF-32 LE before UTF-16 LE: it starts the same).
 _FOREIGN_BOMS = (
-    (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
-    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
 )
 
 # The sections, their attributes and the header are described once, in ``hbpe``.
@@ -86,7 +88,7 @@ HeaderCheck = Callable[[Header], None]
 
 
 @lru_cache(maxsize=1)
-def schema() -> "etree.XMLSchema":
+def schema() -> etree.XMLSchema:
     from lxml import etree
 
     with resources.files("perfcore.intake").joinpath("schema/hbpe-1.0.xsd").open("rb") as handle:
@@ -103,14 +105,19 @@ def check_prolog(path: Path) -> None:
     if re.search(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", prolog, re.IGNORECASE):
         raise FileRejected(
             "the document declares a DTD or entities, which HBPE 1.0 forbids",
-            file=path.name, line=_line_of(text, "<!"), field="DOCTYPE",
+            file=path.name,
+            line=_line_of(text, "<!"),
+            field="DOCTYPE",
             hint="remove the <!DOCTYPE ...> declaration and export plain XML",
         )
     declared = re.match(r"\s*<\?xml[^>]*encoding\s*=\s*[\"']([^\"']+)", text)
     if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
         raise FileRejected(
             f"declared encoding {declared.group(1)!r}; HBPE 1.0 files are UTF-8",
-            file=path.name, line=1, field="encoding", hint="export the file as UTF-8",
+            file=path.name,
+            line=1,
+            field="encoding",
+            hint="export the file as UTF-8",
         )
 
 
@@ -123,13 +130,17 @@ def _check_utf8_bytes(path: Path, head: bytes) -> None:
         if foreign is None:
             raise FileRejected(
                 "the file holds a NUL byte, which XML forbids",
-                file=path.name, line=head.count(b"\n", 0, head.index(b"\0")) + 1,
+                file=path.name,
+                line=head.count(b"\n", 0, head.index(b"\0")) + 1,
                 hint="the file is damaged or not XML; export it again from the benefits system",
             )
     if foreign is not None:
         raise FileRejected(
             f"the file is encoded as {foreign}; HBPE 1.0 files are UTF-8",
-            file=path.name, line=1, field="encoding", hint="export the file as UTF-8",
+            file=path.name,
+            line=1,
+            field="encoding",
+            hint="export the file as UTF-8",
         )
 
 
@@ -167,8 +178,14 @@ def read_extract(path: Path, sink: Sink, check_header: HeaderCheck, batch_rows: 
         with _collector_paused():
             # encoding="utf-8" overrides whatever the file declares or its BOM says.
             context = etree.iterparse(
-                str(path), events=("end",), schema=schema(), resolve_entities=False,
-                load_dtd=False, no_network=True, huge_tree=False, remove_comments=True,
+                str(path),
+                events=("end",),
+                schema=schema(),
+                resolve_entities=False,
+                load_dtd=False,
+                no_network=True,
+                huge_tree=False,
+                remove_comments=True,
                 encoding="utf-8",
             )
             events = _refuse_doctype(path, context)
@@ -181,7 +198,8 @@ def read_extract(path: Path, sink: Sink, check_header: HeaderCheck, batch_rows: 
         line, detail = _locate_syntax_error(path)
         raise FileRejected(
             f"not well-formed XML: the file ends before </Extract>{f' ({detail})' if detail else ''}",
-            file=path.name, line=line,
+            file=path.name,
+            line=line,
             hint="the file was cut short in transfer or export; send it again complete",
         )
     guarded.raise_held()
@@ -200,7 +218,7 @@ def _refuse_doctype(path: Path, context) -> Iterator:
     return itertools.chain((first,), context)
 
 
-def _has_doctype(element: "etree._Element") -> bool:
+def _has_doctype(element: etree._Element) -> bool:
     docinfo = element.getroottree().docinfo
     return bool(docinfo.doctype) or docinfo.internalDTD is not None or docinfo.externalDTD is not None
 
@@ -208,7 +226,9 @@ def _has_doctype(element: "etree._Element") -> bool:
 def _doctype_rejected(path: Path) -> FileRejected:
     return FileRejected(
         "the document declares a DTD or entities, which HBPE 1.0 forbids",
-        file=path.name, field="DOCTYPE", hint="remove the <!DOCTYPE ...> declaration and export plain XML",
+        file=path.name,
+        field="DOCTYPE",
+        hint="remove the <!DOCTYPE ...> declaration and export plain XML",
     )
 
 
@@ -218,15 +238,18 @@ def _declares_doctype(path: Path) -> bool:
     from lxml import etree
 
     try:
-        events = etree.iterparse(str(path), events=("start",), resolve_entities=False, load_dtd=False,
-                                 no_network=True, encoding="utf-8")
+        events = etree.iterparse(
+            str(path), events=("start",), resolve_entities=False, load_dtd=False, no_network=True, encoding="utf-8"
+        )
         first = next(events, None)
     except etree.XMLSyntaxError:
         return False
     return first is not None and _has_doctype(first[1])
 
 
-def _walk(context, sink: Sink, check_header: HeaderCheck, batch_rows: int) -> tuple[Header | None, dict[str, str], bool]:
+def _walk(
+    context, sink: Sink, check_header: HeaderCheck, batch_rows: int
+) -> tuple[Header | None, dict[str, str], bool]:
     """The hot loop: records gathered into the open batch, handed on full, elements dropped as we go.
 
     Sections are contiguous (the schema says so), so one batch is open at a
@@ -312,14 +335,15 @@ class _GuardedSink:
             raise self._held
 
 
-def _read_header(element: "etree._Element") -> Header | None:
+def _read_header(element: etree._Element) -> Header | None:
     """The header's values, or None if it is not shaped as the schema requires.
 
     This runs on input not yet validated (lxml reports a schema error a little
     after yielding the element): a malformed header is left to the schema
     error, which names what is wrong, and never reaches ``check_header``.
     """
-    def child(name: str) -> "etree._Element":
+
+    def child(name: str) -> etree._Element:
         return element.find(_Q + name)
 
     try:
@@ -334,8 +358,11 @@ def _read_header(element: "etree._Element") -> Header | None:
             created=child("Created").text.strip(),
             sequence=int(child("Sequence").text),
         )
-        plausible = (hbpe.GSS.match(header.authority) and periods.is_period(header.period)
-                     and 0 < header.sequence <= hbpe.SEQUENCE_MAX)
+        plausible = (
+            hbpe.GSS.match(header.authority)
+            and periods.is_period(header.period)
+            and 0 < header.sequence <= hbpe.SEQUENCE_MAX
+        )
     except (AttributeError, TypeError, ValueError):
         return None
     return header if plausible else None
@@ -345,11 +372,14 @@ def check_period_not_future(period: str, today: date, *, file: str, line: int | 
     if period > periods.of(today):
         raise FileRejected(
             f"period {period} is in the future (today is {today.isoformat()})",
-            file=file, line=line, field=field, hint="check the period the system was asked to extract",
+            file=file,
+            line=line,
+            field=field,
+            hint="check the period the system was asked to extract",
         )
 
 
-def _syntax_error(path: Path, exc: "etree.XMLSyntaxError") -> FileRejected:
+def _syntax_error(path: Path, exc: etree.XMLSyntaxError) -> FileRejected:
     message = str(exc.msg if hasattr(exc, "msg") else exc).strip()
     message = re.sub(r"\s*\(<string>, line \d+\)$", "", message)
     # Read the (thread-global) error log before any other parse adds to it.
@@ -360,13 +390,16 @@ def _syntax_error(path: Path, exc: "etree.XMLSyntaxError") -> FileRejected:
         line = _locate_schema_error(path, message) or exc.lineno
         return FileRejected(
             f"not valid HBPE 1.0: {_readable(message)}",
-            file=path.name, line=line or None, field=_field_of(message),
+            file=path.name,
+            line=line or None,
+            field=_field_of(message),
             hint="fix the extract (see hbpe-1.0.md) and resubmit it with the same Sequence",
         )
     line, detail = _locate_syntax_error(path)
     return FileRejected(
         f"not well-formed XML: {detail or message}",
-        file=path.name, line=line or exc.lineno or None,
+        file=path.name,
+        line=line or exc.lineno or None,
         hint="the file is damaged or not XML; export it again from the benefits system",
     )
 
@@ -396,6 +429,7 @@ _QUOTED_LIMIT = 80
 def _shorten_quoted(message: str) -> str:
     """A value the file holds is quoted in the message: keep a long one to its start,
     so a megabyte of hostile text never becomes a rejection reason."""
+
     def shorten(match: re.Match) -> str:
         value = match.group(1)
         if len(value) <= _QUOTED_LIMIT:
@@ -430,7 +464,11 @@ def _locate_schema_error(path: Path, message: str) -> int | None:
     matches = _error_predicate(message)
     try:
         for event, node in etree.iterparse(
-            str(path), events=("start", "end"), resolve_entities=False, load_dtd=False, no_network=True,
+            str(path),
+            events=("start", "end"),
+            resolve_entities=False,
+            load_dtd=False,
+            no_network=True,
             encoding="utf-8",
         ):
             if event == "start" and node.tag == tag and matches(node):
@@ -442,7 +480,7 @@ def _locate_schema_error(path: Path, message: str) -> int | None:
     return None
 
 
-def _error_predicate(message: str) -> Callable[["etree._Element"], bool]:
+def _error_predicate(message: str) -> Callable[[etree._Element], bool]:
     bad_value = re.search(r"attribute '([^']+)': '([^']*)'", message)
     if bad_value:
         return lambda node: node.get(bad_value.group(1)) == bad_value.group(2)

@@ -122,16 +122,29 @@ def _in_period(name: str, column: str, reason: str) -> RecordRule:
 
 def _payments(element: str, parent: str, table: str) -> Section:
     return Section(
-        element, parent, table, (_ref("overpayment"), _date("date"), _AMOUNT), ref="overpayment", unique_refs=False,
+        element,
+        parent,
+        table,
+        (_ref("overpayment"), _date("date"), _AMOUNT),
+        ref="overpayment",
+        unique_refs=False,
         rules=(_in_period("date", "date", "date outside the Period"),),
     )
 
 
 SECTIONS: tuple[Section, ...] = (
     Section(
-        "Claim", "NewClaims", "claims",
-        (_ref(), _date("received"), _date("infoComplete", "info_complete", required=False), _date("decided"),
-         _choice("outcome", OUTCOMES), _choice("tenure", TENURES, required=False)),
+        "Claim",
+        "NewClaims",
+        "claims",
+        (
+            _ref(),
+            _date("received"),
+            _date("infoComplete", "info_complete", required=False),
+            _date("decided"),
+            _choice("outcome", OUTCOMES),
+            _choice("tenure", TENURES, required=False),
+        ),
         rules=(
             _too_early("received"),
             RecordRule("received", "received > decided", "received after decided"),
@@ -141,19 +154,32 @@ SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section(
-        "Change", "ChangeEvents", "changes",
-        (_ref(), _ref("claim"), _choice("type", CHANGE_TYPES), _date("notified"),
-         _date("effective", required=False), _date("actioned")),
+        "Change",
+        "ChangeEvents",
+        "changes",
+        (
+            _ref(),
+            _ref("claim"),
+            _choice("type", CHANGE_TYPES),
+            _date("notified"),
+            _date("effective", required=False),
+            _date("actioned"),
+        ),
         rules=(
             _too_early("notified"),
             RecordRule("notified", "notified > actioned", "notified after actioned"),
-            RecordRule("effective", "not (effective between $floor and $ceiling)",
-                       f"effective more than {PLAUSIBLE_YEARS} years from the Period"),
+            RecordRule(
+                "effective",
+                "not (effective between $floor and $ceiling)",
+                f"effective more than {PLAUSIBLE_YEARS} years from the Period",
+            ),
             _in_period("actioned", "actioned", "actioned outside the Period"),
         ),
     ),
     Section(
-        "Item", "WorkOnHand", "work_items",
+        "Item",
+        "WorkOnHand",
+        "work_items",
         (_ref(), _choice("kind", WORK_KINDS), _date("received")),
         rules=(
             _too_early("received"),
@@ -161,7 +187,9 @@ SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section(
-        "Overpayment", "Overpayments", "overpayments",
+        "Overpayment",
+        "Overpayments",
+        "overpayments",
         (_ref(), _ref("claim"), _date("identified"), _AMOUNT, _choice("cause", CAUSES)),
         rules=(_in_period("identified", "identified", "identified outside the Period"),),
     ),
@@ -290,7 +318,9 @@ def _escaped_records_text(section: Section, records: list[Record]) -> str:
             pairs = [*((n, record.get(n)) for n in names), *((n, v) for n, v in record.items() if n not in names)]
         else:
             pairs = list(zip(names, record))
-        lines.append(f"    <{section.element}" + "".join(f" {n}={_quoted(v)}" for n, v in pairs if v is not None) + "/>\n")
+        lines.append(
+            f"    <{section.element}" + "".join(f" {n}={_quoted(v)}" for n, v in pairs if v is not None) + "/>\n"
+        )
     return "".join(lines)
 
 

@@ -26,14 +26,14 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from perfcore import periods, warehouse
-from perfcore.intake import extract, hbpe, manual
-from perfcore.exceptions import ConflictingSubmission, FileRejected, SubmissionError
 from perfcore.config.parameters import Consortium
+from perfcore.exceptions import ConflictingSubmission, FileRejected, SubmissionError
+from perfcore.intake import extract, hbpe, manual
 
 if TYPE_CHECKING:
     import duckdb
@@ -102,13 +102,14 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
 def _not_a_regular_file(shown: str) -> FileRejected:
     return FileRejected(
         "not a regular file (a folder, FIFO, device or socket cannot be submitted)",
-        file=shown, hint="name the extract or return file itself, or a folder of them",
+        file=shown,
+        hint="name the extract or return file itself, or a folder of them",
     )
 
 
 def ingest_paths(
     paths: Iterable[str | Path],
-    con: "duckdb.DuckDBPyConnection",
+    con: duckdb.DuckDBPyConnection,
     consortium: Consortium,
     *,
     today: date,
@@ -118,13 +119,14 @@ def ingest_paths(
 ) -> Iterator[IngestResult]:
     """Ingest every file; one file's rejection never stops the others."""
     for path in expand(paths):
-        yield ingest_file(path, con, consortium, today=today, channel=channel, sender=sender,
-                          indicator_ids=indicator_ids)
+        yield ingest_file(
+            path, con, consortium, today=today, channel=channel, sender=sender, indicator_ids=indicator_ids
+        )
 
 
 def ingest_file(
     path: Path,
-    con: "duckdb.DuckDBPyConnection",
+    con: duckdb.DuckDBPyConnection,
     consortium: Consortium,
     *,
     today: date,
@@ -143,8 +145,14 @@ def ingest_file(
     kept = warehouse.database_path(con).parent / stored
     with warehouse.storage_errors(f"{_printable(name)}: loading"):
         submission = _Submission(
-            id=warehouse.next_submission_id(con), file_name=name, stored_path=stored, sha256=digest,
-            size_bytes=size, kind=kind, channel=channel, sender=sender,
+            id=warehouse.next_submission_id(con),
+            file_name=name,
+            stored_path=stored,
+            sha256=digest,
+            size_bytes=size,
+            kind=kind,
+            channel=channel,
+            sender=sender,
         )
         earlier = _accepted_with_same_bytes(con, digest)
         if earlier is not None:
@@ -160,7 +168,8 @@ def ingest_file(
                 else:
                     raise FileRejected(
                         f"unknown kind of file {path.suffix or '(no extension)'!r}",
-                        file=name, hint="send an HBPE extract (.xml) or a manual return (.csv)",
+                        file=name,
+                        hint="send an HBPE extract (.xml) or a manual return (.csv)",
                     )
         except SubmissionError as error:
             return _record_rejection(con, submission, error)
@@ -170,7 +179,7 @@ def ingest_file(
 # -- keeping every file -------------------------------------------------------------------
 
 
-def keep(path: Path, con: "duckdb.DuckDBPyConnection", name: str) -> tuple[str, str, int]:
+def keep(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, str, int]:
     """Copy the file byte for byte beside the warehouse; return (relative path, sha256, size).
 
     One read both hashes and copies, into a temporary file renamed into place
@@ -195,8 +204,9 @@ def _open_regular_file(path: Path, name: str):
     except FileNotFoundError as exc:
         raise FileRejected("no such file", file=_printable(name), hint="check the path") from exc
     except OSError as exc:
-        raise FileRejected(f"cannot be read: {exc.strerror}", file=_printable(name),
-                           hint="check the file's permissions") from exc
+        raise FileRejected(
+            f"cannot be read: {exc.strerror}", file=_printable(name), hint="check the file's permissions"
+        ) from exc
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
         raise _not_a_regular_file(_printable(str(path)))
@@ -278,32 +288,53 @@ class _Submission:
     sender: str | None
 
 
-def _insert_submission(con, s: _Submission, outcome: str, *, authority=None, period=None, sequence=None,
-                       reason=None, loaded=0, rejected=0) -> None:
+def _insert_submission(
+    con, s: _Submission, outcome: str, *, authority=None, period=None, sequence=None, reason=None, loaded=0, rejected=0
+) -> None:
     con.execute(
         "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [s.id, s.file_name, s.stored_path, s.sha256, s.size_bytes, s.kind, s.channel, s.sender,
-         datetime.now(timezone.utc).replace(tzinfo=None), authority, period, sequence, outcome, reason,
-         loaded, rejected],
+        [
+            s.id,
+            s.file_name,
+            s.stored_path,
+            s.sha256,
+            s.size_bytes,
+            s.kind,
+            s.channel,
+            s.sender,
+            datetime.now(UTC).replace(tzinfo=None),
+            authority,
+            period,
+            sequence,
+            outcome,
+            reason,
+            loaded,
+            rejected,
+        ],
     )
 
 
 def _accepted_with_same_bytes(con, digest: str) -> tuple | None:
     """The first accepted submission with these bytes (sorted here: ORDER BY ... LIMIT costs DuckDB ~1 ms)."""
-    return min(con.execute(
-        "select id, authority, period, sequence from submissions where sha256 = ? and outcome = 'accepted'",
-        [digest],
-    ).fetchall(), default=None)
+    return min(
+        con.execute(
+            "select id, authority, period, sequence from submissions where sha256 = ? and outcome = 'accepted'",
+            [digest],
+        ).fetchall(),
+        default=None,
+    )
 
 
 def _record_duplicate(con, submission: _Submission, earlier: tuple) -> IngestResult:
     earlier_id, authority, period, sequence = earlier
     reason = f"byte-identical to submission {earlier_id}; nothing changed"
     with warehouse.transaction(con):
-        _insert_submission(con, submission, "duplicate", authority=authority, period=period,
-                           sequence=sequence, reason=reason)
-    return IngestResult(submission.file_name, submission.kind, "duplicate", submission.id,
-                        authority, period, sequence, reason=reason)
+        _insert_submission(
+            con, submission, "duplicate", authority=authority, period=period, sequence=sequence, reason=reason
+        )
+    return IngestResult(
+        submission.file_name, submission.kind, "duplicate", submission.id, authority, period, sequence, reason=reason
+    )
 
 
 def _record_rejection(con, submission: _Submission, error: SubmissionError) -> IngestResult:
@@ -313,11 +344,17 @@ def _record_rejection(con, submission: _Submission, error: SubmissionError) -> I
         _insert_submission(con, submission, outcome, reason=error.describe(), **context)
         con.execute(
             "insert into rejections values (?, ?, 'file', ?, null, ?, ?)",
-            [submission.id, submission.file_name, error.line, error.field,
-             error.reason + (f" ({error.hint})" if error.hint else "")],
+            [
+                submission.id,
+                submission.file_name,
+                error.line,
+                error.field,
+                error.reason + (f" ({error.hint})" if error.hint else ""),
+            ],
         )
-    return IngestResult(submission.file_name, submission.kind, outcome, submission.id,
-                        reason=error.describe(with_file=False), **context)
+    return IngestResult(
+        submission.file_name, submission.kind, outcome, submission.id, reason=error.describe(with_file=False), **context
+    )
 
 
 # -- extracts ---------------------------------------------------------------------------------
@@ -347,15 +384,43 @@ def _load_extract(con, path: Path, submission: _Submission, consortium: Consorti
     loaded = writer.rows - rejected
     con.execute(
         "insert into extract_headers values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [submission.id, header.authority, header.authority_name, header.period, header.supplier,
-         header.system, header.system_version, header.created, header.sequence, header.caseload,
-         header.expenditure],
+        [
+            submission.id,
+            header.authority,
+            header.authority_name,
+            header.period,
+            header.supplier,
+            header.system,
+            header.system_version,
+            header.created,
+            header.sequence,
+            header.caseload,
+            header.expenditure,
+        ],
     )
     replaced = _make_current(con, submission.id, header, current)
-    _insert_submission(con, submission, "accepted", authority=header.authority, period=header.period,
-                       sequence=header.sequence, loaded=loaded, rejected=rejected)
-    return IngestResult(submission.file_name, "extract", "accepted", submission.id, header.authority,
-                        header.period, header.sequence, loaded, rejected, replaced=replaced)
+    _insert_submission(
+        con,
+        submission,
+        "accepted",
+        authority=header.authority,
+        period=header.period,
+        sequence=header.sequence,
+        loaded=loaded,
+        rejected=rejected,
+    )
+    return IngestResult(
+        submission.file_name,
+        "extract",
+        "accepted",
+        submission.id,
+        header.authority,
+        header.period,
+        header.sequence,
+        loaded,
+        rejected,
+        replaced=replaced,
+    )
 
 
 def _check_extract_header(header: extract.Header, consortium: Consortium, today: date, file: str) -> None:
@@ -363,7 +428,9 @@ def _check_extract_header(header: extract.Header, consortium: Consortium, today:
     if not consortium.is_member(header.authority):
         raise FileRejected(
             f"authority {header.authority} is not a consortium member",
-            file=file, line=_HEADER_LINE, field="Authority@code",
+            file=file,
+            line=_HEADER_LINE,
+            field="Authority@code",
             hint="check the GSS code; new members are added to parameters/consortium.yaml",
         )
     extract.check_period_not_future(header.period, today, file=file, line=_HEADER_LINE + 1, field="Period")
@@ -382,7 +449,9 @@ def _check_sequence(con, header: extract.Header, file: str) -> tuple[int, int] |
         raise ConflictingSubmission(
             f"Sequence {header.sequence} for {header.authority} {header.period} conflicts with the accepted "
             f"Sequence {current[1]} (submission {current[0]}) and its content differs",
-            file=file, line=_HEADER_LINE + 4, field="Sequence",
+            file=file,
+            line=_HEADER_LINE + 4,
+            field="Sequence",
             hint=f"a correction must carry a higher Sequence (at least {current[1] + 1})",
         )
     return current
@@ -470,7 +539,6 @@ _END = None  # queued after the last batch
 _QUEUE_DEPTH = 2
 
 
-
 def _select_sql(section: hbpe.Section) -> str:
     """The section's columns from the strings read, cast to their warehouse types (quoted: ``infoComplete``)."""
     return ", ".join(f'"{a.name}"' + ("" if a.sql_type == "varchar" else f"::{a.sql_type}") for a in section.attributes)
@@ -480,7 +548,7 @@ def _select_sql(section: hbpe.Section) -> str:
 _COLUMN_SQL = {section.table: _select_sql(section) for section in hbpe.SECTIONS}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _arrow_schema(section: hbpe.Section) -> pa.Schema:
     """A batch as Arrow: the line, then each attribute as the string the file held."""
     import pyarrow as pa
@@ -532,7 +600,8 @@ def _reject_bad_records(con, submission: _Submission, period: str, tables: set[s
     bad = {table: _bad_records_sql(table, submission.id, table_checks) for table, table_checks in checks.items()}
     rejected = con.execute(
         "insert into rejections select ?, ?, 'record', line, ref_value, fields, reasons from ("
-        + " union all ".join(bad.values()) + ")",
+        + " union all ".join(bad.values())
+        + ")",
         [submission.id, submission.file_name],
     ).fetchone()[0]
     for table, query in bad.items():
@@ -564,8 +633,10 @@ def _any_bad_records(con, submission_id: int, checks: dict[str, list[tuple[str, 
     for table, table_checks in checks.items():
         broken = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in table_checks) or "false"
         repeated = "count(*) - count(distinct ref)" if _SECTION_OF_TABLE[table].unique_refs else "0"
-        counts.append(f"select count(*) filter (where {broken}) + {repeated} as n "
-                      f"from {table} where submission_id = {submission_id}")
+        counts.append(
+            f"select count(*) filter (where {broken}) + {repeated} as n "
+            f"from {table} where submission_id = {submission_id}"
+        )
     return bool(con.execute(f"select sum(n) from ({' union all '.join(counts)})").fetchone()[0])
 
 
@@ -610,8 +681,13 @@ def _make_current(con, submission_id: int, header: extract.Header, current: tupl
     if current is not None:
         con.execute(
             "insert into replacements values (?, ?, ?, ?, ?)",
-            [header.authority, header.period, current[0], submission_id,
-             datetime.now(timezone.utc).replace(tzinfo=None)],
+            [
+                header.authority,
+                header.period,
+                current[0],
+                submission_id,
+                datetime.now(UTC).replace(tzinfo=None),
+            ],
         )
         con.execute(
             "update current_extracts set submission_id = ?, sequence = ? where authority = ? and period = ?",
@@ -656,10 +732,19 @@ def _load_manual(con, path: Path, submission: _Submission, consortium: Consortiu
     authorities, months = {r.authority for r in loaded}, {r.period for r in loaded}
     authority = next(iter(authorities)) if len(authorities) == 1 else None
     period = next(iter(months)) if len(months) == 1 else None
-    _insert_submission(con, submission, "accepted", authority=authority, period=period,
-                       loaded=len(loaded), rejected=len(errors))
-    return IngestResult(submission.file_name, "manual", "accepted", submission.id, authority, period,
-                        records_loaded=len(loaded), records_rejected=len(errors))
+    _insert_submission(
+        con, submission, "accepted", authority=authority, period=period, loaded=len(loaded), rejected=len(errors)
+    )
+    return IngestResult(
+        submission.file_name,
+        "manual",
+        "accepted",
+        submission.id,
+        authority,
+        period,
+        records_loaded=len(loaded),
+        records_rejected=len(errors),
+    )
 
 
 def _kind_of(path: Path) -> str:
@@ -672,8 +757,9 @@ def _kind_of(path: Path) -> str:
     return kind
 
 
-def _load_commentary(con, path: Path, submission: _Submission, consortium: Consortium, today: date,
-                     indicator_ids: frozenset[str] | None) -> IngestResult:
+def _load_commentary(
+    con, path: Path, submission: _Submission, consortium: Consortium, today: date, indicator_ids: frozenset[str] | None
+) -> IngestResult:
     """The rows that pass the row rules; a later row for the same council, month and indicator
     replaces the earlier through the ``current_commentary`` view (both are kept)."""
     import pyarrow as pa
@@ -684,22 +770,42 @@ def _load_commentary(con, path: Path, submission: _Submission, consortium: Conso
     parsed = commentary.read_commentary(path, consortium, set(ids), today)
     if parsed.rows:
         columns = ("line", "authority", "period", "indicator", "commentary", "action", "owner", "due")
-        frame = pa.table({name: pa.array([getattr(r, name) for r in parsed.rows], pa.int32() if name == "line"
-                                          else pa.string()) for name in columns})
+        frame = pa.table(
+            {
+                name: pa.array([getattr(r, name) for r in parsed.rows], pa.int32() if name == "line" else pa.string())
+                for name in columns
+            }
+        )
         con.register("incoming_commentary", frame)
         con.execute(
             f"insert into commentary_rows select {submission.id}, line, authority, period, indicator, commentary, "
-            "action, owner, due::date from incoming_commentary")
+            "action, owner, due::date from incoming_commentary"
+        )
         con.unregister("incoming_commentary")  # not in a `finally`: see _insert_section
     if parsed.errors:
         _insert_manual_rejections(con, submission, list(parsed.errors))
     authorities, months = {r.authority for r in parsed.rows}, {r.period for r in parsed.rows}
     authority = next(iter(authorities)) if len(authorities) == 1 else None
     period = next(iter(months)) if len(months) == 1 else None
-    _insert_submission(con, submission, "accepted", authority=authority, period=period,
-                       loaded=len(parsed.rows), rejected=len(parsed.errors))
-    return IngestResult(submission.file_name, "commentary", "accepted", submission.id, authority, period,
-                        records_loaded=len(parsed.rows), records_rejected=len(parsed.errors))
+    _insert_submission(
+        con,
+        submission,
+        "accepted",
+        authority=authority,
+        period=period,
+        loaded=len(parsed.rows),
+        rejected=len(parsed.errors),
+    )
+    return IngestResult(
+        submission.file_name,
+        "commentary",
+        "accepted",
+        submission.id,
+        authority,
+        period,
+        records_loaded=len(parsed.rows),
+        records_rejected=len(parsed.errors),
+    )
 
 
 def _framework_ids() -> frozenset[str]:
@@ -712,12 +818,14 @@ def _insert_manual_rejections(con, submission: _Submission, errors: list[manual.
     """Record the rejected rows, and remove from ``manual_values`` those loaded before part ≤ whole judged them."""
     import pyarrow as pa
 
-    frame = pa.table({
-        "line": pa.array([e.line for e in errors], pa.int32()),
-        "ref": pa.array([e.ref for e in errors], pa.string()),
-        "field": pa.array([e.field for e in errors], pa.string()),
-        "reason": pa.array([e.reason for e in errors], pa.string()),
-    })
+    frame = pa.table(
+        {
+            "line": pa.array([e.line for e in errors], pa.int32()),
+            "ref": pa.array([e.ref for e in errors], pa.string()),
+            "field": pa.array([e.field for e in errors], pa.string()),
+            "reason": pa.array([e.reason for e in errors], pa.string()),
+        }
+    )
     con.register("incoming_rejections", frame)
     con.execute(
         "insert into rejections select ?, ?, 'record', line, ref, field, reason from incoming_rejections",
@@ -751,4 +859,3 @@ def submissions(con) -> list[dict]:
     )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
-

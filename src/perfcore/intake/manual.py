@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perfcore import periods
-from perfcore.exceptions import FileRejected
 from perfcore.config.parameters import Consortium
+from perfcore.exceptions import FileRejected
 
 if TYPE_CHECKING:
     import duckdb
@@ -67,8 +67,10 @@ MAX_FIELD_CHARS = 100  # longer fields are rejected and only their start is quot
 # Exactly the documented syntax: ASCII digits, optionally a point and more digits.
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _PERIOD = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])")
-_NUMBER_SYNTAX = ("write ASCII digits with an optional decimal point and digits after it, such as 40 or 38.5 "
-                  "(no sign, spaces, thousands separators or exponent)")
+_NUMBER_SYNTAX = (
+    "write ASCII digits with an optional decimal point and digits after it, such as 40 or 38.5 "
+    "(no sign, spaces, thousands separators or exponent)"
+)
 
 
 @dataclass(frozen=True)
@@ -108,21 +110,29 @@ def read_manual_return(path: Path, consortium: Consortium, today: date) -> Manua
         if not any(f.strip() for f in fields):
             continue  # blank lines and the empty rows spreadsheets leave are not rows
         if len(rows) + len(errors) == MAX_ROWS:
-            raise FileRejected(f"has more than {MAX_ROWS:,} rows", file=path.name, line=line,
-                               hint="split the return into smaller files")
+            raise FileRejected(
+                f"has more than {MAX_ROWS:,} rows",
+                file=path.name,
+                line=line,
+                hint="split the return into smaller files",
+            )
         row_or_error = _check_row(line, fields, consortium, today)
         (errors if isinstance(row_or_error, RowError) else rows).append(row_or_error)
     if not rows and not errors:
-        raise FileRejected("has no rows after the header", file=path.name, line=2,
-                           hint="add one row per council, month and measure")
+        raise FileRejected(
+            "has no rows after the header", file=path.name, line=2, hint="add one row per council, month and measure"
+        )
     return ManualReturn(rows=tuple(rows), errors=tuple(errors))
 
 
 def _check_size(path: Path) -> None:
     size = path.stat().st_size
     if size > MAX_BYTES:
-        raise FileRejected(f"is {size:,} bytes; a manual return may be at most 4 MiB ({MAX_BYTES:,} bytes)",
-                           file=path.name, hint="split the return into smaller files")
+        raise FileRejected(
+            f"is {size:,} bytes; a manual return may be at most 4 MiB ({MAX_BYTES:,} bytes)",
+            file=path.name,
+            hint="split the return into smaller files",
+        )
 
 
 def _decode(path: Path) -> str:
@@ -155,25 +165,37 @@ def _records(file: str, text: str) -> Iterator[tuple[int, list[str] | RowError]]
         except csv.Error as exc:
             if "unexpected end of data" in str(exc):  # the file ended inside a quoted field
                 raise FileRejected(
-                    "a quoted field opened here is never closed", file=file, line=line,
-                    hint="close each opening \" with another \"; write a \" inside a field as \"\"",
+                    "a quoted field opened here is never closed",
+                    file=file,
+                    line=line,
+                    hint='close each opening " with another "; write a " inside a field as ""',
                 ) from exc
-            yield line, RowError(line, None, "row", f"a quote is misplaced ({exc}); "
-                                 "quote a whole field, and write a \" inside it as \"\"")
+            yield (
+                line,
+                RowError(
+                    line,
+                    None,
+                    "row",
+                    f'a quote is misplaced ({exc}); quote a whole field, and write a " inside it as ""',
+                ),
+            )
             continue
         yield line, fields
 
 
 def _check_header(file: str, record: tuple[int, list[str] | RowError] | None) -> None:
     if record is None:
-        raise FileRejected("is empty", file=file, line=1, field="header",
-                           hint="the first row must be authority,period,measure,value")
+        raise FileRejected(
+            "is empty", file=file, line=1, field="header", hint="the first row must be authority,period,measure,value"
+        )
     _, header = record
     if isinstance(header, RowError) or tuple(h.strip().lower() for h in header) != HEADER:
         shown = "unreadable" if isinstance(header, RowError) else _clip(",".join(header))
         raise FileRejected(
             f"header is {shown or 'empty'}; expected {','.join(HEADER)}",
-            file=file, line=1, field="header",
+            file=file,
+            line=1,
+            field="header",
             hint="the first row must be exactly authority,period,measure,value",
         )
 
@@ -186,8 +208,12 @@ def _check_row(line: int, fields: list[str], consortium: Consortium, today: date
     ref = f"{_clip(authority)} {_clip(period)} {_clip(measure)}"
     for name, text in zip(HEADER, fields):
         if len(text) > MAX_FIELD_CHARS:
-            return RowError(line, ref, name, f"'{_clip(text)}' is {len(text):,} characters long; "
-                                             f"a field may be at most {MAX_FIELD_CHARS}")
+            return RowError(
+                line,
+                ref,
+                name,
+                f"'{_clip(text)}' is {len(text):,} characters long; a field may be at most {MAX_FIELD_CHARS}",
+            )
     if not consortium.is_member(authority):
         return RowError(line, ref, "authority", f"'{authority}' is not a consortium member's GSS code")
     period_error = _period_error(period, today)
@@ -279,7 +305,7 @@ order by line
 """
 
 
-def parts_exceeding_wholes(con: "duckdb.DuckDBPyConnection", submission_id: int) -> list[RowError]:
+def parts_exceeding_wholes(con: duckdb.DuckDBPyConnection, submission_id: int) -> list[RowError]:
     """The rows of ``submission_id`` (already in ``manual_values``) to reject so no part exceeds its whole.
 
     A measure's value is the file's latest row for it, else the value already
@@ -291,11 +317,22 @@ def parts_exceeding_wholes(con: "duckdb.DuckDBPyConnection", submission_id: int)
     return [_part_error(*row) for row in found]
 
 
-def _part_error(line: int, authority: str, period: str, measure: str, part: str, whole: str,
-                part_value: float, whole_value: float, both_in_file: bool) -> RowError:
+def _part_error(
+    line: int,
+    authority: str,
+    period: str,
+    measure: str,
+    part: str,
+    whole: str,
+    part_value: float,
+    whole_value: float,
+    both_in_file: bool,
+) -> RowError:
     held = "" if both_in_file else " (with the value already held)"
     return RowError(
-        line, f"{authority} {period} {measure}", measure,
+        line,
+        f"{authority} {period} {measure}",
+        measure,
         f"{part} ({_number(part_value)}) exceeds {whole} ({_number(whole_value)}) for {authority} {period}{held}",
     )
 

@@ -17,15 +17,25 @@ def intake_arguments(sub: argparse.ArgumentParser) -> None:
     actions = sub.add_subparsers(title="actions", metavar="ACTION")
     common = settings.options_parser()
     mail = argparse.ArgumentParser(add_help=False)
-    mail.add_argument("--require-authentication", metavar="AUTHSERV_ID",
-                      help="hold any message without a passing DMARC, DKIM or SPF result added by this mail server")
+    mail.add_argument(
+        "--require-authentication",
+        metavar="AUTHSERV_ID",
+        help="hold any message without a passing DMARC, DKIM or SPF result added by this mail server",
+    )
     smtp = actions.add_parser("smtp", parents=[common, mail], help="run the SMTP intake server (Ctrl-C stops it)")
     smtp.add_argument("--host", default="127.0.0.1")
     smtp.add_argument("--port", type=int, required=True)
-    smtp.add_argument("--recipient", action="append", default=[], metavar="ADDRESS",
-                      help="accept mail only for this address (repeat); default: any recipient")
+    smtp.add_argument(
+        "--recipient",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="accept mail only for this address (repeat); default: any recipient",
+    )
     smtp.set_defaults(handler=cmd_smtp)
-    maildir = actions.add_parser("maildir", parents=[common, mail], help="process a Maildir's new messages once (for cron)")
+    maildir = actions.add_parser(
+        "maildir", parents=[common, mail], help="process a Maildir's new messages once (for cron)"
+    )
     maildir.add_argument("path", type=Path)
     maildir.set_defaults(handler=cmd_maildir)
     held = actions.add_parser("quarantine", parents=[common, mail], help="list held messages; --release or --drop one")
@@ -33,7 +43,9 @@ def intake_arguments(sub: argparse.ArgumentParser) -> None:
     held.add_argument("--drop", type=int, metavar="ID", help="keep a held message but never load it")
     held.add_argument("--format", choices=("json", "table"), default="table")
     held.set_defaults(handler=cmd_quarantine)
-    remind = actions.add_parser("remind", parents=[common, mail], help="what each council still owes for a month; --send mails the reminders")
+    remind = actions.add_parser(
+        "remind", parents=[common, mail], help="what each council still owes for a month; --send mails the reminders"
+    )
     remind.add_argument("--period", required=True, metavar="YYYY-MM")
     remind.add_argument("--send", action="store_true", help="send the reminders (default: only show them)")
     remind.set_defaults(handler=cmd_remind)
@@ -47,9 +59,13 @@ def _intake(args, con):
     outbox = settings.resolve_path("warehouse", args.warehouse).parent / "outbox"
     deliver = receipts.relay_sender(relay) if relay else receipts.outbox_writer(outbox)
     return pipeline.Intake(
-        con=con, consortium=load_consortium(parameters_dir(args.parameters)), today=settings.today(args.today),
-        deliver=deliver, intake_address=settings.resolve("intake-address", args.intake_address),
-        authserv_id=args.require_authentication)
+        con=con,
+        consortium=load_consortium(parameters_dir(args.parameters)),
+        today=settings.today(args.today),
+        deliver=deliver,
+        intake_address=settings.resolve("intake-address", args.intake_address),
+        authserv_id=args.require_authentication,
+    )
 
 
 def _connect(args):
@@ -63,8 +79,11 @@ def cmd_smtp(args) -> int:
 
     with _connect(args) as con:
         intake = _intake(args, con)
-        handler = server.IntakeHandler(intake, tuple(a.lower() for a in args.recipient),
-                                       announce=lambda outcome: print(safe(outcome.line()), flush=True))
+        handler = server.IntakeHandler(
+            intake,
+            tuple(a.lower() for a in args.recipient),
+            announce=lambda outcome: print(safe(outcome.line()), flush=True),
+        )
         running = server.controller(handler, args.host, args.port)
         print(f"perfcore: intake listening on {args.host}:{args.port}; press Ctrl-C to stop", flush=True)
         try:
@@ -108,7 +127,12 @@ def cmd_quarantine(args) -> int:
         return 0
     print(f"{len(rows)} message(s) held")
     for row in rows:
-        print(safe(f"{row['id']:>5}  {row['received_at']:%Y-%m-%d %H:%M}  {row['sender'] or '(no sender)'}  {row['reason']}"))
+        print(
+            safe(
+                f"{row['id']:>5}  {row['received_at']:%Y-%m-%d %H:%M}  "
+                f"{row['sender'] or '(no sender)'}  {row['reason']}"
+            )
+        )
     return 0
 
 
@@ -128,6 +152,4 @@ def cmd_remind(args) -> int:
     return 0
 
 
-COMMANDS = (
-    ("intake", None, "E-mail intake: SMTP server, Maildir, quarantine and reminders.", intake_arguments),
-)
+COMMANDS = (("intake", None, "E-mail intake: SMTP server, Maildir, quarantine and reminders.", intake_arguments),)

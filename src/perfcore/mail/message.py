@@ -26,8 +26,15 @@ ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".tar", ".7z", ".rar", ".bz2", ".xz",
 ARCHIVE_MAGIC = (b"PK\x03\x04", b"\x1f\x8b", b"7z\xbc\xaf\x27\x1c", b"Rar!", b"BZh", b"\xfd7zXZ", b"MSCF")
 _ACCEPTED_TYPES = {
     ".xml": {"text/xml", "application/xml", "application/octet-stream", "text/plain"},
-    ".csv": {"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel", "application/octet-stream",
-             "text/comma-separated-values", "application/x-csv"},
+    ".csv": {
+        "text/csv",
+        "text/plain",
+        "application/csv",
+        "application/vnd.ms-excel",
+        "application/octet-stream",
+        "text/comma-separated-values",
+        "application/x-csv",
+    },
 }
 _MESSAGE_ID = re.compile(r"^<[!-;=?-~]{1,250}@[!-;=?-~]{1,250}>$")  # printable ASCII, no '<' '>' or spaces
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$")
@@ -43,7 +50,7 @@ class Attachment:
     @property
     def suffix(self) -> str:
         name = self.filename.lower()
-        return name[name.rfind("."):] if "." in name else ""
+        return name[name.rfind(".") :] if "." in name else ""
 
 
 @dataclass(frozen=True)
@@ -77,12 +84,26 @@ def read_message(raw: bytes) -> Incoming:
         subject = _plain(_decoded(head.get("Subject", "")))
         auth = tuple(_plain(_decoded(v)) for v in head.get_all("Authentication-Results", []) or ())
     except Exception as error:  # noqa: BLE001 (headers the parser cannot read are the sender's problem)
-        return Incoming(len(raw), None, None, "", refusal=f"the message's headers cannot be read ({type(error).__name__}); "
-                        "send it again from your usual mail program")
+        return Incoming(
+            len(raw),
+            None,
+            None,
+            "",
+            refusal=f"the message's headers cannot be read ({type(error).__name__}); "
+            "send it again from your usual mail program",
+        )
     if len(raw) > MAX_MESSAGE_BYTES:
-        return Incoming(len(raw), sender, message_id, subject, authentication=auth, refusal=(
-            f"the message is {len(raw) // 1024} KiB; the limit is {MAX_MESSAGE_BYTES // (1024 * 1024)} MiB: "
-            "send the extract and the returns in separate messages"))
+        return Incoming(
+            len(raw),
+            sender,
+            message_id,
+            subject,
+            authentication=auth,
+            refusal=(
+                f"the message is {len(raw) // 1024} KiB; the limit is {MAX_MESSAGE_BYTES // (1024 * 1024)} MiB: "
+                "send the extract and the returns in separate messages"
+            ),
+        )
     if sender_problem:
         return Incoming(len(raw), sender, message_id, subject, refusal=sender_problem, authentication=auth)
     try:
@@ -149,7 +170,7 @@ def _problem(filename: str, content_type: str, payload: bytes) -> str | None:
         return "an attachment has no file name"
     if name.endswith(ARCHIVE_SUFFIXES) or payload.startswith(ARCHIVE_MAGIC):
         return "archives (zip and the like) are not accepted: attach the .xml or .csv file itself"
-    suffix = name[name.rfind("."):] if "." in name else ""
+    suffix = name[name.rfind(".") :] if "." in name else ""
     if suffix not in KINDS:
         return "only HBPE extracts (.xml) and returns (.csv) are accepted"
     if content_type not in _ACCEPTED_TYPES[suffix]:

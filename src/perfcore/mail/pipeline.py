@@ -21,7 +21,7 @@ import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -33,7 +33,13 @@ from perfcore.mail.message import Attachment, Incoming, read_message
 
 # Outcomes of a message (each file it carried has its own ingest outcome too).
 PROCESSED, DUPLICATE, REFUSED, QUARANTINED, RELEASED, DROPPED = (
-    "processed", "duplicate", "refused", "quarantined", "released", "dropped")
+    "processed",
+    "duplicate",
+    "refused",
+    "quarantined",
+    "released",
+    "dropped",
+)
 MAIL_FOLDER = "mail"
 
 
@@ -83,8 +89,14 @@ def receive(raw: bytes, intake: Intake, *, envelope_from: str | None = None) -> 
     incoming = read_message(raw)
     earlier = _earlier(intake.con, digest, incoming.message_id)
     if earlier is not None:
-        return _finish(intake, incoming, digest, stored, DUPLICATE,
-                       f"already received as message {earlier[0]} on {earlier[1]:%d %B %Y}; nothing was done again")
+        return _finish(
+            intake,
+            incoming,
+            digest,
+            stored,
+            DUPLICATE,
+            f"already received as message {earlier[0]} on {earlier[1]:%d %B %Y}; nothing was done again",
+        )
     if incoming.refusal:
         return _finish(intake, incoming, digest, stored, REFUSED, incoming.refusal)
     suspicion = _unauthorised(incoming, intake, envelope_from)
@@ -126,7 +138,8 @@ def _authenticated(incoming: Incoming, authserv_id: str) -> bool:
     for value in incoming.authentication:
         server, _, results = value.partition(";")
         if server.strip().lower() == authserv_id.lower() and any(
-                f"{method}=pass" in results.lower() for method in ("dmarc", "dkim", "spf")):
+            f"{method}=pass" in results.lower() for method in ("dmarc", "dkim", "spf")
+        ):
             return True
     return False
 
@@ -187,23 +200,42 @@ def _ingest_all(incoming: Incoming, intake: Intake) -> tuple[IngestResult, ...]:
         for n, attachment in enumerate(incoming.usable):
             path = Path(folder) / f"attachment-{n}{attachment.suffix}"
             path.write_bytes(attachment.payload)
-            results.append(ingest_file(path, intake.con, intake.consortium, today=intake.today,
-                                       channel=intake.channel, sender=incoming.sender, name=attachment.filename,
-                                       indicator_ids=intake.indicator_ids))
+            results.append(
+                ingest_file(
+                    path,
+                    intake.con,
+                    intake.consortium,
+                    today=intake.today,
+                    channel=intake.channel,
+                    sender=incoming.sender,
+                    name=attachment.filename,
+                    indicator_ids=intake.indicator_ids,
+                )
+            )
     return tuple(results)
 
 
 # -- recording and the receipt -----------------------------------------------------------------------
 
+
 def _earlier(con, digest: str, message_id: str | None) -> tuple[int, datetime] | None:
     rows = con.execute(
         "select id, received_at from messages where (sha256 = ? or (message_id is not null and message_id = ?)) "
-        "and outcome <> 'duplicate'", [digest, message_id or ""]).fetchall()
+        "and outcome <> 'duplicate'",
+        [digest, message_id or ""],
+    ).fetchall()
     return min(rows) if rows else None
 
 
-def _finish(intake: Intake, incoming: Incoming, digest: str, stored: str, outcome: str, reason: str | None,
-            files: tuple[IngestResult, ...] = ()) -> MessageOutcome:
+def _finish(
+    intake: Intake,
+    incoming: Incoming,
+    digest: str,
+    stored: str,
+    outcome: str,
+    reason: str | None,
+    files: tuple[IngestResult, ...] = (),
+) -> MessageOutcome:
     from perfcore.mail import receipts
 
     refused = tuple((a.filename, a.problem) for a in incoming.attachments if a.problem) if not incoming.refusal else ()
@@ -212,16 +244,30 @@ def _finish(intake: Intake, incoming: Incoming, digest: str, stored: str, outcom
     with warehouse.transaction(intake.con):
         intake.con.execute(
             "insert into messages values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [message_number, datetime.now(timezone.utc).replace(tzinfo=None), digest, stored, incoming.message_id,
-             incoming.sender, incoming.subject, incoming.size, outcome, reason, json.dumps(record, default=str)])
+            [
+                message_number,
+                datetime.now(UTC).replace(tzinfo=None),
+                digest,
+                stored,
+                incoming.message_id,
+                incoming.sender,
+                incoming.subject,
+                incoming.size,
+                outcome,
+                reason,
+                json.dumps(record, default=str),
+            ],
+        )
     result = MessageOutcome(message_number, outcome, incoming.sender, reason, files, refused)
     receipt = receipts.receipt_for(result, incoming, intake)
     if receipt is not None:
         try:
             intake.deliver(receipt)
         except (OSError, PerfcoreError) as error:  # the message is kept and recorded: the receipt can be resent
-            raise MailError(f"message {message_number} was processed, but its receipt could not be sent ({error}); "
-                            "it is kept and recorded: check the relay, then 'perfcore intake messages'") from error
+            raise MailError(
+                f"message {message_number} was processed, but its receipt could not be sent ({error}); "
+                "it is kept and recorded: check the relay, then 'perfcore intake messages'"
+            ) from error
     return MessageOutcome(message_number, outcome, incoming.sender, reason, files, refused, receipt)
 
 
@@ -229,8 +275,10 @@ def _finish(intake: Intake, incoming: Incoming, digest: str, stored: str, outcom
 
 
 def quarantined(con) -> list[dict]:
-    cursor = con.execute("select id, received_at, sender, subject, reason, stored_path from messages "
-                         "where outcome = 'quarantined' order by id")
+    cursor = con.execute(
+        "select id, received_at, sender, subject, reason, stored_path from messages "
+        "where outcome = 'quarantined' order by id"
+    )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -243,8 +291,10 @@ def release(message_number: int, intake: Intake, analyst: str) -> MessageOutcome
     results = _ingest_all(incoming, intake)
     reason = f"released by {analyst}"
     with warehouse.transaction(intake.con):
-        intake.con.execute("update messages set outcome = 'released', reason = ?, files = ? where id = ?",
-                           [reason, json.dumps({"files": [r.__dict__ for r in results]}, default=str), message_number])
+        intake.con.execute(
+            "update messages set outcome = 'released', reason = ?, files = ? where id = ?",
+            [reason, json.dumps({"files": [r.__dict__ for r in results]}, default=str), message_number],
+        )
     from perfcore.mail import receipts
 
     result = MessageOutcome(message_number, RELEASED, incoming.sender, reason, results)
@@ -258,12 +308,16 @@ def drop(message_number: int, con, analyst: str) -> None:
     """An analyst decides a held message is not a return: it stays kept, marked dropped, nothing loaded."""
     _held(con, message_number)
     with warehouse.transaction(con):
-        con.execute("update messages set outcome = 'dropped', reason = ? where id = ?",
-                    [f"dropped by {analyst}", message_number])
+        con.execute(
+            "update messages set outcome = 'dropped', reason = ? where id = ?",
+            [f"dropped by {analyst}", message_number],
+        )
 
 
 def _held(con, message_number: int) -> str:
     row = con.execute("select outcome, stored_path from messages where id = ?", [message_number]).fetchone()
     if row is None or row[0] != QUARANTINED:
-        raise MailError(f"message {message_number} is not held in quarantine; 'perfcore intake quarantine' lists those that are")
+        raise MailError(
+            f"message {message_number} is not held in quarantine; 'perfcore intake quarantine' lists those that are"
+        )
     return row[1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -34,14 +34,19 @@ def receipt_for(outcome: MessageOutcome, incoming: Incoming, intake: Intake) -> 
         return None
     from perfcore.mail import pipeline
 
-    lines = [f"perfcore received your message (reference {outcome.id}) on "
-             f"{datetime.now(timezone.utc):%d %B %Y at %H:%M} UTC.", ""]
+    lines = [
+        f"perfcore received your message (reference {outcome.id}) on {datetime.now(UTC):%d %B %Y at %H:%M} UTC.",
+        "",
+    ]
     lines += _explain(outcome, pipeline)
     if outcome.outcome == pipeline.PROCESSED:
         lines += _files(outcome, intake)
         lines += _still_missing(outcome, intake)
-    lines += ["", "This is an automatic reply from the consortium's performance system.",
-              "Questions: reply to your consortium analyst, not to this address."]
+    lines += [
+        "",
+        "This is an automatic reply from the consortium's performance system.",
+        "Questions: reply to your consortium analyst, not to this address.",
+    ]
     subject = f"perfcore receipt {outcome.id}: {_summary(outcome)}"
     return compose(intake.intake_address, incoming.sender, subject, "\n".join(lines), in_reply_to=incoming.message_id)
 
@@ -52,8 +57,11 @@ def _explain(outcome, pipeline) -> list[str]:
         pipeline.PROCESSED: ["Every attachment was checked and loaded as described below."],
         pipeline.DUPLICATE: [f"This message was {reason}."],
         pipeline.REFUSED: [f"Nothing was loaded: {reason}.", "Please correct this and send the message again."],
-        pipeline.QUARANTINED: ["Nothing was loaded yet: the message is held for a consortium analyst to check,",
-                               f"because {reason}.", "You will hear from the analyst if anything is needed."],
+        pipeline.QUARANTINED: [
+            "Nothing was loaded yet: the message is held for a consortium analyst to check,",
+            f"because {reason}.",
+            "You will hear from the analyst if anything is needed.",
+        ],
         pipeline.RELEASED: ["A consortium analyst released your held message; it was loaded as described below."],
     }.get(outcome.outcome, [reason])
 
@@ -72,11 +80,15 @@ def _files(outcome, intake) -> list[str]:
         lines.append(f"- {safe(result.line())}")
         rows = intake.con.execute(
             "select line, ref, reason from rejections where submission_id = ? and level = 'record' "
-            "order by line limit ?", [result.submission_id, MAX_LISTED_ROWS]).fetchall()
+            "order by line limit ?",
+            [result.submission_id, MAX_LISTED_ROWS],
+        ).fetchall()
         for line, ref, reason in rows:
             lines.append(f"    line {line}: {safe(str(ref or ''))} {safe(str(reason))}")
         if result.records_rejected > len(rows):
-            lines.append(f"    ... and {result.records_rejected - len(rows)} more rows (your analyst can list them all)")
+            lines.append(
+                f"    ... and {result.records_rejected - len(rows)} more rows (your analyst can list them all)"
+            )
     for name, why in outcome.refused_attachments:
         lines.append(f"- REFUSED   {safe(name)}  {safe(why)}")
     return lines
@@ -92,13 +104,15 @@ def _still_missing(outcome, intake) -> list[str]:
     return lines
 
 
-def compose(sender: str, to: str | list[str], subject: str, body: str, *, in_reply_to: str | None = None) -> EmailMessage:
+def compose(
+    sender: str, to: str | list[str], subject: str, body: str, *, in_reply_to: str | None = None
+) -> EmailMessage:
     """A plain-text e-mail; header values are ours (or checked addresses), never raw input."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to if isinstance(to, str) else ", ".join(to)
     message["Subject"] = " ".join(subject.split())  # one line, whatever it was built from
-    message["Date"] = format_datetime(datetime.now(timezone.utc))
+    message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
     message["Auto-Submitted"] = "auto-replied"  # RFC 3834: mail systems must not auto-reply to it
     if in_reply_to:
@@ -126,7 +140,7 @@ def outbox_writer(folder: Path) -> Callable[[EmailMessage], None]:
 
     def write(message: EmailMessage) -> None:
         files.make_folder(folder)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         files.write_bytes(folder / f"{stamp}.eml", bytes(message))
 
     return write

@@ -33,13 +33,21 @@ def reminders(con, consortium: Consortium, period: str, intake_address: str) -> 
         to = council.updaters
         message = None
         if not owed.complete and to:
-            body = "\n".join([
-                f"Dear {council.name} benefits team,", "",
-                f"perfcore has not yet received everything for {periods.label(period)}:", "",
-                *[f"- {line}" for line in owed.sentences()], "",
-                "Please send the missing files to this address as attachments: the HBPE extract (.xml) and the",
-                "manual return (.csv). You will receive a receipt listing what was accepted.", "",
-                "This is an automatic reminder from the consortium's performance system.",
-            ])
-            message = compose(intake_address, list(to), f"perfcore reminder: {council.name}, {periods.label(period)}", body)
+            body = "\n".join(
+                [
+                    f"Dear {council.name} benefits team,",
+                    "",
+                    f"perfcore has not yet received everything for {periods.label(period)}:",
+                    "",
+                    *[f"- {line}" for line in owed.sentences()],
+                    "",
+                    "Please send the missing files to this address as attachments: the HBPE extract (.xml) and the",
+                    "manual return (.csv). You will receive a receipt listing what was accepted.",
+                    "",
+                    "This is an automatic reminder from the consortium's performance system.",
+                ]
+            )
+            message = compose(
+                intake_address, list(to), f"perfcore reminder: {council.name}, {periods.label(period)}", body
+            )
         yield Reminder(council.name, owed, to, message)

@@ -55,7 +55,14 @@ def controller(handler: IntakeHandler, host: str, port: int):
     """A started aiosmtpd Controller (its own thread and event loop); call ``.stop()`` to end it."""
     from aiosmtpd.controller import Controller
 
-    server = Controller(handler, hostname=host, port=port, data_size_limit=SMTP_SIZE_LIMIT,
-                        decode_data=False, server_hostname="perfcore-intake", ready_timeout=10)
+    server = Controller(
+        handler,
+        hostname=host,
+        port=port,
+        data_size_limit=SMTP_SIZE_LIMIT,
+        decode_data=False,
+        server_hostname="perfcore-intake",
+        ready_timeout=10,
+    )
     server.start()
     return server

@@ -31,7 +31,12 @@ class Missing:
 
 def missing(con, council: str, period: str) -> Missing:
     has_extract = con.execute(
-        "select count(*) from current_extracts where authority = ? and period = ?", [council, period]).fetchone()[0]
-    held = {row[0] for row in con.execute(
-        "select measure from current_manual where authority = ? and period = ?", [council, period]).fetchall()}
+        "select count(*) from current_extracts where authority = ? and period = ?", [council, period]
+    ).fetchone()[0]
+    held = {
+        row[0]
+        for row in con.execute(
+            "select measure from current_manual where authority = ? and period = ?", [council, period]
+        ).fetchall()
+    }
     return Missing(council, period, not has_extract, tuple(m for m in MEASURES if m not in held))

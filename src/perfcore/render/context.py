@@ -91,7 +91,9 @@ class PageContext:
 
     @property
     def pdf_path(self) -> PurePosixPath:
-        """e.g. councils/dundee-city/2026-10/dundee-city-2026-10-summary.pdf (a name that says what it is once downloaded)."""
+        """e.g. councils/dundee-city/2026-10/dundee-city-2026-10-summary.pdf.
+
+        A name that says what it is once downloaded."""
         owner = self.council_slug or self.audience
         return self.audience_dir / self.period / f"{owner}-{self.period}-{self.report}.pdf"
 

@@ -65,11 +65,15 @@ class Shell:
 def markdown_to_html(markdown: str, *, fallback_title: str, options: HtmlFormat, what: str) -> HtmlParts:
     """Pandoc's HTML for a page's markdown, split into title, table of contents and body."""
     args = [
-        "--template", str(TEMPLATES / "body.html"),
-        "--lua-filter", str(LUA_FILTER),
+        "--template",
+        str(TEMPLATES / "body.html"),
+        "--lua-filter",
+        str(LUA_FILTER),
         "--section-divs",
-        "--metadata", f"fallback-title={fallback_title}",
-        "--metadata", f"toc-title={options.toc_title}",
+        "--metadata",
+        f"fallback-title={fallback_title}",
+        "--metadata",
+        f"toc-title={options.toc_title}",
     ]
     if options.toc:
         args += ["--toc", f"--toc-depth={options.toc_depth}"]

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfcore.reporting.display import md_escape
 from perfcore.exceptions import BuildError
+from perfcore.reporting.display import md_escape
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _OPTION = re.compile(r"^#\|\s*([\w-]+)\s*:\s*(.*?)\s*$")
@@ -104,7 +104,9 @@ def _cell_blocks(cell: Any, number: int, state: _State) -> list[str]:
         return []
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            state.errors.append(f"cell {number}: {output.get('ename', 'Error')}: {_ANSI.sub('', output.get('evalue', ''))}")
+            state.errors.append(
+                f"cell {number}: {output.get('ename', 'Error')}: {_ANSI.sub('', output.get('evalue', ''))}"
+            )
     if _hidden(cell):
         return []
     return [text for output in cell.get("outputs", []) if (text := _output_block(output, number, state))]
@@ -214,7 +216,9 @@ def _vegalite(spec: Any, output: Any, number: int, state: _State) -> str:
     title = spec.get("title") if isinstance(spec.get("title"), str) else None
     alt = spec.get("description") or title or ""
     if not spec.get("description"):
-        state.warnings.append(f"cell {number}: Altair chart shown without display.chart: no text alternative or data table")
+        state.warnings.append(
+            f"cell {number}: Altair chart shown without display.chart: no text alternative or data table"
+        )
     state.figures += 1
     src = state.add_asset(f"chart-{state.figures:02d}", ".svg", svg.encode("utf-8"))
     return _figure_markdown(title or "Chart", alt, src, f"fig-{state.figures}")

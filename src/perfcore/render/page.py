@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 
 from perfcore import settings
-from perfcore.exceptions import BuildError
 from perfcore.config.site import SiteConfig
+from perfcore.exceptions import BuildError
 from perfcore.render.context import MANIFEST, PageContext, RenderedPage
 from perfcore.render.html import Crumb, Shell, markdown_to_html, page_text, relative, render_shell
 from perfcore.render.notebook import NotebookMarkdown, notebook_to_markdown, read_notebook
@@ -59,13 +59,15 @@ def render_page(
         errors=converted.errors,
         warnings=tuple(warnings),
     )
-    _write_text(out_html.parent / context.assets_path.name / MANIFEST, json.dumps(page.to_json(), indent=1, ensure_ascii=False))
+    _write_text(
+        out_html.parent / context.assets_path.name / MANIFEST, json.dumps(page.to_json(), indent=1, ensure_ascii=False)
+    )
     return page
 
 
 def _site_dir(out_html: Path, context: PageContext) -> Path:
     parts = context.page_path.parts
-    if out_html.parts[-len(parts):] != parts:
+    if out_html.parts[-len(parts) :] != parts:
         raise BuildError(
             f"{out_html}: a {context.audience} page for {context.period} must be written to <site>/{context.page_path} "
             "(use perfcore.render.page_paths)"
@@ -104,7 +106,9 @@ def _write_pdf(
     what: str,
 ) -> tuple[str, ...]:
     typst_doc = markdown_to_typst(markdown, context=context, options=config.typst, published=published, what=what)
-    pdf = compile_pdf(typst_doc.source, root=page_dir, standards=config.typst.pdf_standards, published=published, what=what)
+    pdf = compile_pdf(
+        typst_doc.source, root=page_dir, standards=config.typst.pdf_standards, published=published, what=what
+    )
     out_pdf.parent.mkdir(parents=True, exist_ok=True)
     out_pdf.write_bytes(pdf)
     return typst_doc.warnings
@@ -145,7 +149,9 @@ def _page_shell(
     page = context.page_path
     meta = [html.escape(f"{context.audience_label} · {context.period_label}")]
     if context.provisional:  # the month is not complete: figures will change as the other returns come in
-        meta.append('<strong class="provisional">Provisional</strong>: not every member\'s return for this month is in yet')
+        meta.append(
+            '<strong class="provisional">Provisional</strong>: not every member\'s return for this month is in yet'
+        )
     if pdf_href is not None:
         meta.append(f'<a href="{html.escape(relative(page, pdf_href))}">Download this report as a PDF</a>')
     meta.append(f'<a href="{html.escape(relative(page, report_index_path(context)))}">Other months of this report</a>')

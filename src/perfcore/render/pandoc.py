@@ -36,7 +36,9 @@ def pandoc_path() -> str:
         raise BuildError("pandoc not found: install the pypandoc-binary package") from exc
 
 
-def run_pandoc(source: str, *, to: str, args: Sequence[str] = (), what: str, reader: Sequence[str] = READER_ARGS) -> PandocResult:
+def run_pandoc(
+    source: str, *, to: str, args: Sequence[str] = (), what: str, reader: Sequence[str] = READER_ARGS
+) -> PandocResult:
     """Convert ``source`` with pandoc; ``what`` names the page in any error."""
     command = [pandoc_path(), *reader, "--to", to, *args]
     try:

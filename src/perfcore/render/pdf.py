@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from perfcore.exceptions import BuildError
 from perfcore.config.site import TypstFormat
+from perfcore.exceptions import BuildError
 from perfcore.render.context import ANALYSTS, CONSORTIUM, DWP, PageContext
 from perfcore.render.pandoc import LUA_FILTER, TEMPLATES, run_pandoc
 
@@ -38,7 +38,10 @@ def _check(options: TypstFormat) -> None:
     # these go into the template verbatim, so they must be plain lengths and names
     for name in ("margin_x", "margin_y", "fontsize"):
         if not _LENGTH.match(getattr(options, name)):
-            raise BuildError(f"_quarto.yml format.typst: {name.replace('_', '.')} {getattr(options, name)!r} is not a length like 2cm")
+            raise BuildError(
+                f"_quarto.yml format.typst: {name.replace('_', '.')} {getattr(options, name)!r} "
+                "is not a length like 2cm"
+            )
     if not _FONT.match(options.mainfont) or not _FONT.match(options.papersize):
         raise BuildError("_quarto.yml format.typst: mainfont and papersize must be plain names")
 
@@ -71,16 +74,26 @@ def markdown_to_typst(
         "status": "Provisional: not every member's extract is in, figures may change" if context.provisional else "",
     }
     args = [
-        "--template", str(TEMPLATES / "report.typ"),
-        "--lua-filter", str(LUA_FILTER),
-        "--metadata", f"fallback-title={context.report_title}",
-        "-V", f"lang={lang.lower()}",
-        "-V", f"region={(region or 'gb').lower()}",
-        "-V", f"papersize={options.papersize}",
-        "-V", f"margin-x={options.margin_x}",
-        "-V", f"margin-y={options.margin_y}",
-        "-V", f"mainfont={options.mainfont}",
-        "-V", f"fontsize={options.fontsize}",
+        "--template",
+        str(TEMPLATES / "report.typ"),
+        "--lua-filter",
+        str(LUA_FILTER),
+        "--metadata",
+        f"fallback-title={context.report_title}",
+        "-V",
+        f"lang={lang.lower()}",
+        "-V",
+        f"region={(region or 'gb').lower()}",
+        "-V",
+        f"papersize={options.papersize}",
+        "-V",
+        f"margin-x={options.margin_x}",
+        "-V",
+        f"margin-y={options.margin_y}",
+        "-V",
+        f"mainfont={options.mainfont}",
+        "-V",
+        f"fontsize={options.fontsize}",
     ]
     for key, value in values.items():
         args += ["-V", f"{key}={typst_string(value)}"]
@@ -95,7 +108,7 @@ def compile_pdf(source: str, *, root: Path, standards: tuple[str, ...], publishe
     import typst
 
     # the timestamp fixes the PDF's dates, so a rebuild of the same month gives the same file
-    stamp = int(datetime(published.year, published.month, published.day, tzinfo=timezone.utc).timestamp())
+    stamp = int(datetime(published.year, published.month, published.day, tzinfo=UTC).timestamp())
     try:
         return typst.compile(
             source.encode("utf-8"),

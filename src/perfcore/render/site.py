@@ -36,11 +36,11 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 
 from perfcore import files, periods, settings
-from perfcore.exceptions import BuildError
 from perfcore.config.site import NavLink, SiteConfig
+from perfcore.exceptions import BuildError
 from perfcore.render.context import (
-    ASSETS_DIR,
     ANALYSTS,
+    ASSETS_DIR,
     AUDIENCE_LABELS,
     CONSORTIUM,
     COUNCIL,
@@ -109,7 +109,9 @@ def page_context(
 
 def audience_nav(config: SiteConfig, audience: Audience) -> tuple[NavLink, ...]:
     """The audience's own home first, then the site-wide links from ``_quarto.yml``."""
-    own = NavLink(f"{audience.label} home" if audience.kind == COUNCIL else audience.label, f"{audience.dir}/index.html")
+    own = NavLink(
+        f"{audience.label} home" if audience.kind == COUNCIL else audience.label, f"{audience.dir}/index.html"
+    )
     if audience.kind == DWP:  # DWP reads its own folder only: links elsewhere would all be refused
         return (own,)
     return (own, *(link for link in config.navbar if link.href != own.href))
@@ -157,7 +159,7 @@ def _all_pages(pages: Iterable[RenderedPage], out_dir: Path) -> list[RenderedPag
         if not page.html.resolve().is_relative_to(root):
             raise BuildError(f"{page.html}: page is outside the site folder {out_dir}")
         found[page.html.resolve()] = page
-    return sorted(found.values(), key=lambda p: (p.context.page_path.as_posix()))
+    return sorted(found.values(), key=lambda p: p.context.page_path.as_posix())
 
 
 def _audience_of(context: PageContext) -> Audience:
@@ -186,8 +188,11 @@ def _copy_dwp_pdfs(pages: list[RenderedPage], out_dir: Path, written: list[Path]
         return []
     # the electronic returns in dwp/<period>/returns/: their XML and manifest (their PDF is the one above)
     returns = [p for p in folder.glob(f"*/{RETURNS_DIR}/*") if p.suffix in (".xml", ".json")]
-    return sorted(p for p in [*folder.glob("*/*"), *returns]
-                  if p.is_file() and periods.is_period(_dwp_period(p, folder)) and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in [*folder.glob("*/*"), *returns]
+        if p.is_file() and periods.is_period(_dwp_period(p, folder)) and not p.name.startswith(".")
+    )
 
 
 def _dwp_period(path: Path, folder: Path) -> str:
@@ -209,7 +214,9 @@ class _Writer:
     def write(self, path: PurePosixPath, shell: Shell) -> None:
         self.written.append(files.write_text(self.out_dir / path, render_shell(shell)))
 
-    def shell(self, path: PurePosixPath, audience: Audience | None, title: str, body: str, crumbs: tuple[Crumb, ...]) -> Shell:
+    def shell(
+        self, path: PurePosixPath, audience: Audience | None, title: str, body: str, crumbs: tuple[Crumb, ...]
+    ) -> Shell:
         home = f"{audience.dir}/index.html" if audience else "index.html"
         nav = audience_nav(self.config, audience) if audience else self.config.navbar
         return Shell(
@@ -255,13 +262,14 @@ class _Writer:
         path = PurePosixPath(audience.dir) / "index.html"
         latest = months[0]
         body = [
-            f"<p>Housing Benefit performance reports for {html.escape(audience.label if audience.kind == COUNCIL else 'the consortium as a whole and its benchmarks across all members')}.</p>",
+            f"<p>Housing Benefit performance reports for {html.escape(_reports_for(audience))}.</p>",
             f"<h2>Latest month: {html.escape(periods.label(latest))}</h2>",
             _report_list(path, by_period[latest], with_period=False),
             "<h2>Reports</h2>",
             "<ul>"
             + "".join(
-                f'<li><a href="{relative(path, f"{audience.dir}/reports/{r}.html")}">{html.escape(_report_title(g))}</a>: every month</li>'
+                f'<li><a href="{relative(path, f"{audience.dir}/reports/{r}.html")}">'
+                f"{html.escape(_report_title(g))}</a>: every month</li>"
                 for r, g in sorted(by_report.items(), key=lambda item: _report_title(item[1]))
             )
             + "</ul>",
@@ -273,7 +281,10 @@ class _Writer:
                 "<h2>Member councils</h2>",
                 "<p>Each council's own reports are open to that council's staff only.</p>",
                 "<ul>"
-                + "".join(f'<li><a href="{relative(path, c.dir + "/index.html")}">{html.escape(c.label)}</a></li>' for c in councils)
+                + "".join(
+                    f'<li><a href="{relative(path, c.dir + "/index.html")}">{html.escape(c.label)}</a></li>'
+                    for c in councils
+                )
                 + "</ul>",
             ]
         title = audience.label if audience.kind == COUNCIL else f"{audience.label}: benchmarks across all members"
@@ -285,9 +296,13 @@ class _Writer:
         path = PurePosixPath(audience.dir) / period / "index.html"
         links = []
         if older:
-            links.append(f'<a href="../{older}/index.html" rel="prev">Previous month: {html.escape(periods.label(older))}</a>')
+            links.append(
+                f'<a href="../{older}/index.html" rel="prev">Previous month: {html.escape(periods.label(older))}</a>'
+            )
         if newer:
-            links.append(f'<a href="../{newer}/index.html" rel="next">Next month: {html.escape(periods.label(newer))}</a>')
+            links.append(
+                f'<a href="../{newer}/index.html" rel="next">Next month: {html.escape(periods.label(newer))}</a>'
+            )
         body = _report_list(path, pages, with_period=False)
         if links:
             body += '\n<nav aria-label="Other months"><ul><li>' + "</li><li>".join(links) + "</li></ul></nav>"
@@ -317,7 +332,9 @@ class _Writer:
         self.write_json(PurePosixPath(audience.dir) / SEARCH_INDEX, entries)
 
     def write_json(self, path: PurePosixPath, data: object) -> None:
-        self.written.append(files.write_text(self.out_dir / path, json.dumps(data, ensure_ascii=False, separators=(",", ":"))))
+        self.written.append(
+            files.write_text(self.out_dir / path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        )
 
     # -- DWP and the root ---------------------------------------------------------------------
 
@@ -332,21 +349,35 @@ class _Writer:
         body = ["<p>Reports and returns for the Department for Work and Pensions, by month.</p>"]
         entries = []
         for period in sorted(by_period, reverse=True):
-            body.append(f"<h2>{html.escape(periods.label(period))}</h2><ul class=\"report-list\">")
+            body.append(f'<h2>{html.escape(periods.label(period))}</h2><ul class="report-list">')
             for file in by_period[period]:
                 href = file.relative_to(self.out_dir).as_posix()
                 size = max(1, round(file.stat().st_size / 1024))
                 kind = file.suffix.lstrip(".").upper() or "file"
                 label = labels.get(file.name, file.name)
-                body.append(f'<li><a href="{relative(path, href)}">{html.escape(label)}</a> <span class="file-meta">({kind}, {size} KB)</span></li>')
-                entries.append({"url": href, "title": label, "context": f"DWP · {periods.label(period)}", "period": period, "report": "", "text": f"{label} {file.name}"})
+                body.append(
+                    f'<li><a href="{relative(path, href)}">{html.escape(label)}</a> '
+                    f'<span class="file-meta">({kind}, {size} KB)</span></li>'
+                )
+                entries.append(
+                    {
+                        "url": href,
+                        "title": label,
+                        "context": f"DWP · {periods.label(period)}",
+                        "period": period,
+                        "report": "",
+                        "text": f"{label} {file.name}",
+                    }
+                )
             body.append("</ul>")
         self.write(path, self.shell(path, audience, "Reports and returns for DWP", "\n".join(body), (Crumb("DWP"),)))
         self.write_json(PurePosixPath(DWP) / SEARCH_INDEX, entries)
 
     def root(self, audiences: list[Audience], has_dwp: bool) -> None:
         path = PurePosixPath("index.html")
-        items = [a for a in audiences] + ([Audience(DWP, "DWP", DWP)] if has_dwp and not any(a.kind == DWP for a in audiences) else [])
+        items = [a for a in audiences] + (
+            [Audience(DWP, "DWP", DWP)] if has_dwp and not any(a.kind == DWP for a in audiences) else []
+        )
         body = (
             "<p>Choose the reports you have access to.</p><ul>"
             + "".join(f'<li><a href="{a.dir}/index.html">{html.escape(_root_label(a))}</a></li>' for a in items)
@@ -357,7 +388,17 @@ class _Writer:
 
 def _dwp_labels(pages: list[RenderedPage]) -> dict[str, str]:
     """'Dundee City: Monthly summary' for each PDF copied to DWP (other files keep their names)."""
-    return {p.pdf.name: f"{p.context.audience_label}: {p.context.report_title}" for p in pages if p.context.for_dwp and p.pdf}
+    return {
+        p.pdf.name: f"{p.context.audience_label}: {p.context.report_title}"
+        for p in pages
+        if p.context.for_dwp and p.pdf
+    }
+
+
+def _reports_for(audience: Audience) -> str:
+    if audience.kind == COUNCIL:
+        return audience.label
+    return "the consortium as a whole and its benchmarks across all members"
 
 
 def _root_label(audience: Audience) -> str:
@@ -381,7 +422,9 @@ def _report_list(from_path: PurePosixPath, pages: list[RenderedPage], *, with_pe
         text = ctx.period_label if with_period else page.title
         line = f'<a href="{relative(from_path, ctx.page_path.as_posix())}">{html.escape(text)}</a>'
         if page.pdf is not None:
-            pdf = posixpath.normpath(ctx.page_path.parent.joinpath(Path(os.path.relpath(page.pdf, page.html.parent)).as_posix()).as_posix())
+            pdf = posixpath.normpath(
+                ctx.page_path.parent.joinpath(Path(os.path.relpath(page.pdf, page.html.parent)).as_posix()).as_posix()
+            )
             line += f' <span class="file-meta">(<a href="{relative(from_path, pdf)}">PDF version</a>)</span>'
         items.append(f"<li>{line}</li>")
     return '<ul class="report-list">' + "".join(items) + "</ul>"
@@ -394,7 +437,9 @@ def _period_list(from_path: PurePosixPath, audience: Audience, months: list[str]
     parts = []
     for year, group in by_year.items():
         links = "".join(
-            f'<li><a href="{relative(from_path, f"{audience.dir}/{m}/index.html")}">{html.escape(periods.label(m))}</a></li>' for m in group
+            f'<li><a href="{relative(from_path, f"{audience.dir}/{m}/index.html")}">'
+            f"{html.escape(periods.label(m))}</a></li>"
+            for m in group
         )
-        parts.append(f"<h3>Financial year {html.escape(year)}</h3><ul class=\"period-list\">{links}</ul>")
+        parts.append(f'<h3>Financial year {html.escape(year)}</h3><ul class="period-list">{links}</ul>')
     return "\n".join(parts)

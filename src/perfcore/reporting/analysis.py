@@ -32,8 +32,9 @@ def ranks(data: ReportData, indicator_ids: list[str] | None = None, period: str 
     """The library's ranks and quartiles of the members (``analytics.ranks``): what every page prints."""
     from perfcore import analytics
 
-    return analytics.ranks(data.table, data.framework, period or data.period, areas=data.consortium.codes,
-                           indicators=indicator_ids)
+    return analytics.ranks(
+        data.table, data.framework, period or data.period, areas=data.consortium.codes, indicators=indicator_ids
+    )
 
 
 def alerts(data: ReportData, area: str | None = None) -> list:
@@ -51,11 +52,14 @@ def alert_rules_sentence(data: ReportData) -> str:
     from perfcore import analytics
 
     settings = analytics_settings(data)
-    horizon = {1: "one month", 2: "two months", 3: "three months"}.get(settings.forecast.horizon,
-                                                                      f"{settings.forecast.horizon} months")
-    return (f"Process control charts follow the NHS *Making Data Count* rules: {analytics.rules_phrase(settings.spc)}. "
-            f"A forecast alert gives the chance of a red month within {horizon}; "
-            "a leading signal is old work on hand rising before processing times do.")
+    horizon = {1: "one month", 2: "two months", 3: "three months"}.get(
+        settings.forecast.horizon, f"{settings.forecast.horizon} months"
+    )
+    return (
+        f"Process control charts follow the NHS *Making Data Count* rules: {analytics.rules_phrase(settings.spc)}. "
+        f"A forecast alert gives the chance of a red month within {horizon}; "
+        "a leading signal is old work on hand rising before processing times do."
+    )
 
 
 def alerted_indicators(data: ReportData, items: list, limit: int = 3) -> list[tuple[str, str]]:
@@ -81,8 +85,10 @@ def spc_for(data: ReportData, area: str, indicator_id: str):
         has = months_with_data(data, area, indicator_id)
         if has >= needs:  # enough months overall, but a re-based segment is short: say what analytics said
             return NotYet(f"Not enough data yet for a process control chart: {exc}.")
-        return NotYet(f"Not enough data yet for a process control chart of {data.framework.indicator(indicator_id).short} "
-                      f"for {data.area_name(area)}: it needs {needs} months, and there {months_count(has)}.")
+        return NotYet(
+            f"Not enough data yet for a process control chart of {data.framework.indicator(indicator_id).short} "
+            f"for {data.area_name(area)}: it needs {needs} months, and there {months_count(has)}."
+        )
 
 
 def funnel_for(data: ReportData, indicator_id: str):
@@ -92,17 +98,25 @@ def funnel_for(data: ReportData, indicator_id: str):
 
     settings = analytics_settings(data)
     try:
-        return analytics.funnel(data.table, data.framework, indicator_id, data.period, settings, areas=data.consortium.codes)
+        return analytics.funnel(
+            data.table, data.framework, indicator_id, data.period, settings, areas=data.consortium.codes
+        )
     except InsufficientData:
         indicator = data.framework.indicator(indicator_id)
         months = 1 if indicator.window == "fytd" else settings.funnel.months
         window = periods.span(periods.shift(data.period, 1 - months), data.period)
-        with_cases = data.table[(data.table["indicator"] == indicator_id) & data.table["period"].isin(window)
-                                & data.table["area"].isin(data.consortium.codes) & data.table["value"].notna()]
+        with_cases = data.table[
+            (data.table["indicator"] == indicator_id)
+            & data.table["period"].isin(window)
+            & data.table["area"].isin(data.consortium.codes)
+            & data.table["value"].notna()
+        ]
         when = periods.label(window[0]) + (f" to {periods.label(window[-1])}" if len(window) > 1 else "")
-        return NotYet(f"Not enough data yet for a funnel plot of {indicator.short}: it needs {FUNNEL_MIN_COUNCILS} "
-                      f"councils with cases, and {with_cases['area'].nunique()} of the {len(data.consortium.codes)} "
-                      f"members have them in {when}.")
+        return NotYet(
+            f"Not enough data yet for a funnel plot of {indicator.short}: it needs {FUNNEL_MIN_COUNCILS} "
+            f"councils with cases, and {with_cases['area'].nunique()} of the {len(data.consortium.codes)} "
+            f"members have them in {when}."
+        )
 
 
 def spotlights(data: ReportData) -> list:
@@ -125,8 +139,10 @@ def interdependence(data: ReportData):
     try:
         correlations = analytics.lagged_correlations(data.table, settings, period=data.period)
     except InsufficientData:
-        reason = ("Not enough data yet to see how indicators move together: it needs at least two indicators "
-                  "with figures over several months.")
+        reason = (
+            "Not enough data yet to see how indicators move together: it needs at least two indicators "
+            "with figures over several months."
+        )
         return NotYet(reason), pd.DataFrame(columns=COLUMNS), [reason]
     pairs = analytics.strongest_pairs(correlations, 5)
     return correlations, pairs, analytics.describe_pairs(pairs, data.framework, settings)
@@ -149,16 +165,20 @@ def initiative_results(data: ReportData, area: str | None = None):
     chosen = [i for i in found if area is None or i.council == area]
     if not chosen:
         return [], None
-    return analytics.assess_initiatives(data.table, data.framework, chosen, settings=settings,
-                                        peer_codes=data.consortium.codes, period=data.period)
+    return analytics.assess_initiatives(
+        data.table, data.framework, chosen, settings=settings, peer_codes=data.consortium.codes, period=data.period
+    )
 
 
 def initiative_markers(data: ReportData, area: str) -> list[tuple[str, str]]:
     """(start month, label) of the council's initiatives, for marking charts."""
     from perfcore import analytics
 
-    return [(i.start, "Initiative starts") for i in analytics.load_initiatives(data.parameters, data.framework)
-            if i.council == area]
+    return [
+        (i.start, "Initiative starts")
+        for i in analytics.load_initiatives(data.parameters, data.framework)
+        if i.council == area
+    ]
 
 
 def initiative_title(data: ReportData, initiative_id: str) -> str:

@@ -73,14 +73,29 @@ def _bands(indicator: Indicator, low: float, high: float) -> pd.DataFrame:
 
     t = indicator.thresholds
     if indicator.better == "lower":
-        edges = [("green", min(low, t.green) - 1e9, t.green), ("amber", t.green, t.amber), ("red", t.amber, max(high, t.amber) + 1e9)]
+        edges = [
+            ("green", min(low, t.green) - 1e9, t.green),
+            ("amber", t.green, t.amber),
+            ("red", t.amber, max(high, t.amber) + 1e9),
+        ]
     else:
-        edges = [("red", min(low, t.amber) - 1e9, t.amber), ("amber", t.amber, t.green), ("green", t.green, max(high, t.green) + 1e9)]
-    return pd.DataFrame([{"band": b, "y0": max(a, low), "y1": min(c, high)} for b, a, c in edges if c > low and a < high])
+        edges = [
+            ("red", min(low, t.amber) - 1e9, t.amber),
+            ("amber", t.amber, t.green),
+            ("green", t.green, max(high, t.green) + 1e9),
+        ]
+    return pd.DataFrame(
+        [{"band": b, "y0": max(a, low), "y1": min(c, high)} for b, a, c in edges if c > low and a < high]
+    )
 
 
-def trend(frame: pd.DataFrame, indicator: Indicator, area_name: str,
-          markers: list[tuple[str, str]] | None = None, id: str | None = None) -> Figure:
+def trend(
+    frame: pd.DataFrame,
+    indicator: Indicator,
+    area_name: str,
+    markers: list[tuple[str, str]] | None = None,
+    id: str | None = None,
+) -> Figure:
     """24-month line of a council against the consortium, target bands shaded and labelled.
 
     ``frame``: period, value, consortium. ``markers``: (period, label) for initiatives.
@@ -95,16 +110,31 @@ def trend(frame: pd.DataFrame, indicator: Indicator, area_name: str,
     long = long.dropna(subset=["v"])
     title = f"{indicator.short}: {area_name} and the consortium, last 24 months"
     if long.empty:
-        return unavailable(title, f"No figures yet for {area_name} or the consortium on {indicator.short} "
-                                  "in the last 24 months: there is nothing to chart.", id)
+        return unavailable(
+            title,
+            f"No figures yet for {area_name} or the consortium on {indicator.short} "
+            "in the last 24 months: there is nothing to chart.",
+            id,
+        )
     order = list(data["month"])
     x = alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45))
-    lines = alt.Chart(long).mark_line(point=True).encode(
-        x=x, y=alt.Y("v:Q", title=indicator.unit if indicator.unit != "count" else "count", scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(domain=[area_name, "Consortium"], range=[OKABE_ITO["blue"], OKABE_ITO["black"]])),
-        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=[area_name, "Consortium"], range=[[1, 0], [5, 4]]), legend=None),
-        tooltip=["month", "series", alt.Tooltip("v:Q", format=".1f")],
+    lines = (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y("v:Q", title=indicator.unit if indicator.unit != "count" else "count", scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "series:N",
+                title=None,
+                legend=alt.Legend(orient="top"),
+                scale=alt.Scale(domain=[area_name, "Consortium"], range=[OKABE_ITO["blue"], OKABE_ITO["black"]]),
+            ),
+            strokeDash=alt.StrokeDash(
+                "series:N", scale=alt.Scale(domain=[area_name, "Consortium"], range=[[1, 0], [5, 4]]), legend=None
+            ),
+            tooltip=["month", "series", alt.Tooltip("v:Q", format=".1f")],
+        )
     )
     layers = []
     values = long["v"]
@@ -112,27 +142,55 @@ def trend(frame: pd.DataFrame, indicator: Indicator, area_name: str,
         low, high = float(values.min()), float(values.max())
         pad = (high - low) * 0.15 or 1.0
         t = indicator.thresholds
-        low, high = min(low - pad, t.green - pad), max(high + pad, t.amber + pad) if indicator.better == "lower" else max(high + pad, t.green + pad)
+        low, high = (
+            min(low - pad, t.green - pad),
+            max(high + pad, t.amber + pad) if indicator.better == "lower" else max(high + pad, t.green + pad),
+        )
         bands = _bands(indicator, low, high)
         bands["label"] = bands["band"].str.capitalize()
-        layers.append(alt.Chart(bands).mark_rect(opacity=0.12).encode(
-            y="y0:Q", y2="y1:Q",
-            color=alt.Color("band:N", scale=alt.Scale(domain=list(RAG_COLOURS), range=list(RAG_COLOURS.values())), legend=None)))
-        layers.append(alt.Chart(bands).mark_text(align="right", dx=-4, dy=10, fontSize=11, color="#505A5F").encode(
-            y="y1:Q", x=alt.value(556), text="label:N"))
+        layers.append(
+            alt.Chart(bands)
+            .mark_rect(opacity=0.12)
+            .encode(
+                y="y0:Q",
+                y2="y1:Q",
+                color=alt.Color(
+                    "band:N", scale=alt.Scale(domain=list(RAG_COLOURS), range=list(RAG_COLOURS.values())), legend=None
+                ),
+            )
+        )
+        layers.append(
+            alt.Chart(bands)
+            .mark_text(align="right", dx=-4, dy=10, fontSize=11, color="#505A5F")
+            .encode(y="y1:Q", x=alt.value(556), text="label:N")
+        )
     layers.append(lines)
     for period, label in markers or []:
         if period in set(data["period"]):
             rule = pd.DataFrame({"month": [_month_label(period)], "label": [label]})
-            layers.append(alt.Chart(rule).mark_rule(strokeDash=[2, 2], color=OKABE_ITO["reddish_purple"]).encode(x=alt.X("month:N", sort=order)))
-            layers.append(alt.Chart(rule).mark_text(align="left", dx=4, dy=-120, color=OKABE_ITO["reddish_purple"]).encode(x=alt.X("month:N", sort=order), text="label:N"))
+            layers.append(
+                alt.Chart(rule)
+                .mark_rule(strokeDash=[2, 2], color=OKABE_ITO["reddish_purple"])
+                .encode(x=alt.X("month:N", sort=order))
+            )
+            layers.append(
+                alt.Chart(rule)
+                .mark_text(align="left", dx=4, dy=-120, color=OKABE_ITO["reddish_purple"])
+                .encode(x=alt.X("month:N", sort=order), text="label:N")
+            )
     # Bands and lines both use colour: keep their scales apart, or Vega-Lite merges them.
-    chart = alt.layer(*layers).resolve_scale(color="independent", strokeDash="independent").properties(width=560, height=240)
-    table = pd.DataFrame({
-        "Month": [periods.label(p) for p in data["period"]],
-        area_name: [indicator.format(v) for v in data["value"]],
-        "Consortium": [indicator.format(v) for v in data["consortium"]],
-    })
+    chart = (
+        alt.layer(*layers)
+        .resolve_scale(color="independent", strokeDash="independent")
+        .properties(width=560, height=240)
+    )
+    table = pd.DataFrame(
+        {
+            "Month": [periods.label(p) for p in data["period"]],
+            area_name: [indicator.format(v) for v in data["value"]],
+            "Consortium": [indicator.format(v) for v in data["consortium"]],
+        }
+    )
     return Figure(chart, title, _trend_alt(data, indicator, area_name), table, id)
 
 
@@ -142,9 +200,11 @@ def _trend_alt(data: pd.DataFrame, indicator: Indicator, area_name: str) -> str:
         return f"No data for {area_name} on {indicator.short} in the last 24 months."
     first, last = own.iloc[0], own.iloc[-1]
     best = own.loc[own["value"].idxmin() if indicator.better == "lower" else own["value"].idxmax()]
-    text = (f"Line chart of {indicator.short} for {area_name} against the consortium. "
-            f"{area_name} went from {indicator.format(first['value'])} in {periods.label(first['period'])} "
-            f"to {indicator.format(last['value'])} in {periods.label(last['period'])}")
+    text = (
+        f"Line chart of {indicator.short} for {area_name} against the consortium. "
+        f"{area_name} went from {indicator.format(first['value'])} in {periods.label(first['period'])} "
+        f"to {indicator.format(last['value'])} in {periods.label(last['period'])}"
+    )
     if last.get("consortium") == last.get("consortium"):
         text += f" (consortium {indicator.format(last['consortium'])})"
     if indicator.better:
@@ -155,8 +215,14 @@ def _trend_alt(data: pd.DataFrame, indicator: Indicator, area_name: str) -> str:
     return text + "."
 
 
-def league(frame: pd.DataFrame, indicator: Indicator, consortium_value: float | None, period: str,
-           highlight: str | None = None, id: str | None = None) -> Figure:
+def league(
+    frame: pd.DataFrame,
+    indicator: Indicator,
+    consortium_value: float | None,
+    period: str,
+    highlight: str | None = None,
+    id: str | None = None,
+) -> Figure:
     """Horizontal bars per council (best at the top), the consortium figure as a rule.
 
     ``frame`` from ``report.league``; ``highlight`` a council code drawn in a second colour.
@@ -167,37 +233,62 @@ def league(frame: pd.DataFrame, indicator: Indicator, consortium_value: float | 
     data = frame.dropna(subset=["value"]).copy()
     title = f"{indicator.short}, {periods.label(period)}: all members"
     if data.empty:
-        return unavailable(title, f"No member has a figure for {indicator.short} in {periods.label(period)} yet: "
-                                  "there is nothing to rank.", id)
+        return unavailable(
+            title,
+            f"No member has a figure for {indicator.short} in {periods.label(period)} yet: there is nothing to rank.",
+            id,
+        )
     data["status"] = data["rag"].fillna("none").map(lambda r: r.capitalize() if r != "none" else "No target")
-    data["label"] = [indicator.format(v) + (f"  {r.capitalize()}" if isinstance(r, str) else "") for v, r in zip(data["value"], data["rag"])]
+    data["label"] = [
+        indicator.format(v) + (f"  {r.capitalize()}" if isinstance(r, str) else "")
+        for v, r in zip(data["value"], data["rag"])
+    ]
     data["focus"] = ["This council" if c == highlight else "Other members" for c in data["code"]]
     order = list(data["council"])
-    bars = alt.Chart(data).mark_bar().encode(
-        y=alt.Y("council:N", sort=order, title=None),
-        x=alt.X("value:Q", title=indicator.unit),
-        color=alt.Color("focus:N", title=None, scale=alt.Scale(domain=["This council", "Other members"], range=[OKABE_ITO["blue"], "#858F95"]),
-                        legend=alt.Legend(orient="bottom") if highlight else None),
-        tooltip=["council", alt.Tooltip("value:Q", format=".2f"), "status"],
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("council:N", sort=order, title=None),
+            x=alt.X("value:Q", title=indicator.unit),
+            color=alt.Color(
+                "focus:N",
+                title=None,
+                scale=alt.Scale(domain=["This council", "Other members"], range=[OKABE_ITO["blue"], "#858F95"]),
+                legend=alt.Legend(orient="bottom") if highlight else None,
+            ),
+            tooltip=["council", alt.Tooltip("value:Q", format=".2f"), "status"],
+        )
     )
-    text = alt.Chart(data).mark_text(align="left", dx=4, fontSize=11).encode(
-        y=alt.Y("council:N", sort=order), x="value:Q", text="label:N")
+    text = (
+        alt.Chart(data)
+        .mark_text(align="left", dx=4, fontSize=11)
+        .encode(y=alt.Y("council:N", sort=order), x="value:Q", text="label:N")
+    )
     layers = [bars, text]
     if consortium_value is not None:
-        rule = pd.DataFrame({"value": [consortium_value], "label": [f"Consortium {indicator.format(consortium_value)}"]})
-        layers.append(alt.Chart(rule).mark_rule(color=OKABE_ITO["black"], strokeDash=[5, 4], strokeWidth=2).encode(x="value:Q"))
+        rule = pd.DataFrame(
+            {"value": [consortium_value], "label": [f"Consortium {indicator.format(consortium_value)}"]}
+        )
+        layers.append(
+            alt.Chart(rule).mark_rule(color=OKABE_ITO["black"], strokeDash=[5, 4], strokeWidth=2).encode(x="value:Q")
+        )
     chart = alt.layer(*layers).properties(width=460, height=max(120, 22 * len(data)))
-    table = pd.DataFrame({
-        "Rank": [("" if r != r else f"{int(r)}") for r in frame["rank"]],
-        "Council": frame["council"],
-        indicator.short: [indicator.format(v) for v in frame["value"]],
-        "Status": [r.capitalize() if isinstance(r, str) else "" for r in frame["rag"]],
-    })
+    table = pd.DataFrame(
+        {
+            "Rank": [("" if r != r else f"{int(r)}") for r in frame["rank"]],
+            "Council": frame["council"],
+            indicator.short: [indicator.format(v) for v in frame["value"]],
+            "Status": [r.capitalize() if isinstance(r, str) else "" for r in frame["rag"]],
+        }
+    )
     ranked = data[data["rank"].notna()] if "rank" in data else data
     alt_text = f"Bar chart of {indicator.short} in {periods.label(period)} for {len(data)} councils."
     if len(ranked) and indicator.better:
-        alt_text += (f" Best: {ranked.iloc[0]['council']} at {indicator.format(ranked.iloc[0]['value'])}; "
-                     f"last: {ranked.iloc[-1]['council']} at {indicator.format(ranked.iloc[-1]['value'])}.")
+        alt_text += (
+            f" Best: {ranked.iloc[0]['council']} at {indicator.format(ranked.iloc[0]['value'])}; "
+            f"last: {ranked.iloc[-1]['council']} at {indicator.format(ranked.iloc[-1]['value'])}."
+        )
     if consortium_value is not None:
         alt_text += f" The consortium figure is {indicator.format(consortium_value)}."
     return Figure(chart, title, alt_text, table, id)
@@ -211,25 +302,46 @@ def work_on_hand(frame: pd.DataFrame, area_name: str, period: str, id: str | Non
     title = f"Work on hand by age, end of {periods.label(period)}"
     if _no_values(long["Items"]) or not long["Items"].fillna(0).any():
         # An empty <WorkOnHand/>, or no section: zero bars would draw an axis without a scale.
-        return unavailable(title, f"No items were recorded as waiting for a decision at {area_name} at the end of "
-                                  f"{periods.label(period)}: there is nothing to chart by age.", id)
+        return unavailable(
+            title,
+            f"No items were recorded as waiting for a decision at {area_name} at the end of "
+            f"{periods.label(period)}: there is nothing to chart by age.",
+            id,
+        )
     long["Items"] = long["Items"].fillna(0).astype(int)
-    chart = alt.Chart(long).mark_bar().encode(
-        x=alt.X("Age:N", sort=list(frame["Age"]), title="Age at month end", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("Items:Q", title="items"),
-        color=alt.Color("Kind:N", scale=alt.Scale(range=list(CATEGORY_COLOURS[:2])), legend=alt.Legend(orient="bottom", title=None)),
-        xOffset="Kind:N",
-        tooltip=["Age", "Kind", "Items"],
-    ).properties(width=460, height=200)
+    chart = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("Age:N", sort=list(frame["Age"]), title="Age at month end", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("Items:Q", title="items"),
+            color=alt.Color(
+                "Kind:N",
+                scale=alt.Scale(range=list(CATEGORY_COLOURS[:2])),
+                legend=alt.Legend(orient="bottom", title=None),
+            ),
+            xOffset="Kind:N",
+            tooltip=["Age", "Kind", "Items"],
+        )
+        .properties(width=460, height=200)
+    )
     total = int(long["Items"].sum())
     old = int(long[long["Age"].isin(OLDER_THAN_30_DAYS)]["Items"].sum())
-    alt_text = (f"Bar chart of work on hand at the end of {periods.label(period)} for {area_name}: "
-                f"{total} items, of which {old} older than 30 days.")
+    alt_text = (
+        f"Bar chart of work on hand at the end of {periods.label(period)} for {area_name}: "
+        f"{total} items, of which {old} older than 30 days."
+    )
     return Figure(chart, title, alt_text, frame, id)
 
 
-def spc(frame: pd.DataFrame, indicator: Indicator, area_name: str, variation: str, assurance: str | None,
-        id: str | None = None) -> Figure:
+def spc(
+    frame: pd.DataFrame,
+    indicator: Indicator,
+    area_name: str,
+    variation: str,
+    assurance: str | None,
+    id: str | None = None,
+) -> Figure:
     """XmR chart (NHS Making Data Count): values, mean, process limits; special causes marked by shape.
 
     ``frame`` from ``SpcChart.frame()``.
@@ -240,26 +352,48 @@ def spc(frame: pd.DataFrame, indicator: Indicator, area_name: str, variation: st
     title = f"{indicator.short}: {area_name}, process control chart"
     data = frame.dropna(subset=["value"]).copy() if "value" in frame else frame.iloc[0:0]
     if data.empty:
-        return unavailable(title, f"No figures yet for {area_name} on {indicator.short}: there is no process to chart.", id)
+        return unavailable(
+            title, f"No figures yet for {area_name} on {indicator.short}: there is no process to chart.", id
+        )
     # Every indicator is non-negative: a natural process limit below zero means "no lower limit".
     data["lower"] = data["lower"].clip(lower=0)
     data["month"] = data["period"].map(_month_label)
-    data["point"] = data["nature"].replace("", "common cause").fillna("common cause").map(
-        lambda n: {"concerning": "Special cause: concerning", "improving": "Special cause: improving"}.get(n, "Common cause"))
+    data["point"] = (
+        data["nature"]
+        .replace("", "common cause")
+        .fillna("common cause")
+        .map(
+            lambda n: {"concerning": "Special cause: concerning", "improving": "Special cause: improving"}.get(
+                n, "Common cause"
+            )
+        )
+    )
     order = list(data["month"])
     x = alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45))
     base = alt.Chart(data)
-    limits = base.mark_line(strokeDash=[4, 3], color="#505A5F").encode(x=x, y="upper:Q") + \
-        base.mark_line(strokeDash=[4, 3], color="#505A5F").encode(x=x, y="lower:Q")
+    limits = base.mark_line(strokeDash=[4, 3], color="#505A5F").encode(x=x, y="upper:Q") + base.mark_line(
+        strokeDash=[4, 3], color="#505A5F"
+    ).encode(x=x, y="lower:Q")
     mean = base.mark_line(color=OKABE_ITO["black"], strokeWidth=1.5).encode(x=x, y="mean:Q")
-    line = base.mark_line(color="#858F95", strokeWidth=1.5).encode(x=x, y=alt.Y("value:Q", title=indicator.unit, scale=alt.Scale(zero=False)))
+    line = base.mark_line(color="#858F95", strokeWidth=1.5).encode(
+        x=x, y=alt.Y("value:Q", title=indicator.unit, scale=alt.Scale(zero=False))
+    )
     domain = ["Common cause", "Special cause: improving", "Special cause: concerning"]
     points = base.mark_point(filled=True, size=70).encode(
-        x=x, y="value:Q",
-        color=alt.Color("point:N", title=None, scale=alt.Scale(domain=domain, range=["#858F95", OKABE_ITO["blue"], OKABE_ITO["vermillion"]]),
-                        legend=alt.Legend(orient="top")),
-        shape=alt.Shape("point:N", title=None, scale=alt.Scale(domain=domain, range=["circle", "triangle-down", "diamond"]),
-                        legend=alt.Legend(orient="top")),
+        x=x,
+        y="value:Q",
+        color=alt.Color(
+            "point:N",
+            title=None,
+            scale=alt.Scale(domain=domain, range=["#858F95", OKABE_ITO["blue"], OKABE_ITO["vermillion"]]),
+            legend=alt.Legend(orient="top"),
+        ),
+        shape=alt.Shape(
+            "point:N",
+            title=None,
+            scale=alt.Scale(domain=domain, range=["circle", "triangle-down", "diamond"]),
+            legend=alt.Legend(orient="top"),
+        ),
         tooltip=["month", alt.Tooltip("value:Q", format=".1f"), "point", "rules"],
     )
     layers = [limits, mean, line, points]
@@ -267,19 +401,24 @@ def spc(frame: pd.DataFrame, indicator: Indicator, area_name: str, variation: st
         target = pd.DataFrame({"target": [indicator.thresholds.green]})
         layers.append(alt.Chart(target).mark_rule(color=OKABE_ITO["bluish_green"], strokeWidth=2).encode(y="target:Q"))
     chart = alt.layer(*layers).properties(width=560, height=240)
-    table = pd.DataFrame({
-        "Month": [periods.label(p) for p in data["period"]],
-        "Value": [indicator.format(v) for v in data["value"]],
-        "Mean": [indicator.format(v) for v in data["mean"]],
-        "Lower limit": [indicator.format(v) for v in data["lower"]],
-        "Upper limit": [indicator.format(v) for v in data["upper"]],
-        "Special cause": [r.replace("_", " ") if r else "" for r in data["rules"]],
-    })
+    table = pd.DataFrame(
+        {
+            "Month": [periods.label(p) for p in data["period"]],
+            "Value": [indicator.format(v) for v in data["value"]],
+            "Mean": [indicator.format(v) for v in data["mean"]],
+            "Lower limit": [indicator.format(v) for v in data["lower"]],
+            "Upper limit": [indicator.format(v) for v in data["upper"]],
+            "Special cause": [r.replace("_", " ") if r else "" for r in data["rules"]],
+        }
+    )
     flagged = data[data["point"] != "Common cause"]
-    alt_text = (f"Statistical process control chart of {indicator.short} for {area_name}: mean "
-                f"{indicator.format(data['mean'].iloc[-1])}, process limits {indicator.format(data['lower'].iloc[-1])} to "
-                f"{indicator.format(data['upper'].iloc[-1])}. Variation: {variation.replace('_', ' ')}"
-                + (f"; assurance: {assurance.replace('_', ' ')}" if assurance else "") + ". ")
+    alt_text = (
+        f"Statistical process control chart of {indicator.short} for {area_name}: mean "
+        f"{indicator.format(data['mean'].iloc[-1])}, process limits {indicator.format(data['lower'].iloc[-1])} to "
+        f"{indicator.format(data['upper'].iloc[-1])}. Variation: {variation.replace('_', ' ')}"
+        + (f"; assurance: {assurance.replace('_', ' ')}" if assurance else "")
+        + ". "
+    )
     if len(flagged):
         alt_text += "Special-cause months: " + ", ".join(periods.label(p) for p in flagged["period"]) + "."
     else:
@@ -306,48 +445,95 @@ def funnel(plot: FunnelPlot | NotYet, indicator: Indicator, names: dict[str, str
     if isinstance(plot, NotYet):
         return unavailable(f"{indicator.short}: funnel plot", plot.reason, id)
     if _no_values(plot.points["value"]):
-        return unavailable(f"{indicator.short}: funnel plot", "No council has cases in the window yet: there is nothing to plot.", id)
+        return unavailable(
+            f"{indicator.short}: funnel plot", "No council has cases in the window yet: there is nothing to plot.", id
+        )
     points = plot.points.dropna(subset=["value"]).copy()
     points["council"] = points["area"].map(names)
     points["value_scaled"] = points["value"]
     signal = points.get("signal_99.8", pd.Series([""] * len(points))).fillna("")
     signal95 = points.get("signal_95", pd.Series([""] * len(points))).fillna("")
-    points["position"] = [("Beyond 99.8% limits: " + s) if s else ("Beyond 95% limits: " + t) if t else "Within limits"
-                          for s, t in zip(signal, signal95)]
+    points["position"] = [
+        ("Beyond 99.8% limits: " + s) if s else ("Beyond 95% limits: " + t) if t else "Within limits"
+        for s, t in zip(signal, signal95)
+    ]
     limits = plot.limits()
     long = limits.melt(id_vars=["n", "target"], var_name="limit", value_name="y")
     long["level"] = long["limit"].str.replace("lower_", "").str.replace("upper_", "") + "% limits"
     long["side"] = long["limit"].str.split("_").str[0]
     x = alt.X("n:Q", title="cases (denominator, pooled over the window)", scale=alt.Scale(type="log"))
     # Limits are told apart by dash pattern (colour is kept for the councils' positions).
-    lines = alt.Chart(long).mark_line(color="#505A5F").encode(
-        x=x, y=alt.Y("y:Q", title=indicator.unit, scale=alt.Scale(zero=False)), detail="limit:N",
-        strokeDash=alt.StrokeDash("level:N", title=None, scale=alt.Scale(range=[[6, 3], [2, 2]]), legend=alt.Legend(orient="top")))
+    lines = (
+        alt.Chart(long)
+        .mark_line(color="#505A5F")
+        .encode(
+            x=x,
+            y=alt.Y("y:Q", title=indicator.unit, scale=alt.Scale(zero=False)),
+            detail="limit:N",
+            strokeDash=alt.StrokeDash(
+                "level:N", title=None, scale=alt.Scale(range=[[6, 3], [2, 2]]), legend=alt.Legend(orient="top")
+            ),
+        )
+    )
     target = alt.Chart(limits).mark_line(color=OKABE_ITO["black"], strokeWidth=1.5).encode(x=x, y="target:Q")
     domain = sorted(set(points["position"]))
-    dots = alt.Chart(points.rename(columns={"denominator": "n"})).mark_point(filled=True, size=80).encode(
-        x="n:Q", y="value:Q",
-        # Same field, title and legend for shape and colour: Vega-Lite draws one legend with both.
-        shape=alt.Shape("position:N", title="Position", legend=alt.Legend(orient="bottom", columns=1), scale=alt.Scale(domain=domain)),
-        color=alt.Color("position:N", title="Position", legend=alt.Legend(orient="bottom", columns=1),
-                        scale=alt.Scale(domain=domain, range=list(CATEGORY_COLOURS))),
-        tooltip=["council", alt.Tooltip("value:Q", format=".2f"), alt.Tooltip("n:Q", format=",.0f"), "position"])
-    labels = alt.Chart(points.rename(columns={"denominator": "n"})).mark_text(align="left", dx=6, fontSize=10).encode(
-        x="n:Q", y="value:Q", text="council:N")
+    dots = (
+        alt.Chart(points.rename(columns={"denominator": "n"}))
+        .mark_point(filled=True, size=80)
+        .encode(
+            x="n:Q",
+            y="value:Q",
+            # Same field, title and legend for shape and colour: Vega-Lite draws one legend with both.
+            shape=alt.Shape(
+                "position:N",
+                title="Position",
+                legend=alt.Legend(orient="bottom", columns=1),
+                scale=alt.Scale(domain=domain),
+            ),
+            color=alt.Color(
+                "position:N",
+                title="Position",
+                legend=alt.Legend(orient="bottom", columns=1),
+                scale=alt.Scale(domain=domain, range=list(CATEGORY_COLOURS)),
+            ),
+            tooltip=["council", alt.Tooltip("value:Q", format=".2f"), alt.Tooltip("n:Q", format=",.0f"), "position"],
+        )
+    )
+    labels = (
+        alt.Chart(points.rename(columns={"denominator": "n"}))
+        .mark_text(align="left", dx=6, fontSize=10)
+        .encode(x="n:Q", y="value:Q", text="council:N")
+    )
     chart = alt.layer(lines, target, dots, labels).properties(width=520, height=280)
-    table = pd.DataFrame({
-        "Council": points["council"],
-        "Cases": [f"{n:,.0f}" for n in points["denominator"]],
-        indicator.short: [indicator.format(v) for v in points["value"]],
-        "95% limits": [f"{indicator.format(lo)} to {indicator.format(hi)}" for lo, hi in zip(points["lower_95"], points["upper_95"])],
-        "Position": points["position"],
-    })
+    table = pd.DataFrame(
+        {
+            "Council": points["council"],
+            "Cases": [f"{n:,.0f}" for n in points["denominator"]],
+            indicator.short: [indicator.format(v) for v in points["value"]],
+            "95% limits": [
+                f"{indicator.format(lo)} to {indicator.format(hi)}"
+                for lo, hi in zip(points["lower_95"], points["upper_95"])
+            ],
+            "Position": points["position"],
+        }
+    )
     outside = points[points["position"] != "Within limits"]
-    window = f"{periods.label(plot.periods[0])} to {periods.label(plot.periods[-1])}" if len(plot.periods) > 1 else periods.label(plot.periods[0])
-    alt_text = (f"Funnel plot of {indicator.short}, {window}: each council against the consortium figure "
-                f"{indicator.format(plot.target)}, with limits that narrow as the number of cases grows. ")
-    alt_text += ("Outside the limits: " + "; ".join(f"{c} ({p.split(': ')[-1]})" for c, p in zip(outside["council"], outside["position"])) + "."
-                 if len(outside) else "Every council is within the limits: differences are consistent with chance.")
+    window = (
+        f"{periods.label(plot.periods[0])} to {periods.label(plot.periods[-1])}"
+        if len(plot.periods) > 1
+        else periods.label(plot.periods[0])
+    )
+    alt_text = (
+        f"Funnel plot of {indicator.short}, {window}: each council against the consortium figure "
+        f"{indicator.format(plot.target)}, with limits that narrow as the number of cases grows. "
+    )
+    alt_text += (
+        "Outside the limits: "
+        + "; ".join(f"{c} ({p.split(': ')[-1]})" for c, p in zip(outside["council"], outside["position"]))
+        + "."
+        if len(outside)
+        else "Every council is within the limits: differences are consistent with chance."
+    )
     return Figure(chart, f"{indicator.short}: funnel plot, {window}", alt_text, table, id)
 
 
@@ -359,29 +545,55 @@ def correlation_matrix(matrix: pd.DataFrame, labels: dict[str, str], lag: int, i
     if isinstance(matrix, NotYet):
         return unavailable(title, matrix.reason, id)
     if matrix.empty or _no_values(matrix.stack(future_stack=True)):
-        return unavailable(title, "No pair of indicators has enough council-months yet to measure how they move together.", id)
+        return unavailable(
+            title, "No pair of indicators has enough council-months yet to measure how they move together.", id
+        )
     long = matrix.rename(index=labels, columns=labels).stack(future_stack=True).reset_index()
     long.columns = ["leader", "follower", "r"]
     long["text"] = long["r"].map(lambda r: "" if r != r else f"{r:+.2f}")
     order = [labels.get(i, i) for i in matrix.index]
     base = alt.Chart(long).encode(
-        x=alt.X("follower:N", sort=order, title=f"… this indicator {lag} month(s) later", axis=alt.Axis(labelAngle=-40, labelLimit=160)),
-        y=alt.Y("leader:N", sort=order, title="This indicator now …", axis=alt.Axis(labelLimit=200)))
-    cells = base.mark_rect().encode(color=alt.Color("r:Q", title="r", scale=alt.Scale(scheme="blueorange", domain=[-1, 1], reverse=True)))
-    text = base.mark_text(fontSize=10).encode(text="text:N", color=alt.condition("abs(datum.r) > 0.5", alt.value("white"), alt.value("black")))
+        x=alt.X(
+            "follower:N",
+            sort=order,
+            title=f"… this indicator {lag} month(s) later",
+            axis=alt.Axis(labelAngle=-40, labelLimit=160),
+        ),
+        y=alt.Y("leader:N", sort=order, title="This indicator now …", axis=alt.Axis(labelLimit=200)),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("r:Q", title="r", scale=alt.Scale(scheme="blueorange", domain=[-1, 1], reverse=True))
+    )
+    text = base.mark_text(fontSize=10).encode(
+        text="text:N", color=alt.condition("abs(datum.r) > 0.5", alt.value("white"), alt.value("black"))
+    )
     chart = alt.layer(cells, text).properties(width=34 * len(order), height=26 * len(order))
-    table = matrix.rename(index=labels, columns=labels).map(lambda r: "" if r != r else f"{r:+.2f}").reset_index().rename(columns={"leader": "This month", "index": "This month"})
+    table = (
+        matrix.rename(index=labels, columns=labels)
+        .map(lambda r: "" if r != r else f"{r:+.2f}")
+        .reset_index()
+        .rename(columns={"leader": "This month", "index": "This month"})
+    )
     strongest = long.dropna().reindex(long["r"].abs().dropna().sort_values(ascending=False).index).head(1)
-    alt_text = (f"Matrix of correlations between indicators, each council's own average removed, pooling all councils; "
-                f"rows lead by {lag} month(s). ")
+    alt_text = (
+        f"Matrix of correlations between indicators, each council's own average removed, pooling all councils; "
+        f"rows lead by {lag} month(s). "
+    )
     if len(strongest):
         row = strongest.iloc[0]
         alt_text += f"Strongest: {row['leader']} with {row['follower']} (r = {row['r']:+.2f})."
     return Figure(chart, title, alt_text, table, id)
 
 
-def impact(series: pd.DataFrame, indicator: Indicator, area_name: str, start: str, title: str,
-           peers: pd.DataFrame | None = None, id: str | None = None) -> Figure:
+def impact(
+    series: pd.DataFrame,
+    indicator: Indicator,
+    area_name: str,
+    start: str,
+    title: str,
+    peers: pd.DataFrame | None = None,
+    id: str | None = None,
+) -> Figure:
     """The council's series before and after an initiative's start, beside its peers' average."""
     import altair as alt
     import pandas as pd
@@ -394,27 +606,51 @@ def impact(series: pd.DataFrame, indicator: Indicator, area_name: str, start: st
     long = data.melt(id_vars=["period", "month"], value_vars=cols, var_name="series", value_name="v").dropna()
     figure_title = f"{indicator.short}: {area_name} before and after the initiative"
     if long.empty:
-        return unavailable(figure_title, f"No figures yet for {area_name} on {indicator.short}: "
-                                         f"the effect of '{title}' cannot be charted.", id)
+        return unavailable(
+            figure_title,
+            f"No figures yet for {area_name} on {indicator.short}: the effect of '{title}' cannot be charted.",
+            id,
+        )
     long["series"] = long["series"].map({"value": area_name, "peers": "Peer councils (average)"})
     order = list(data["month"])
     domain = [area_name, "Peer councils (average)"]
-    lines = alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y("v:Q", title=indicator.unit, scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=domain, range=[OKABE_ITO["blue"], OKABE_ITO["black"]]), legend=alt.Legend(orient="top")),
-        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=domain, range=[[1, 0], [5, 4]]), legend=None))
+    lines = (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("v:Q", title=indicator.unit, scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "series:N",
+                title=None,
+                scale=alt.Scale(domain=domain, range=[OKABE_ITO["blue"], OKABE_ITO["black"]]),
+                legend=alt.Legend(orient="top"),
+            ),
+            strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=domain, range=[[1, 0], [5, 4]]), legend=None),
+        )
+    )
     rule = pd.DataFrame({"month": [_month_label(start)], "label": ["Initiative starts"]})
-    marker = alt.Chart(rule).mark_rule(strokeDash=[2, 2], color=OKABE_ITO["reddish_purple"]).encode(x=alt.X("month:N", sort=order))
-    label = alt.Chart(rule).mark_text(align="left", dx=4, dy=-110, color=OKABE_ITO["reddish_purple"]).encode(x=alt.X("month:N", sort=order), text="label:N")
+    marker = (
+        alt.Chart(rule)
+        .mark_rule(strokeDash=[2, 2], color=OKABE_ITO["reddish_purple"])
+        .encode(x=alt.X("month:N", sort=order))
+    )
+    label = (
+        alt.Chart(rule)
+        .mark_text(align="left", dx=4, dy=-110, color=OKABE_ITO["reddish_purple"])
+        .encode(x=alt.X("month:N", sort=order), text="label:N")
+    )
     chart = alt.layer(lines, marker, label).properties(width=560, height=240)
-    table = pd.DataFrame({"Month": [periods.label(p) for p in data["period"]],
-                          area_name: [indicator.format(v) for v in data["value"]]})
+    table = pd.DataFrame(
+        {"Month": [periods.label(p) for p in data["period"]], area_name: [indicator.format(v) for v in data["value"]]}
+    )
     if peers is not None:
         table["Peer councils (average)"] = [indicator.format(v) for v in data["peers"]]
     before = data[data["period"] < start]["value"].mean()
     after = data[data["period"] >= start]["value"].mean()
-    alt_text = (f"Line chart of {indicator.short} for {area_name} before and after '{title}' started in "
-                f"{periods.label(start)}: average {indicator.format(before)} before, {indicator.format(after)} since"
-                + (", with the peer councils' average for comparison." if peers is not None else "."))
+    alt_text = (
+        f"Line chart of {indicator.short} for {area_name} before and after '{title}' started in "
+        f"{periods.label(start)}: average {indicator.format(before)} before, {indicator.format(after)} since"
+        + (", with the peer councils' average for comparison." if peers is not None else ".")
+    )
     return Figure(chart, figure_title, alt_text, table, id)

@@ -65,8 +65,11 @@ class Action:
 
 def commentary(data: ReportData, area: str) -> Commentary:
     """The council's commentary for the page's month (rows with an action only and no words are left out)."""
-    rows = query(data, "select indicator, commentary from current_commentary where authority = ? and period = ? "
-                       "and commentary <> ''", [area, data.period])
+    rows = query(
+        data,
+        "select indicator, commentary from current_commentary where authority = ? and period = ? and commentary <> ''",
+        [area, data.period],
+    )
     texts = dict(zip(rows["indicator"], rows["commentary"]))
     ordered = tuple(Comment(i.id, texts[i.id]) for i in data.framework.indicators if i.id in texts)
     return Commentary(texts.get(""), ordered)
@@ -76,19 +79,33 @@ def open_actions(data: ReportData, area: str | None = None) -> list[Action]:
     """Actions open as at the page's month, for one council (``area``) or every member.
 
     Overdue ones first, then by due date."""
-    rows = query(data, f"""
+    rows = query(
+        data,
+        f"""
         select a.authority, a.indicator, a.action, a.owner, a.due::varchar as due, a.period
         from current_commentary a
         where a.action is not null and a.action <> '{DONE}' and a.period <= ? and (? is null or a.authority = ?)
           and not exists (select 1 from current_commentary d
                           where d.authority = a.authority and d.indicator = a.indicator and d.action = '{DONE}'
                             and d.period > a.period and d.period <= ?)
-    """, [data.period, area, area, data.period])
+    """,
+        [data.period, area, area, data.period],
+    )
     month_end = periods.last_day(data.period)
     members = set(data.consortium.codes)
-    found = [Action(r.authority, r.indicator, r.action, r.owner, date.fromisoformat(r.due), r.period,
-                    date.fromisoformat(r.due) < month_end)
-             for r in rows.itertuples(index=False) if r.authority in members]
+    found = [
+        Action(
+            r.authority,
+            r.indicator,
+            r.action,
+            r.owner,
+            date.fromisoformat(r.due),
+            r.period,
+            date.fromisoformat(r.due) < month_end,
+        )
+        for r in rows.itertuples(index=False)
+        if r.authority in members
+    ]
     return sorted(found, key=lambda a: (not a.overdue, a.due, a.council, a.indicator, a.raised))
 
 
@@ -115,8 +132,14 @@ def commentary_table(data: ReportData, area: str, notes: Commentary) -> pd.DataF
     for note in notes.indicators:
         indicator = data.framework.indicator(note.indicator)
         figure = value(data, area, indicator.id)
-        rows.append({"Indicator": indicator.short, "This month": indicator.format(figure),
-                     "Status": rag_text(indicator.rag(figure)), "Commentary": note.text})
+        rows.append(
+            {
+                "Indicator": indicator.short,
+                "This month": indicator.format(figure),
+                "Status": rag_text(indicator.rag(figure)),
+                "Commentary": note.text,
+            }
+        )
     return pd.DataFrame(rows, columns=["Indicator", "This month", "Status", "Commentary"])
 
 
@@ -126,9 +149,18 @@ def actions_table(data: ReportData, actions: list[Action], *, councils: bool = F
 
     names = {c.code: c.name for c in data.consortium.members}
     columns = ["Indicator", "Action", "Owner", "Due", "Raised", "Status"]
-    rows = [{"Council": names[a.council], "Indicator": indicator_name(data, a.indicator), "Action": a.action,
-             "Owner": a.owner, "Due": f"{a.due:%-d %b %Y}", "Raised": periods.label(a.raised),
-             "Status": OVERDUE if a.overdue else OPEN} for a in actions]
+    rows = [
+        {
+            "Council": names[a.council],
+            "Indicator": indicator_name(data, a.indicator),
+            "Action": a.action,
+            "Owner": a.owner,
+            "Due": f"{a.due:%-d %b %Y}",
+            "Raised": periods.label(a.raised),
+            "Status": OVERDUE if a.overdue else OPEN,
+        }
+        for a in actions
+    ]
     return pd.DataFrame(rows, columns=["Council", *columns] if councils else columns)
 
 
@@ -137,8 +169,10 @@ def commentary_sentence(data: ReportData, notes: Commentary, name: str) -> str:
     month = periods.label(data.period)
     if not notes:
         return f"{name} sent no commentary for {month}."
-    return (f"In {name}'s own words: why figures for {month} moved and what the service is doing about it, "
-            "as sent in its commentary return.")
+    return (
+        f"In {name}'s own words: why figures for {month} moved and what the service is doing about it, "
+        "as sent in its commentary return."
+    )
 
 
 def actions_sentence(data: ReportData, actions: list[Action], name: str) -> str:
@@ -148,10 +182,18 @@ def actions_sentence(data: ReportData, actions: list[Action], name: str) -> str:
         return f"{name} has no open actions at the end of {month}."
     overdue = sum(a.overdue for a in actions)
     count = "1 action is" if len(actions) == 1 else f"{len(actions)} actions are"
-    late = (f"; {overdue} of them {'is' if overdue == 1 else 'are'} overdue (due before the end of {month}), "
-            f"marked {OVERDUE}") if overdue else ""
-    return (f"{count} open at the end of {month}{late}. An action stays open, month after month, "
-            "until the council's commentary return says it is done.")
+    late = (
+        (
+            f"; {overdue} of them {'is' if overdue == 1 else 'are'} overdue (due before the end of {month}), "
+            f"marked {OVERDUE}"
+        )
+        if overdue
+        else ""
+    )
+    return (
+        f"{count} open at the end of {month}{late}. An action stays open, month after month, "
+        "until the council's commentary return says it is done."
+    )
 
 
 def overdue_sentence(data: ReportData, actions: list[Action]) -> str:
@@ -159,6 +201,8 @@ def overdue_sentence(data: ReportData, actions: list[Action]) -> str:
     if not actions:
         return f"No member has an overdue action at the end of {month}."
     councils = len({a.council for a in actions})
-    return (f"{len(actions)} action{'s' if len(actions) != 1 else ''} at {councils} "
-            f"council{'s' if councils != 1 else ''} {'were' if len(actions) != 1 else 'was'} due before the end of "
-            f"{month} and {'are' if len(actions) != 1 else 'is'} not yet done.")
+    return (
+        f"{len(actions)} action{'s' if len(actions) != 1 else ''} at {councils} "
+        f"council{'s' if councils != 1 else ''} {'were' if len(actions) != 1 else 'was'} due before the end of "
+        f"{month} and {'are' if len(actions) != 1 else 'is'} not yet done."
+    )

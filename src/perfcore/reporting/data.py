@@ -53,8 +53,13 @@ class ReportData:
         return periods.span(periods.shift(self.period, -23), self.period)
 
 
-def load(period: str | None = None, *, warehouse: str | Path | None = None,
-         parameters: str | Path | None = None, today: str | None = None) -> ReportData:
+def load(
+    period: str | None = None,
+    *,
+    warehouse: str | Path | None = None,
+    parameters: str | Path | None = None,
+    today: str | None = None,
+) -> ReportData:
     """Everything a report needs, read once from the warehouse (read-only)."""
     from perfcore import settings
     from perfcore import warehouse as wh
@@ -91,8 +96,11 @@ def clean(x: Any) -> float | None:
 
 
 def value(data: ReportData, area: str, indicator_id: str, period: str | None = None) -> float | None:
-    rows = data.table[(data.table["area"] == area) & (data.table["indicator"] == indicator_id)
-                      & (data.table["period"] == (period or data.period))]
+    rows = data.table[
+        (data.table["area"] == area)
+        & (data.table["indicator"] == indicator_id)
+        & (data.table["period"] == (period or data.period))
+    ]
     return clean(rows["value"].iloc[0]) if len(rows) else None
 
 
@@ -145,56 +153,79 @@ def work_on_hand_items(data: ReportData, area: str, bands: tuple[tuple[int, int,
     """kind, age_band, items: work on hand at month end, aged from received to month end."""
     month_end = periods.last_day(data.period).isoformat()
     cases = " ".join(f"when age between {lo} and {hi} then '{label}'" for lo, hi, label in bands)
-    return query(data, f"""
+    return query(
+        data,
+        f"""
         select kind, case {cases} end as age_band, count(*) as items
         from (select w.kind, date_diff('day', w.received, date '{month_end}') as age
               from work_items w join current_extracts c using (submission_id)
               where c.authority = ? and c.period = ?)
         group by all
-    """, [area, data.period])
+    """,
+        [area, data.period],
+    )
 
 
 def submissions(data: ReportData, area: str | None = None, period: str | None = None) -> pd.DataFrame:
     """Submissions (optionally for one council and month), newest first."""
-    return query(data, """
+    return query(
+        data,
+        """
         select id, file_name, kind, authority, period, sequence, outcome, received_at,
                records_loaded, records_rejected, reason
         from submissions
         where (? is null or authority = ?) and (? is null or period = ?)
         order by id desc
-    """, [area, area, period, period])
+    """,
+        [area, area, period, period],
+    )
 
 
 def rejections(data: ReportData, area: str | None = None, period: str | None = None) -> pd.DataFrame:
-    return query(data, """
+    return query(
+        data,
+        """
         select r.file_name as file, s.authority, s.period, r.level, r.line, r.ref, r.field, r.reason
         from rejections r join submissions s on s.id = r.submission_id
         where (? is null or s.authority = ?) and (? is null or s.period = ?)
         order by r.submission_id, r.line
-    """, [area, area, period, period])
+    """,
+        [area, area, period, period],
+    )
 
 
 def current_returns(data: ReportData, period: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(current extracts by authority: sequence, received_at, file_name, records_rejected;
     manual measures held by authority: measures)."""
-    extracts = query(data, """
+    extracts = query(
+        data,
+        """
         select c.authority, c.sequence, s.received_at, s.file_name, s.records_rejected
         from current_extracts c join submissions s on s.id = c.submission_id where c.period = ?
-    """, [period]).set_index("authority")
-    manual = query(data, "select authority, list(measure) as measures from current_manual where period = ? group by authority",
-                   [period]).set_index("authority")
+    """,
+        [period],
+    ).set_index("authority")
+    manual = query(
+        data,
+        "select authority, list(measure) as measures from current_manual where period = ? group by authority",
+        [period],
+    ).set_index("authority")
     return extracts, manual
 
 
 def replacements(data: ReportData, first: str, last: str) -> pd.DataFrame:
     """Extracts replaced by a higher Sequence for months ``first`` to ``last``."""
-    return query(data, """
+    return query(
+        data,
+        """
         select r.authority, r.period, old.file_name as replaced, old.sequence as old_seq,
                new.file_name as replacement, new.sequence as new_seq, new.records_loaded - old.records_loaded as change
         from replacements r
         join submissions old on old.id = r.replaced_id join submissions new on new.id = r.replaced_by_id
         where r.period between ? and ? order by r.period, r.authority
-    """, [first, last])
+    """,
+        [first, last],
+    )
 
 
 def rejection_window(data: ReportData, area: str, months: int) -> tuple[str, list]:
@@ -204,14 +235,19 @@ def rejection_window(data: ReportData, area: str, months: int) -> tuple[str, lis
     to the council and month their reference names ("S12000042 2026-10 calls_offered").
     """
     first = periods.shift(data.period, 1 - months)
-    condition = ("((s.authority = ? and s.period between ? and ?) or (s.kind = 'manual' and r.level = 'record' "
-                 "and split_part(r.ref, ' ', 1) = ? and split_part(r.ref, ' ', 2) between ? and ?))")
+    condition = (
+        "((s.authority = ? and s.period between ? and ?) or (s.kind = 'manual' and r.level = 'record' "
+        "and split_part(r.ref, ' ', 1) = ? and split_part(r.ref, ' ', 2) between ? and ?))"
+    )
     return condition, [area, first, data.period] * 2
 
 
 def rejection_count(data: ReportData, area: str, months: int = 1) -> int:
     """How many files and records of a council were rejected over the last ``months`` months."""
     where, parameters = rejection_window(data, area, months)
-    frame = query(data, f"select count(*) as n from rejections r join submissions s on s.id = r.submission_id where {where}",
-                  parameters)
+    frame = query(
+        data,
+        f"select count(*) as n from rejections r join submissions s on s.id = r.submission_id where {where}",
+        parameters,
+    )
     return int(frame["n"].iloc[0])

@@ -92,20 +92,26 @@ ELLIPSIS = "…"
 REPLACEMENT = "\ufffd"  # shown where the PDF's font has no glyph: visible, never a failed build
 # Invisible characters that reorder or hide text (bidi overrides and isolates,
 # zero-width joiners, BOM, interlinear annotation), besides C0/C1 controls.
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e"
-                        "\u2060-\u206f\ufeff\ufff9-\ufffb]")
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
+)
 _BREAKS = re.compile("[\t\n\r\u2028\u2029]+")
 # What DejaVu Sans (the PDF's font, regular, bold and oblique) draws: whole
 # Unicode blocks it covers, plus the symbols perfcore itself uses. Anything
 # else (emoji, flags, CJK, ...) becomes REPLACEMENT; a test compiles every
 # character listed here into a PDF/A with real Typst.
 FONT_COVERAGE: tuple[tuple[int, int], ...] = (
-    (0x0020, 0x007E), (0x00A0, 0x02E9),  # Latin, Latin-1, Latin Extended A/B, IPA, modifiers
+    (0x0020, 0x007E),
+    (0x00A0, 0x02E9),  # Latin, Latin-1, Latin Extended A/B, IPA, modifiers
     (0x0300, 0x034F),  # combining diacritics (a decomposed é)
     (0x0370, 0x04FF),  # Greek, Cyrillic
-    (0x2010, 0x205E), (0x20A0, 0x20B5),  # punctuation, currency
-    (0x2190, 0x22FF), (0x2500, 0x25FF),  # arrows, mathematical operators, box drawing, shapes
-    (0x2605, 0x2606), (0x26A0, 0x26A0), (0x2713, 0x2716),  # ★ ☆ ⚠ ✓ ✔ ✕ ✖
+    (0x2010, 0x205E),
+    (0x20A0, 0x20B5),  # punctuation, currency
+    (0x2190, 0x22FF),
+    (0x2500, 0x25FF),  # arrows, mathematical operators, box drawing, shapes
+    (0x2605, 0x2606),
+    (0x26A0, 0x26A0),
+    (0x2713, 0x2716),  # ★ ☆ ⚠ ✓ ✔ ✕ ✖
     (0xFFFD, 0xFFFD),
 )
 
@@ -130,6 +136,8 @@ def safe_text(text: object, limit: int | None = TEXT_LIMIT) -> str:
     if limit is not None and len(value) > limit:
         value = value[: limit - 1].rstrip() + ELLIPSIS
     return value
+
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|$~^@&#])")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
@@ -233,14 +241,19 @@ class _Grid:
 _ALIGN_LETTERS = {"l": "left", "r": "right", "c": "center"}
 
 
-def _grid(df: pd.DataFrame, align: str | Mapping[str, str] | Sequence[str] | None, decimals: int,
-          limit: int | None = TEXT_LIMIT) -> _Grid:
+def _grid(
+    df: pd.DataFrame,
+    align: str | Mapping[str, str] | Sequence[str] | None,
+    decimals: int,
+    limit: int | None = TEXT_LIMIT,
+) -> _Grid:
     import pandas as pd
 
     frame = df if isinstance(df.index, pd.RangeIndex) else df.reset_index()
     header = tuple(str(c) for c in frame.columns)
-    rows = tuple(tuple(format_cell(v, decimals, limit) for v in row)
-                 for row in frame.itertuples(index=False, name=None))
+    rows = tuple(
+        tuple(format_cell(v, decimals, limit) for v in row) for row in frame.itertuples(index=False, name=None)
+    )
     numeric = [_looks_numeric(frame[c], [row[i] for row in rows]) for i, c in enumerate(frame.columns)]
     return _Grid(header, rows, _resolve_align(header, numeric, align))
 
@@ -378,8 +391,9 @@ def chart_bundles(
     problem = svg_size_problem(svg)
     if problem:
         # Never publish what Typst cannot read (it would take the page and its PDF with it): say so instead.
-        figure = callout_bundle("warning", f"This chart could not be drawn ({problem}). Its data is in the table below.",
-                                title=title)
+        figure = callout_bundle(
+            "warning", f"This chart could not be drawn ({problem}). Its data is in the table below.", title=title
+        )
     else:
         meta = {"kind": "chart", "id": id, "title": title, "alt": alt}
         figure = Bundle({"image/svg+xml": svg, "text/plain": f"Chart: {title}"}, {"perfcore": meta})
@@ -496,7 +510,11 @@ def tile_for(
     if value is not None and previous is not None and value == value and previous == previous:
         direction = "same" if value == previous else "up" if value > previous else "down"
         improving = indicator.is_better(value, previous)
-        change = f"same as {previous_label}" if direction == "same" else f"{direction} from {indicator.format(previous)} {previous_label}"
+        change = (
+            f"same as {previous_label}"
+            if direction == "same"
+            else f"{direction} from {indicator.format(previous)} {previous_label}"
+        )
     target = None
     if indicator.thresholds is not None:
         target = f"Green: {indicator.format(indicator.thresholds.green)} {threshold_words(indicator).suffix}"

@@ -15,8 +15,14 @@ from perfcore.reporting import wording
 from perfcore.reporting.data import ReportData, clean, rejection_count, submissions, value
 from perfcore.reporting.tables import REJECTIONS_SHOWN, Position, returns_status
 
-NARRATIVE_INDICATORS = ("new_claims_days", "changes_days", "new_claims_within_14_days_pct",
-                        "work_on_hand_over_30_days", "la_error_overpayment_pct", "accuracy_pct")
+NARRATIVE_INDICATORS = (
+    "new_claims_days",
+    "changes_days",
+    "new_claims_within_14_days_pct",
+    "work_on_hand_over_30_days",
+    "la_error_overpayment_pct",
+    "accuracy_pct",
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +52,9 @@ def headlines(data: ReportData, area: str) -> list[Headline]:
     return out
 
 
-def narrative(data: ReportData, area: str, places: Sequence[Position] = (),
-              indicator_ids: tuple[str, ...] = NARRATIVE_INDICATORS) -> list[str]:
+def narrative(
+    data: ReportData, area: str, places: Sequence[Position] = (), indicator_ids: tuple[str, ...] = NARRATIVE_INDICATORS
+) -> list[str]:
     """Short sentences: 'New claims took 23.4 days in October, up from 19.8 (worse); 3rd of 10; status red.'
 
     ``places``: the council's positions among the members (``tables.positions``), for its rank.
@@ -90,15 +97,19 @@ class SubsidyPosition:
 def subsidy_position(data: ReportData, area: str) -> SubsidyPosition:
     """LA-error overpayments FYTD against the subsidy thresholds (from the framework)."""
     indicator = data.framework.indicator("la_error_overpayment_pct")
-    rows = data.table[(data.table["area"] == area) & (data.table["indicator"] == indicator.id)
-                      & (data.table["period"] == data.period)]
+    rows = data.table[
+        (data.table["area"] == area) & (data.table["indicator"] == indicator.id) & (data.table["period"] == data.period)
+    ]
     pct = clean(rows["value"].iloc[0]) if len(rows) else None
     lower, upper = indicator.thresholds.green, indicator.thresholds.amber
     band = None
     if pct is not None:
         band = "full subsidy" if pct <= lower else "40% subsidy" if pct <= upper else "no subsidy"
     return SubsidyPosition(
-        pct, lower, upper, band,
+        pct,
+        lower,
+        upper,
+        band,
         clean(rows["numerator"].iloc[0]) if len(rows) else None,
         clean(rows["denominator"].iloc[0]) if len(rows) else None,
     )
@@ -111,10 +122,12 @@ def subsidy_callout_kind(position: SubsidyPosition) -> str:
 def subsidy_sentence(position: SubsidyPosition, name: str) -> str:
     if position.pct is None:
         return f"No expenditure figures yet this financial year for {name}."
-    return (f"LA-error and administrative-delay overpayments are {position.pct:.2f}% of expenditure so far this "
-            f"financial year (£{position.overpaid_la_error:,.0f} of £{position.expenditure:,.0f}). "
-            f"Up to {position.lower:.2f}% attracts full subsidy, up to {position.upper:.2f}% 40%, above that none: "
-            f"{name} is in the **{position.band}** band.")
+    return (
+        f"LA-error and administrative-delay overpayments are {position.pct:.2f}% of expenditure so far this "
+        f"financial year (£{position.overpaid_la_error:,.0f} of £{position.expenditure:,.0f}). "
+        f"Up to {position.lower:.2f}% attracts full subsidy, up to {position.upper:.2f}% 40%, above that none: "
+        f"{name} is in the **{position.band}** band."
+    )
 
 
 # -- work on hand, alerts, data quality ------------------------------------------------------------------
@@ -125,8 +138,10 @@ def work_on_hand_sentence(data: ReportData, area: str) -> str:
     if total is None:
         return "No work-on-hand figures for this month."
     before = value(data, area, "work_on_hand_over_30_days", periods.shift(data.period, -1))
-    text = (f"At the end of {periods.label(data.period)} {total:,.0f} items were waiting for a decision; "
-            f"{old:,.0f} of them had waited more than 30 days")
+    text = (
+        f"At the end of {periods.label(data.period)} {total:,.0f} items were waiting for a decision; "
+        f"{old:,.0f} of them had waited more than 30 days"
+    )
     if before is not None:
         text += f" ({before:,.0f} a month earlier)"
     return text + ". Old work on hand tends to rise before processing times do: watch it."
@@ -134,11 +149,15 @@ def work_on_hand_sentence(data: ReportData, area: str) -> str:
 
 def alerts_sentence(data: ReportData, items: list, area_name: str) -> str:
     if not items:
-        return (f"No alerts for {area_name} in {periods.label(data.period)}: "
-                "variation is within what the process usually shows.")
+        return (
+            f"No alerts for {area_name} in {periods.label(data.period)}: "
+            "variation is within what the process usually shows."
+        )
     high = sum(a.severity == "high" for a in items)
-    return (f"{len(items)} alert(s) for {area_name} in {periods.label(data.period)}, {high} of high severity, "
-            "worst first. Each names the rule that fired, the evidence and the months involved.")
+    return (
+        f"{len(items)} alert(s) for {area_name} in {periods.label(data.period)}, {high} of high severity, "
+        "worst first. Each names the rule that fired, the evidence and the months involved."
+    )
 
 
 def data_quality_sentence(data: ReportData, area: str) -> str:
@@ -146,9 +165,11 @@ def data_quality_sentence(data: ReportData, area: str) -> str:
     if frame.empty:
         return f"No files received for {periods.label(data.period)}."
     accepted = frame[frame["outcome"] == "accepted"]
-    return (f"{len(frame)} file(s) received for {periods.label(data.period)}: {len(accepted)} accepted; "
-            f"{rejection_count(data, area):,} record(s) or file(s) rejected. Correct a rejected record at source: it is "
-            "counted again when the next extract or a resubmission (higher Sequence) includes it.")
+    return (
+        f"{len(frame)} file(s) received for {periods.label(data.period)}: {len(accepted)} accepted; "
+        f"{rejection_count(data, area):,} record(s) or file(s) rejected. Correct a rejected record at source: it is "
+        "counted again when the next extract or a resubmission (higher Sequence) includes it."
+    )
 
 
 def rejections_more(data: ReportData, area: str, months: int = 1, shown: int = REJECTIONS_SHOWN) -> str | None:
@@ -157,8 +178,10 @@ def rejections_more(data: ReportData, area: str, months: int = 1, shown: int = R
     if total <= shown:
         return None
     command = f"perfcore rejections --council {area}" + (f" --period {data.period}" if months == 1 else "")
-    return (f"The first {shown} of {total:,} rejections are listed above; {total - shown:,} more are not shown here. "
-            f"Run `{command}` for the full list, with every line, reference and reason.")
+    return (
+        f"The first {shown} of {total:,} rejections are listed above; {total - shown:,} more are not shown here. "
+        f"Run `{command}` for the full list, with every line, reference and reason."
+    )
 
 
 def returns_sentence(data: ReportData) -> str:
@@ -195,11 +218,12 @@ def indicator_definition(indicator: Indicator) -> str:
     lines.append(f"- **Better**: {indicator.better or 'neither (context measure)'}")
     if indicator.thresholds:
         words, t = wording.threshold_words(indicator), indicator.thresholds
-        lines.append(f"- **Thresholds**: Green {words.within} {t.green:g}; Amber {words.within} {t.amber:g}; "
-                     f"Red {words.beyond} {t.amber:g}")
+        lines.append(
+            f"- **Thresholds**: Green {words.within} {t.green:g}; Amber {words.within} {t.amber:g}; "
+            f"Red {words.beyond} {t.amber:g}"
+        )
         if indicator.basis:
             lines.append(f"- **Basis**: {indicator.basis}")
     lines.append(f"- **Window**: {wording.window_words(indicator, long=True)}")
     lines.append(f"- **Source**: {indicator.source}")
     return "\n".join(lines)
-

@@ -65,16 +65,27 @@ def status(con, consortium: Consortium, months: list[str], users_file: Path | No
         steps = (
             _from_files("extract_configured", mine.get("any_extract"), "no extract received yet"),
             _from_files("first_valid_extract", mine.get("accepted_extract"), "no extract accepted yet"),
-            Step("updater_registered", LABELS["updater_registered"], bool(council.updaters),
-                 note=", ".join(council.updaters) or "add the updater's address to parameters/consortium.yaml"),
+            Step(
+                "updater_registered",
+                LABELS["updater_registered"],
+                bool(council.updaters),
+                note=", ".join(council.updaters) or "add the updater's address to parameters/consortium.yaml",
+            ),
             _from_files("first_manual_return", mine.get("accepted_manual"), "no manual return accepted yet"),
             _from_files("first_commentary", mine.get("accepted_commentary"), "no commentary received yet"),
-            Step("users_created", LABELS["users_created"], council.code in users,
-                 note=f"{users[council.code]} user(s)" if council.code in users
-                 else "create them with perfcore users add"),
+            Step(
+                "users_created",
+                LABELS["users_created"],
+                council.code in users,
+                note=f"{users[council.code]} user(s)"
+                if council.code in users
+                else "create them with perfcore users add",
+            ),
         )
-        feeds = {m: {f: _timeliness(arrivals.get((council.code, m, f)), m, consortium.complete_after_days)
-                     for f in FEEDS} for m in months}
+        feeds = {
+            m: {f: _timeliness(arrivals.get((council.code, m, f)), m, consortium.complete_after_days) for f in FEEDS}
+            for m in months
+        }
         result.append(CouncilStatus(council.code, council.name, steps, feeds))
     return result
 
@@ -219,8 +230,10 @@ def steps_table(found: list[CouncilStatus]) -> pd.DataFrame:
     """Council × step: each cell the date it was done, or what is outstanding."""
     import pandas as pd
 
-    return pd.DataFrame([{"Council": s.name, **{step.label: step_cell(step) for step in s.steps}} for s in found],
-                        columns=["Council", *LABELS.values()])
+    return pd.DataFrame(
+        [{"Council": s.name, **{step.label: step_cell(step) for step in s.steps}} for s in found],
+        columns=["Council", *LABELS.values()],
+    )
 
 
 def feed_table(found: list[CouncilStatus], feed: str) -> pd.DataFrame:
@@ -228,8 +241,10 @@ def feed_table(found: list[CouncilStatus], feed: str) -> pd.DataFrame:
     import pandas as pd
 
     months = list(found[0].feeds) if found else []
-    return pd.DataFrame([{"Council": s.name, **{periods.label(m): FEED_WORDS[s.feeds[m][feed]] for m in months}}
-                         for s in found], columns=["Council", *(periods.label(m) for m in months)])
+    return pd.DataFrame(
+        [{"Council": s.name, **{periods.label(m): FEED_WORDS[s.feeds[m][feed]] for m in months}} for s in found],
+        columns=["Council", *(periods.label(m) for m in months)],
+    )
 
 
 def steps_sentence(found: list[CouncilStatus]) -> str:
@@ -240,6 +255,8 @@ def steps_sentence(found: list[CouncilStatus]) -> str:
 
 
 def feeds_sentence(grace_days: int) -> str:
-    return (f"A feed is on time when its first accepted file arrived within {grace_days} days of the month's end "
-            "(the cut-off that makes a month complete), late when it arrived after that, and missing when no file "
-            "of that kind was accepted for the month.")
+    return (
+        f"A feed is on time when its first accepted file arrived within {grace_days} days of the month's end "
+        "(the cut-off that makes a month complete), late when it arrived after that, and missing when no file "
+        "of that kind was accepted for the month."
+    )

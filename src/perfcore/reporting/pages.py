@@ -26,7 +26,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # The trend charts of the council page (and the consortium page's league tables).
-TREND_INDICATORS = ("new_claims_days", "changes_days", "new_claims_within_14_days_pct", "accuracy_pct", "calls_answered_pct")
+TREND_INDICATORS = (
+    "new_claims_days",
+    "changes_days",
+    "new_claims_within_14_days_pct",
+    "accuracy_pct",
+    "calls_answered_pct",
+)
 SUBSIDY_INDICATOR = "la_error_overpayment_pct"  # the subsidy section draws its trend too
 COUNCIL_TRENDS = (*TREND_INDICATORS, SUBSIDY_INDICATOR)
 
@@ -45,8 +51,10 @@ class FromOtherCouncils:
     def trend(self, data: ReportData, indicator_id: str) -> pd.DataFrame:
         """period, value, consortium: the council's own series beside the declared consortium series."""
         if indicator_id not in self.consortium:
-            raise KeyError(f"{indicator_id}: the council page declares the consortium series it draws in "
-                           f"reporting.pages.COUNCIL_TRENDS ({', '.join(COUNCIL_TRENDS)}); add it there")
+            raise KeyError(
+                f"{indicator_id}: the council page declares the consortium series it draws in "
+                f"reporting.pages.COUNCIL_TRENDS ({', '.join(COUNCIL_TRENDS)}); add it there"
+            )
         pooled = self.consortium[indicator_id].rename(columns={"value": "consortium"})
         return series(data, self.area, indicator_id).merge(pooled, on="period")
 
@@ -59,10 +67,14 @@ class FromOtherCouncils:
         framework = data.framework
         return {
             "positions": tables.position_table(self.positions).to_dict("records"),
-            "consortium": {i: [framework.indicator(i).format(v) for v in frame["value"]] for i, frame in self.consortium.items()},
+            "consortium": {
+                i: [framework.indicator(i).format(v) for v in frame["value"]] for i, frame in self.consortium.items()
+            },
             "impact": [] if self.impact is None else tables.impact_table(data, self.impact).to_dict("records"),
-            "peers": {f"{initiative} {indicator}": [framework.indicator(indicator).format(v) for v in frame["value"]]
-                      for (initiative, indicator), frame in self.peers.items()},
+            "peers": {
+                f"{initiative} {indicator}": [framework.indicator(indicator).format(v) for v in frame["value"]]
+                for (initiative, indicator), frame in self.peers.items()
+            },
         }
 
 
@@ -72,7 +84,9 @@ def from_other_councils(data: ReportData, area: str) -> FromOtherCouncils:
     peers = {}
     for result in results:
         if result.did and result.did.peers:
-            peers[(result.initiative, result.indicator)] = analysis.peer_average(data, area, result.indicator, result.did.peers)
+            peers[(result.initiative, result.indicator)] = analysis.peer_average(
+                data, area, result.indicator, result.did.peers
+            )
     return FromOtherCouncils(
         area=area,
         positions=tuple(tables.positions(data, area)),

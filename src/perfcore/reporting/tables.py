@@ -54,13 +54,18 @@ def league(data: ReportData, indicator_id: str, period: str | None = None) -> pd
 
     indicator = data.framework.indicator(indicator_id)
     period = period or data.period
-    rows = data.table[(data.table["indicator"] == indicator_id) & (data.table["period"] == period)
-                      & (data.table["area"] != CONSORTIUM)].set_index("area")["value"]
-    frame = pd.DataFrame({
-        "code": list(data.consortium.codes),
-        "council": [c.name for c in data.consortium.members],
-        "value": [rows.get(code, float("nan")) for code in data.consortium.codes],
-    })
+    rows = data.table[
+        (data.table["indicator"] == indicator_id)
+        & (data.table["period"] == period)
+        & (data.table["area"] != CONSORTIUM)
+    ].set_index("area")["value"]
+    frame = pd.DataFrame(
+        {
+            "code": list(data.consortium.codes),
+            "council": [c.name for c in data.consortium.members],
+            "value": [rows.get(code, float("nan")) for code in data.consortium.codes],
+        }
+    )
     if is_ranked(indicator):
         ranked = analysis.ranks(data, [indicator_id], period).set_index("area")
         frame["rank"] = frame["code"].map(ranked["rank"]).astype(float)
@@ -93,11 +98,16 @@ def positions(data: ReportData, area: str) -> list[Position]:
             continue
         rows = ranked[ranked["indicator"] == indicator.id]
         mine = rows[rows["area"] == area]
-        out.append(Position(
-            indicator, value(data, area, indicator.id),
-            int(mine["rank"].iloc[0]) if len(mine) else None, len(rows),
-            int(mine["quartile"].iloc[0]) if len(mine) and mine["quartile"].notna().iloc[0] else None,
-            value(data, CONSORTIUM, indicator.id)))
+        out.append(
+            Position(
+                indicator,
+                value(data, area, indicator.id),
+                int(mine["rank"].iloc[0]) if len(mine) else None,
+                len(rows),
+                int(mine["quartile"].iloc[0]) if len(mine) and mine["quartile"].notna().iloc[0] else None,
+                value(data, CONSORTIUM, indicator.id),
+            )
+        )
     return out
 
 
@@ -105,21 +115,28 @@ def position_table(places: Sequence[Position]) -> pd.DataFrame:
     """Rank, quartile and consortium figure per indicator, formatted for a page."""
     import pandas as pd
 
-    return pd.DataFrame([{
-        "Indicator": p.indicator.short,
-        "This council": p.indicator.format(p.value),
-        "Status": (p.indicator.rag(p.value) or "").capitalize() or "No target",
-        "Rank": wording.rank_text(p.rank, p.of),
-        "Quartile": wording.quartile_text(p.quartile),
-        "Consortium": p.indicator.format(p.consortium),
-    } for p in places])
+    return pd.DataFrame(
+        [
+            {
+                "Indicator": p.indicator.short,
+                "This council": p.indicator.format(p.value),
+                "Status": (p.indicator.rag(p.value) or "").capitalize() or "No target",
+                "Rank": wording.rank_text(p.rank, p.of),
+                "Quartile": wording.quartile_text(p.quartile),
+                "Consortium": p.indicator.format(p.consortium),
+            }
+            for p in places
+        ]
+    )
 
 
 def benchmark_table(data: ReportData, indicator_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Every member side by side (rows) for every indicator (columns), best marked with ★."""
     import pandas as pd
 
-    indicators = [data.framework.indicator(i) for i in indicator_ids] if indicator_ids else list(data.framework.indicators)
+    indicators = (
+        [data.framework.indicator(i) for i in indicator_ids] if indicator_ids else list(data.framework.indicators)
+    )
     table = pd.DataFrame({"Council": [c.name for c in data.consortium.members] + [data.consortium.short_name]})
     for indicator in indicators:
         league_frame = league(data, indicator.id).set_index("code")
@@ -150,12 +167,14 @@ def best_performers(data: ReportData) -> pd.DataFrame:
         if ranked.empty:
             continue
         top = ranked.iloc[0]
-        rows.append({
-            "Indicator": indicator.short,
-            "Best this month": top["council"],
-            "Value": indicator.format(top["value"]),
-            "Consortium": indicator.format(value(data, CONSORTIUM, indicator.id)),
-        })
+        rows.append(
+            {
+                "Indicator": indicator.short,
+                "Best this month": top["council"],
+                "Value": indicator.format(top["value"]),
+                "Consortium": indicator.format(value(data, CONSORTIUM, indicator.id)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -172,9 +191,17 @@ def framework_table(data: ReportData) -> pd.DataFrame:
             green, amber = f"{sign} {i.thresholds.green:g}", f"{sign} {i.thresholds.amber:g}"
         else:
             green = amber = "—"
-        rows.append({"Id": i.id, "Indicator": i.name, "Unit": i.unit,
-                     "Better": i.better or "—", "Green": green, "Amber": amber,
-                     "Window": wording.window_words(i)})
+        rows.append(
+            {
+                "Id": i.id,
+                "Indicator": i.name,
+                "Unit": i.unit,
+                "Better": i.better or "—",
+                "Green": green,
+                "Amber": amber,
+                "Window": wording.window_words(i),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -211,23 +238,37 @@ def returns_status(data: ReportData, period: str | None = None) -> pd.DataFrame:
         has_extract = council.code in extracts.index
         sent = set(manual.loc[council.code, "measures"]) if council.code in manual.index else set()
         missing = [m for m in MEASURES if m not in sent]
-        rows.append({
-            "Council": council.name,
-            "Extract": "received" if has_extract else "MISSING",
-            "Sequence": int(extracts.loc[council.code, "sequence"]) if has_extract else None,
-            "Received": (str(extracts.loc[council.code, "received_at"])[:16] if has_extract else ""),
-            "Records rejected": int(extracts.loc[council.code, "records_rejected"]) if has_extract else None,
-            "Manual return": "complete" if not missing else ("MISSING" if len(missing) == len(MEASURES) else "partial"),
-            "Measures missing": ", ".join(missing),
-        })
+        rows.append(
+            {
+                "Council": council.name,
+                "Extract": "received" if has_extract else "MISSING",
+                "Sequence": int(extracts.loc[council.code, "sequence"]) if has_extract else None,
+                "Received": (str(extracts.loc[council.code, "received_at"])[:16] if has_extract else ""),
+                "Records rejected": int(extracts.loc[council.code, "records_rejected"]) if has_extract else None,
+                "Manual return": "complete"
+                if not missing
+                else ("MISSING" if len(missing) == len(MEASURES) else "partial"),
+                "Measures missing": ", ".join(missing),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def submission_table(data: ReportData, area: str) -> pd.DataFrame:
     frame = submissions(data, area, data.period)
-    return frame.rename(columns={"file_name": "File", "sequence": "Sequence", "outcome": "Outcome",
-                                 "records_loaded": "Records loaded", "records_rejected": "Records rejected"})[
-        ["File", "Sequence", "Outcome", "Records loaded", "Records rejected"]].astype(str).replace({"<NA>": "", "nan": ""})
+    return (
+        frame.rename(
+            columns={
+                "file_name": "File",
+                "sequence": "Sequence",
+                "outcome": "Outcome",
+                "records_loaded": "Records loaded",
+                "records_rejected": "Records rejected",
+            }
+        )[["File", "Sequence", "Outcome", "Records loaded", "Records rejected"]]
+        .astype(str)
+        .replace({"<NA>": "", "nan": ""})
+    )
 
 
 def rejection_table(data: ReportData, area: str, months: int = 1, limit: int = REJECTIONS_SHOWN) -> pd.DataFrame:
@@ -237,13 +278,18 @@ def rejection_table(data: ReportData, area: str, months: int = 1, limit: int = R
     a 40 MB page. ``rejection_reasons`` counts them all; ``rejections_more`` says how to list the rest.
     """
     where, parameters = rejection_window(data, area, months)
-    frame = query(data, f"""
+    frame = query(
+        data,
+        f"""
         select r.file_name as file, r.level, r.line, r.ref, r.reason
         from rejections r join submissions s on s.id = r.submission_id
-        where {where} order by r.submission_id, r.line nulls first limit ?""", [*parameters, limit])
+        where {where} order by r.submission_id, r.line nulls first limit ?""",
+        [*parameters, limit],
+    )
     frame["line"] = frame["line"].map(lambda x: "" if x is None or x != x else str(int(x)))
-    return frame.rename(columns={"file": "File", "level": "Level", "line": "Line", "ref": "Reference", "reason": "Reason"})[
-        ["File", "Level", "Line", "Reference", "Reason"]].fillna("")
+    return frame.rename(
+        columns={"file": "File", "level": "Level", "line": "Line", "ref": "Reference", "reason": "Reason"}
+    )[["File", "Level", "Line", "Reference", "Reason"]].fillna("")
 
 
 def rejection_reasons(data: ReportData, area: str, months: int = 1, limit: int = REJECTIONS_SHOWN) -> pd.DataFrame:
@@ -251,14 +297,22 @@ def rejection_reasons(data: ReportData, area: str, months: int = 1, limit: int =
     import pandas as pd
 
     where, parameters = rejection_window(data, area, months)
-    frame = query(data, f"""
+    frame = query(
+        data,
+        f"""
         select r.file_name as file, r.reason, count(*) as n
         from rejections r join submissions s on s.id = r.submission_id
-        where {where} group by all order by n desc, file, reason""", parameters)
+        where {where} group by all order by n desc, file, reason""",
+        parameters,
+    )
     shown, rest = frame.iloc[:limit], frame.iloc[limit:]
     table = shown.rename(columns={"file": "File", "reason": "Reason", "n": "Rejected"})
     if len(rest):
-        other = {"File": f"{rest['file'].nunique():,} file(s)", "Reason": f"{len(rest):,} other reason(s)", "Rejected": int(rest["n"].sum())}
+        other = {
+            "File": f"{rest['file'].nunique():,} file(s)",
+            "Reason": f"{len(rest):,} other reason(s)",
+            "Rejected": int(rest["n"].sum()),
+        }
         table = pd.concat([table, pd.DataFrame([other])], ignore_index=True)
     table["Rejected"] = table["Rejected"].astype(int)
     return table.reset_index(drop=True)
@@ -276,19 +330,32 @@ def rejection_counts(data: ReportData, months: int = 1) -> pd.DataFrame:
     frame = rejections(data, None, None)
     first = periods.shift(data.period, 1 - months)
     frame = frame[(frame["level"] == "record") & (frame["period"] >= first) & (frame["period"] <= data.period)]
-    counts = frame.assign(Council=frame["authority"].map(names(data)), Month=frame["period"].map(periods.label)) \
-        .groupby(["Council", "period", "Month", "reason"]).size()
-    return counts.reset_index(name="Records").sort_values(["period", "Council"]).drop(columns="period") \
-        .rename(columns={"reason": "Reason"}).reset_index(drop=True)
+    counts = (
+        frame.assign(Council=frame["authority"].map(names(data)), Month=frame["period"].map(periods.label))
+        .groupby(["Council", "period", "Month", "reason"])
+        .size()
+    )
+    return (
+        counts.reset_index(name="Records")
+        .sort_values(["period", "Council"])
+        .drop(columns="period")
+        .rename(columns={"reason": "Reason"})
+        .reset_index(drop=True)
+    )
 
 
 def resubmissions(data: ReportData, months: int = 12) -> pd.DataFrame:
     """Council-months whose extract was replaced by a higher Sequence, in the last ``months`` months."""
     frame = replacements(data, periods.shift(data.period, 1 - months), data.period)
     return frame.assign(Council=frame["authority"].map(names(data)), Month=frame["period"].map(periods.label)).rename(
-        columns={"replaced": "Replaced file", "old_seq": "Old Sequence", "replacement": "Replacement",
-                 "new_seq": "New Sequence", "change": "Records added"})[
-        ["Council", "Month", "Replaced file", "Old Sequence", "Replacement", "New Sequence", "Records added"]]
+        columns={
+            "replaced": "Replaced file",
+            "old_seq": "Old Sequence",
+            "replacement": "Replacement",
+            "new_seq": "New Sequence",
+            "change": "Records added",
+        }
+    )[["Council", "Month", "Replaced file", "Old Sequence", "Replacement", "New Sequence", "Records added"]]
 
 
 # -- analytics, as tables ---------------------------------------------------------------------------------
@@ -301,41 +368,53 @@ def alert_table(data: ReportData, items: list) -> pd.DataFrame:
     from perfcore import analytics
 
     settings = analysis.analytics_settings(data)
-    return pd.DataFrame([{
-        "Council": data.area_name(a.area),
-        "Indicator": data.framework.indicator(a.indicator).short,
-        "Alert": f"{a.severity.capitalize()}: {analytics.rule_title(a.rule, settings)}",
-        "Months": wording.month_span(a.months[0], a.months[-1]) if a.months else "",
-        "Evidence": a.evidence,
-    } for a in items])
+    return pd.DataFrame(
+        [
+            {
+                "Council": data.area_name(a.area),
+                "Indicator": data.framework.indicator(a.indicator).short,
+                "Alert": f"{a.severity.capitalize()}: {analytics.rule_title(a.rule, settings)}",
+                "Months": wording.month_span(a.months[0], a.months[-1]) if a.months else "",
+                "Evidence": a.evidence,
+            }
+            for a in items
+        ]
+    )
 
 
 def spotlight_table(data: ReportData) -> pd.DataFrame:
     import pandas as pd
 
     who = names(data)
-    return pd.DataFrame([{
-        "Indicator": data.framework.indicator(s.indicator).short,
-        "Best sustained performer": who.get(s.area, s.area),
-        "Median": data.framework.indicator(s.indicator).format(s.median_value),
-        "Months in top quarter": f"{s.top_quarter_share:.0%}",
-        "Runner-up": who.get(s.runner_up, "") if s.runner_up else "",
-    } for s in analysis.spotlights(data)])
+    return pd.DataFrame(
+        [
+            {
+                "Indicator": data.framework.indicator(s.indicator).short,
+                "Best sustained performer": who.get(s.area, s.area),
+                "Median": data.framework.indicator(s.indicator).format(s.median_value),
+                "Months in top quarter": f"{s.top_quarter_share:.0%}",
+                "Runner-up": who.get(s.runner_up, "") if s.runner_up else "",
+            }
+            for s in analysis.spotlights(data)
+        ]
+    )
 
 
 def pairs_table(data: ReportData, pairs: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     short = {i.id: i.short for i in data.framework.indicators}
-    return pd.DataFrame({
-        "This month": pairs["leader"].map(short),
-        "Later": pairs["follower"].map(short),
-        "Months later": pairs["lag"].astype(int).astype(str),
-        "r": pairs["r"].map(lambda r: f"{r:+.2f}"),
-        "95% CI": [f"{lo:+.2f} to {hi:+.2f}" for lo, hi in zip(pairs["ci_low"], pairs["ci_high"])],
-        "Council-months": pairs["council_months"].astype(int).astype(str),
-        "Adjusted p": pairs["p_adjusted"].map(lambda p: "<0.001" if p < 0.001 else f"{p:.3f}"),
-    })
+    return pd.DataFrame(
+        {
+            "This month": pairs["leader"].map(short),
+            "Later": pairs["follower"].map(short),
+            "Months later": pairs["lag"].astype(int).astype(str),
+            "r": pairs["r"].map(lambda r: f"{r:+.2f}"),
+            "95% CI": [f"{lo:+.2f} to {hi:+.2f}" for lo, hi in zip(pairs["ci_low"], pairs["ci_high"])],
+            "Council-months": pairs["council_months"].astype(int).astype(str),
+            "Adjusted p": pairs["p_adjusted"].map(lambda p: "<0.001" if p < 0.001 else f"{p:.3f}"),
+        }
+    )
 
 
 def impact_table(data: ReportData, summary: pd.DataFrame) -> pd.DataFrame:
@@ -347,13 +426,15 @@ def impact_table(data: ReportData, summary: pd.DataFrame) -> pd.DataFrame:
         indicator = data.framework.indicator(r["indicator"])
         effect = r.get("effect")
         has = effect == effect and effect is not None
-        rows.append({
-            "Council": who.get(r["area"], r["area"]),
-            "Indicator": indicator.short,
-            "Start": periods.label(r["start"]),
-            "Method": r.get("method") or "",
-            "Effect": f"{effect:+.2f}" if has else "",
-            "95% CI": f"{r['ci_low']:+.2f} to {r['ci_high']:+.2f}" if has else "",
-            "Verdict": r.get("verdict") or r.get("reason") or "",
-        })
+        rows.append(
+            {
+                "Council": who.get(r["area"], r["area"]),
+                "Indicator": indicator.short,
+                "Start": periods.label(r["start"]),
+                "Method": r.get("method") or "",
+                "Effect": f"{effect:+.2f}" if has else "",
+                "95% CI": f"{r['ci_low']:+.2f} to {r['ci_high']:+.2f}" if has else "",
+                "Verdict": r.get("verdict") or r.get("reason") or "",
+            }
+        )
     return pd.DataFrame(rows)

@@ -68,7 +68,10 @@ def window_words(indicator: Indicator, *, long: bool = False) -> str:
 
 # Work on hand by age at month end (days from received): (lowest, highest, label).
 AGE_BANDS: tuple[tuple[int, int, str], ...] = (
-    (0, 14, "0–14 days"), (15, 30, "15–30 days"), (31, 60, "31–60 days"), (61, 10_000, "over 60 days"),
+    (0, 14, "0–14 days"),
+    (15, 30, "15–30 days"),
+    (31, 60, "31–60 days"),
+    (61, 10_000, "over 60 days"),
 )
 # The bands of items waiting more than 30 days: the early sign the pages point to.
 OLDER_THAN_30_DAYS: tuple[str, ...] = tuple(label for low, _, label in AGE_BANDS if low > 30)

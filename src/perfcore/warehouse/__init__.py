@@ -21,6 +21,12 @@ from perfcore.warehouse.connection import (
 )
 
 __all__ = [
-    "SCHEMA_VERSION", "connect", "database_path", "describe_storage_failure", "next_submission_id",
-    "storage_errors", "transaction", "warehouse_path",
+    "SCHEMA_VERSION",
+    "connect",
+    "database_path",
+    "describe_storage_failure",
+    "next_submission_id",
+    "storage_errors",
+    "transaction",
+    "warehouse_path",
 ]

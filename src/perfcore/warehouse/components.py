@@ -36,11 +36,15 @@ COMPONENTS: dict[str, Component] = {
     for c in (
         Component("claims_decided", "extract", "Claims with outcome awarded or refused"),
         Component("claims_days", "extract", "Σ (decided − received + 1) over decided claims"),
-        Component("claims_within_14", "extract",
-                  "Decided claims with decided ≤ (infoComplete, else received) + 14 days"),
+        Component(
+            "claims_within_14", "extract", "Decided claims with decided ≤ (infoComplete, else received) + 14 days"
+        ),
         Component("changes_actioned", "extract", "Change events other than uprating and revision"),
-        Component("changes_days", "extract",
-                  "Σ change days: from notified, or effective when later; 1 day when actioned on or before start"),
+        Component(
+            "changes_days",
+            "extract",
+            "Σ change days: from notified, or effective when later; 1 day when actioned on or before start",
+        ),
         Component("woh_items", "extract", "Items of work on hand at month end"),
         Component("woh_over_30", "extract", "Items with (last day of month − received) > 30"),
         Component("caseload", "extract", "Caseload@claims"),
@@ -130,13 +134,11 @@ left join written_off_sums using (authority, period)
 
 
 def _manual_sql() -> str:
-    columns = ",\n".join(
-        f"    max(value) filter (where measure = '{name}') as {name}" for name in MANUAL_COMPONENTS
-    )
+    columns = ",\n".join(f"    max(value) filter (where measure = '{name}') as {name}" for name in MANUAL_COMPONENTS)
     return f"select authority, period,\n{columns}\nfrom current_manual group by authority, period"
 
 
-def monthly_components(con: "duckdb.DuckDBPyConnection") -> "pd.DataFrame":
+def monthly_components(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per council and month with data, one column per component (NaN = missing)."""
     sql = f"""
     select * from ({_EXTRACT_SQL}) e

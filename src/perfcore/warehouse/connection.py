@@ -31,15 +31,13 @@ def warehouse_path(override: str | Path | None = None) -> Path:
     return settings.resolve_path("warehouse", override)
 
 
-def database_path(con: "duckdb.DuckDBPyConnection") -> Path:
+def database_path(con: duckdb.DuckDBPyConnection) -> Path:
     """The file behind a connection; submitted files are kept in ``submitted/`` beside it."""
-    row = con.execute(
-        "select path from duckdb_databases() where database_name = current_database()"
-    ).fetchone()
+    row = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
     return Path(row[0])
 
 
-def connect(path: str | Path | None = None, *, read_only: bool = False) -> "duckdb.DuckDBPyConnection":
+def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse: on first use create it, opened for writing migrate an older one.
 
     A warehouse made by another schema version is refused with a line saying
@@ -49,9 +47,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> "duck
 
     database = warehouse_path(path)
     if read_only and not database.exists():
-        raise WarehouseError(
-            f"{database}: no warehouse yet; run `perfcore ingest FILES` or `perfcore demo` first"
-        )
+        raise WarehouseError(f"{database}: no warehouse yet; run `perfcore ingest FILES` or `perfcore demo` first")
     try:
         database.parent.mkdir(parents=True, exist_ok=True)
         con = _open_waiting(duckdb, database, read_only)
@@ -68,7 +64,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> "duck
 LOCK_WAIT_SECONDS = 300.0  # an ingest or a build's snapshot holds the file this long at most, in practice far less
 
 
-def _open_waiting(duckdb, database: Path, read_only: bool) -> "duckdb.DuckDBPyConnection":
+def _open_waiting(duckdb, database: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """DuckDB lets one process write a file only while no other has it open: wait for the other
     (an ingest, or a build taking its snapshot) with one line on stderr, then give up with one line."""
     import sys
@@ -82,16 +78,22 @@ def _open_waiting(duckdb, database: Path, read_only: bool) -> "duckdb.DuckDBPyCo
             if "lock" not in str(exc).lower():
                 raise
             if time.monotonic() > deadline:
-                raise WarehouseError(f"{database}: in use by another perfcore process for over {LOCK_WAIT_SECONDS:.0f}s; "
-                                     "try again when it has finished") from exc
+                raise WarehouseError(
+                    f"{database}: in use by another perfcore process for over {LOCK_WAIT_SECONDS:.0f}s; "
+                    "try again when it has finished"
+                ) from exc
             if not told:
-                print(f"perfcore: waiting for {database}: another perfcore process is using it", file=sys.stderr, flush=True)
+                print(
+                    f"perfcore: waiting for {database}: another perfcore process is using it",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 told = True
             time.sleep(0.2)
 
 
 @contextlib.contextmanager
-def transaction(con: "duckdb.DuckDBPyConnection") -> Iterator["duckdb.DuckDBPyConnection"]:
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All or nothing: on any exception the transaction is rolled back and the error re-raised."""
     con.execute("begin transaction")
     try:
@@ -133,9 +135,12 @@ def describe_storage_failure(what: str, detail: str) -> WarehouseError | Storage
     detail = " ".join(detail.split())  # DuckDB's messages run over several lines
     full = any(words in detail.lower() for words in _FULL)
     advice = "free some space on that disk" if full else "check the disk the warehouse is on"
-    text = f"{what}: the warehouse could not be written: {detail}; nothing of it was recorded ({advice} and run the command again)"
+    text = (
+        f"{what}: the warehouse could not be written: {detail}; "
+        f"nothing of it was recorded ({advice} and run the command again)"
+    )
     return StorageFull(text) if full else WarehouseError(text)
 
 
-def next_submission_id(con: "duckdb.DuckDBPyConnection") -> int:
+def next_submission_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute("select nextval('submission_ids')").fetchone()[0])

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from perfcore import periods
-from perfcore.exceptions import IndicatorError
 from perfcore.config.parameters import CONSORTIUM, Consortium, Framework, Indicator
+from perfcore.exceptions import IndicatorError
 
 if TYPE_CHECKING:
     from datetime import date
@@ -32,10 +32,10 @@ COLUMNS = ("area", "period", "indicator", "value", "numerator", "denominator", "
 
 
 def indicator_table(
-    components: "pd.DataFrame",
+    components: pd.DataFrame,
     framework: Framework,
     members: tuple[str, ...] | None = None,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """Every indicator for every council-month with data and for the consortium, in long form.
 
     Columns: area (GSS code or 'consortium'), period, indicator, value,
@@ -51,7 +51,7 @@ def indicator_table(
     return table[list(COLUMNS)]
 
 
-def _one_indicator(frame: "pd.DataFrame", indicator: Indicator) -> "pd.DataFrame":
+def _one_indicator(frame: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
     import pandas as pd
 
     sums = pd.DataFrame({"authority": frame["authority"], "period": frame["period"]})
@@ -73,11 +73,11 @@ def _one_indicator(frame: "pd.DataFrame", indicator: Indicator) -> "pd.DataFrame
     return out[["area", "period", "indicator", "value", "numerator", "denominator"]]
 
 
-def _sum_all_present(frame: "pd.DataFrame", names: tuple[str, ...]) -> "pd.Series":
+def _sum_all_present(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:
     return frame[list(names)].sum(axis=1, min_count=len(names))
 
 
-def _accumulate(sums: "pd.DataFrame", indicator: Indicator, by: list[str]) -> "pd.DataFrame":
+def _accumulate(sums: pd.DataFrame, indicator: Indicator, by: list[str]) -> pd.DataFrame:
     """Apply the window (month or FYTD) and turn sums into values."""
     import numpy as np
 
@@ -100,7 +100,9 @@ def _accumulate(sums: "pd.DataFrame", indicator: Indicator, by: list[str]) -> "p
     return out[[*by, "period", "value", "numerator", "denominator"]]
 
 
-def compute(con: "duckdb.DuckDBPyConnection", framework: Framework, members: tuple[str, ...] | None = None) -> "pd.DataFrame":
+def compute(
+    con: duckdb.DuckDBPyConnection, framework: Framework, members: tuple[str, ...] | None = None
+) -> pd.DataFrame:
     """The indicator table straight from the warehouse's current data."""
     from perfcore.warehouse.components import monthly_components
 
@@ -113,7 +115,7 @@ def check_period(period: str) -> str:
     return period
 
 
-def values_for(table: "pd.DataFrame", framework: Framework, area: str, period: str) -> dict[str, float | None]:
+def values_for(table: pd.DataFrame, framework: Framework, area: str, period: str) -> dict[str, float | None]:
     """{indicator id: value or None} for one area and month: every framework id is a key."""
     check_period(period)
     rows = table[(table["area"] == area) & (table["period"] == period)]
@@ -136,23 +138,28 @@ class MonthStatus:
         return "" if self.complete else f"provisional: {self.members_in} of {self.members} members' extracts in"
 
 
-def extracts_in(con: "duckdb.DuckDBPyConnection", consortium: Consortium) -> dict[str, int]:
+def extracts_in(con: duckdb.DuckDBPyConnection, consortium: Consortium) -> dict[str, int]:
     """{period: number of members with a current extract}."""
-    rows = con.execute("select period, count(distinct authority) from current_extracts "
-                       "where list_contains(?, authority) group by period", [list(consortium.codes)]).fetchall()
+    rows = con.execute(
+        "select period, count(distinct authority) from current_extracts "
+        "where list_contains(?, authority) group by period",
+        [list(consortium.codes)],
+    ).fetchall()
     return {period: int(count) for period, count in rows}
 
 
-def month_status(period: str, counts: dict[str, int], consortium: Consortium, today: "date") -> MonthStatus:
+def month_status(period: str, counts: dict[str, int], consortium: Consortium, today: date) -> MonthStatus:
     members = len(consortium.members)
     members_in = counts.get(period, 0)
-    complete = periods.is_complete(period, members_in=members_in, members=members, today=today,
-                                   complete_after_days=consortium.complete_after_days)
+    complete = periods.is_complete(
+        period, members_in=members_in, members=members, today=today, complete_after_days=consortium.complete_after_days
+    )
     return MonthStatus(period, members_in, members, complete)
 
 
-def default_period(table: "pd.DataFrame", framework: Framework, counts: dict[str, int], consortium: Consortium,
-                   today: "date") -> str | None:
+def default_period(
+    table: pd.DataFrame, framework: Framework, counts: dict[str, int], consortium: Consortium, today: date
+) -> str | None:
     """The latest complete month with data: one early extract must not move every report to a
     month whose consortium figure is one council. With no complete month yet, the latest month with data."""
     months = months_with_data(table, framework)
@@ -160,7 +167,7 @@ def default_period(table: "pd.DataFrame", framework: Framework, counts: dict[str
     return max(complete) if complete else max(months, default=None)
 
 
-def months_with_data(table: "pd.DataFrame", framework: Framework) -> list[str]:
+def months_with_data(table: pd.DataFrame, framework: Framework) -> list[str]:
     """Months with a monthly figure for the consortium.
 
     FYTD indicators carry earlier months forward, so they cannot tell whether
@@ -172,7 +179,7 @@ def months_with_data(table: "pd.DataFrame", framework: Framework) -> list[str]:
     return sorted(str(p) for p in pooled["period"].unique())
 
 
-def latest_period(table: "pd.DataFrame", framework: Framework) -> str | None:
+def latest_period(table: pd.DataFrame, framework: Framework) -> str | None:
     """The latest month with a monthly figure for the consortium, complete or not."""
     return max(months_with_data(table, framework), default=None)
 

@@ -15,7 +15,7 @@ column's type in place, so a step that needs to copies the table
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,11 +33,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 MIGRATE_COMMAND = "perfcore migrate"
 
 
-def stored_version(con: "duckdb.DuckDBPyConnection") -> int | None:
+def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
     """The warehouse's schema version; None for a database with no perfcore tables yet."""
-    tables = {row[0] for row in con.execute(
-        "select table_name from duckdb_tables() where database_name = current_database()"
-    ).fetchall()}
+    tables = {
+        row[0]
+        for row in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database()"
+        ).fetchall()
+    }
     if not tables:
         return None
     row = con.execute("select value from meta where key = 'schema_version'").fetchone() if "meta" in tables else None
@@ -49,7 +52,7 @@ def stored_version(con: "duckdb.DuckDBPyConnection") -> int | None:
     return int(row[0])
 
 
-def bring_up_to_date(con: "duckdb.DuckDBPyConnection", *, read_only: bool) -> None:
+def bring_up_to_date(con: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
     """Create, migrate, or refuse, as the module says. Migrations run in one transaction."""
     version = stored_version(con)
     if version == schema.SCHEMA_VERSION:
@@ -67,8 +70,12 @@ def bring_up_to_date(con: "duckdb.DuckDBPyConnection", *, read_only: bool) -> No
     if version is None:
         _apply(con, [schema.ddl()], "created", "creating the schema")
     else:
-        _apply(con, _steps_from(version), f"migrated from {version}",
-               f"migrating from schema version {version} to {schema.SCHEMA_VERSION}")
+        _apply(
+            con,
+            _steps_from(version),
+            f"migrated from {version}",
+            f"migrating from schema version {version} to {schema.SCHEMA_VERSION}",
+        )
 
 
 def _steps_from(version: int) -> list[str]:
@@ -81,7 +88,7 @@ def _steps_from(version: int) -> list[str]:
     return [statement for v in range(version, schema.SCHEMA_VERSION) for statement in MIGRATIONS[v]]
 
 
-def _apply(con: "duckdb.DuckDBPyConnection", steps: list[str], how: str, doing: str) -> None:
+def _apply(con: duckdb.DuckDBPyConnection, steps: list[str], how: str, doing: str) -> None:
     """The steps, the new version and its history row: all committed, or none."""
     import duckdb
 
@@ -92,7 +99,7 @@ def _apply(con: "duckdb.DuckDBPyConnection", steps: list[str], how: str, doing: 
         con.execute("insert or replace into meta values ('schema_version', ?)", [str(schema.SCHEMA_VERSION)])
         con.execute(
             "insert or replace into schema_history values (?, ?, ?)",
-            [schema.SCHEMA_VERSION, datetime.now(timezone.utc).replace(tzinfo=None), how],
+            [schema.SCHEMA_VERSION, datetime.now(UTC).replace(tzinfo=None), how],
         )
         con.execute("commit")
     except duckdb.Error as exc:
@@ -103,6 +110,6 @@ def _apply(con: "duckdb.DuckDBPyConnection", steps: list[str], how: str, doing: 
         ) from exc
 
 
-def _where(con: "duckdb.DuckDBPyConnection") -> Path:
+def _where(con: duckdb.DuckDBPyConnection) -> Path:
     row = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
     return Path(row[0])

@@ -149,9 +149,7 @@ from (
 
 def record_table(section: hbpe.Section) -> str:
     """One section's table: the submission and line, then a column per attribute (NOT NULL if required)."""
-    columns = ", ".join(
-        f"{a.column} {a.sql_type}{' not null' if a.required else ''}" for a in section.attributes
-    )
+    columns = ", ".join(f"{a.column} {a.sql_type}{' not null' if a.required else ''}" for a in section.attributes)
     return f"create table if not exists {section.table} (submission_id integer not null, line integer, {columns});\n"
 
 
