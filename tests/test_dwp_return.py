@@ -364,3 +364,15 @@ def test_a_real_build_then_dwp_return_gives_the_built_pdf_and_the_site_links_the
     assert made.returncode == 0, made.stdout + made.stderr
     assert (out / pdf.name).read_bytes() == pdf.read_bytes()
     etree.XMLSchema(etree.parse(str(XSD))).assertValid(etree.parse(str(out / site_return.name)))
+
+
+def test_a_hostile_file_name_reaches_the_return_as_valid_xml(tmp_path):
+    harness = Harness(tmp_path / "data", today=TODAY)
+    hostile = "dundee\x01\x1b[31m-\u202eoctober.xml"
+    assert harness.ingest(month_extract("2026-10"), name=hostile).outcome == "accepted"
+    site_with_pdf(tmp_path)
+    code, stdout, _, out = dwp_return(harness, tmp_path, "--allow-incomplete")
+    assert code == 0, stdout
+    document = etree.parse(str(out / "dwp-return-dundee-city-2026-10.xml"))
+    etree.XMLSchema(etree.parse(str(XSD))).assertValid(document)
+    assert document.getroot().find(".//r:File", NS).get("name") == "dundee??[31m-\u202eoctober.xml"

@@ -284,7 +284,7 @@ def _document(
         attributes = {
             "kind": source.kind,
             "period": source.period,
-            "name": source.name[:500],
+            "name": _xml_text(source.name),
             "sha256": source.sha256,
             "submission": str(source.submission),
         }
@@ -295,7 +295,7 @@ def _document(
     if gaps:
         incomplete = etree.SubElement(root, q + "Incomplete")
         for gap in gaps:
-            etree.SubElement(incomplete, q + "Missing").text = gap[:500]
+            etree.SubElement(incomplete, q + "Missing").text = _xml_text(gap)
     rows = table[(table["area"] == council.code) & (table["period"] == period)].set_index("indicator")
     for group, ids in GROUPS:
         element = etree.SubElement(root, q + group)
@@ -316,6 +316,15 @@ def _document(
             for name, (count, amount) in payments.items():
                 etree.SubElement(element, q + name, count=str(count), amount=amount)
     return root
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text from outside (a submitted file's name) as XML can hold it: characters XML 1.0 forbids shown as '?',
+    1 to 500 characters (the XSD's Text)."""
+    return (_NOT_XML.sub("?", text) or "(no name)")[:500]
 
 
 def _instant(moment: datetime) -> str:
