@@ -293,7 +293,7 @@ def samples() -> list[Sample]:
             "rejected",
             "file.member",
             "an Authority code that is not a consortium member",
-            line=3,
+            line=4,
         ),
         Sample(
             "file/period-in-the-future.xml",
@@ -301,7 +301,7 @@ def samples() -> list[Sample]:
             "rejected",
             "file.period",
             "a Period in the future",
-            line=4,
+            line=5,
         ),
         # -- submission rules: judged with the files before (perfcore validate --as-sequence)
         Sample("submission/resubmission-1.xml", good, "accepted", None, "the first file for the month"),
@@ -319,7 +319,7 @@ def samples() -> list[Sample]:
             "conflict",
             "submission.sequence",
             "different content with the same Sequence",
-            line=7,
+            line=8,
             after=["submission/resubmission-1.xml"],
         ),
         Sample(
@@ -328,7 +328,7 @@ def samples() -> list[Sample]:
             "conflict",
             "submission.sequence",
             "a lower Sequence after a higher one",
-            line=7,
+            line=8,
             after=["submission/resubmission-1.xml", "submission/resubmission-2-higher-sequence.xml"],
         ),
         Sample(

@@ -116,7 +116,7 @@ def test_indicators_table_shows_status_words_and_version(run, tmp_path, files):
 def test_rejections_json_contract(run, tmp_path, files):
     run(tmp_path, "ingest", *map(str, files))
     rows = json.loads(run(tmp_path, "rejections", "--format", "json").stdout)
-    assert rows == [{"file": "bad.xml", "level": "file", "line": 3, "ref": None, "reason": rows[0]["reason"]}]
+    assert rows == [{"file": "bad.xml", "level": "file", "line": 4, "ref": None, "reason": rows[0]["reason"]}]
     assert "not a consortium member" in rows[0]["reason"]
 
 

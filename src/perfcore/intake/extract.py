@@ -357,6 +357,7 @@ def _read_header(element: etree._Element) -> Header | None:
             system_version=source.get("version"),
             created=child("Created").text.strip(),
             sequence=int(child("Sequence").text),
+            lines=tuple((name, child(name).sourceline) for name in ("Authority", "Period", "Sequence")),
         )
         plausible = (
             hbpe.GSS.match(header.authority)

@@ -217,6 +217,12 @@ class Header:
     sequence: int
     caseload: int | None = None
     expenditure: str | None = None
+    # Where the reader found each header element (element name -> line), for errors that name a line;
+    # empty for a header built to be written.
+    lines: tuple[tuple[str, int], ...] = field(default=(), compare=False)
+
+    def line_of(self, element: str) -> int | None:
+        return dict(self.lines).get(element)
 
 
 # -- writing ----------------------------------------------------------------------------------

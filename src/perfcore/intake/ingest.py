@@ -429,11 +429,11 @@ def _check_extract_header(header: extract.Header, consortium: Consortium, today:
         raise FileRejected(
             f"authority {header.authority} is not a consortium member",
             file=file,
-            line=_HEADER_LINE,
+            line=header.line_of("Authority"),
             field="Authority@code",
             hint="check the GSS code; new members are added to parameters/consortium.yaml",
         )
-    extract.check_period_not_future(header.period, today, file=file, line=_HEADER_LINE + 1, field="Period")
+    extract.check_period_not_future(header.period, today, file=file, line=header.line_of("Period"), field="Period")
 
 
 def _check_sequence(con, header: extract.Header, file: str) -> tuple[int, int] | None:
@@ -450,14 +450,13 @@ def _check_sequence(con, header: extract.Header, file: str) -> tuple[int, int] |
             f"Sequence {header.sequence} for {header.authority} {header.period} conflicts with the accepted "
             f"Sequence {current[1]} (submission {current[0]}) and its content differs",
             file=file,
-            line=_HEADER_LINE + 4,
+            line=header.line_of("Sequence"),
             field="Sequence",
             hint=f"a correction must carry a higher Sequence (at least {current[1] + 1})",
         )
     return current
 
 
-_HEADER_LINE = 3  # Authority sits on line 3 of an extract laid out as the standard shows
 
 
 class _SectionWriter:
