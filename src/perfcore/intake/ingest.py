@@ -457,8 +457,6 @@ def _check_sequence(con, header: extract.Header, file: str) -> tuple[int, int] |
     return current
 
 
-
-
 class _SectionWriter:
     """The sink for ``read_extract``: streams each section into its table on a second thread.
 
