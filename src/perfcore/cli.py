@@ -395,6 +395,22 @@ def _build_arguments(sub: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="build only this report (repeatable): " + ", ".join(sorted({r.name for r in _reports()})),
     )
+    sub.add_argument(
+        "--all-periods",
+        action="store_true",
+        help="build every month with data up to --period (default: up to the latest complete month), in one run",
+    )
+    sub.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="build only the K-th of N deterministic parts of the pages (N runners build one site; see --merge)",
+    )
+    sub.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="DIR",
+        help="build nothing: copy these shards' site folders into the site (--out) and rebuild its indexes",
+    )
 
 
 def _reports():
@@ -406,13 +422,17 @@ def _reports():
 def cmd_build(args) -> int:
     """Execute every report notebook for every council and the consortium, and render the site."""
     from perfcore.access.commands import users_path
-    from perfcore.build.runner import build
+    from perfcore.build.runner import Shard, build
+
+    if getattr(args, "merge", None):
+        return _merge_shards(args)
 
     def progress(outcome) -> None:
         note = f" ({outcome.seconds:.1f}s)" if outcome.status == "executed" else ""
         if outcome.error:
             note += f": {outcome.error}"
-        print(f"{outcome.status.upper():8} {outcome.job.label}{note}", flush=True)
+        done = f" [{outcome.progress.text()}]" if outcome.progress else ""
+        print(f"{outcome.status.upper():8}{done} {outcome.job.label}{note}", flush=True)
 
     summary = build(
         args.period,
@@ -425,6 +445,8 @@ def cmd_build(args) -> int:
         only=tuple(args.report),
         today=args.today,
         users=users_path(args),
+        all_periods=getattr(args, "all_periods", False),
+        shard=Shard.parse(args.shard) if getattr(args, "shard", None) else None,
     )
     print(summary.line())
     if summary.failed:
@@ -432,6 +454,23 @@ def cmd_build(args) -> int:
             f"{len(summary.failed)} page(s) failed: " + ", ".join(o.job.label for o in summary.failed), file=sys.stderr
         )
         return 1
+    return 0
+
+
+def _merge_shards(args) -> int:
+    """``perfcore build --merge DIR...``: the shards' sites made into one site, indexes rebuilt."""
+    from perfcore import settings as perfcore_settings
+    from perfcore.build.runner import default_site, merge_shards
+    from perfcore.render import load_site_config
+
+    if args.shard or args.all_periods or args.report or args.period:
+        raise PerfcoreError("build --merge takes only the shards' folders and --out: it builds no page")
+    root = perfcore_settings.project_root()
+    config = load_site_config(root)
+    reports_dir = perfcore_settings.resolve_path("reports", Path(args.reports) if args.reports else None)
+    site = Path(args.out) if args.out else default_site(config, root, reports_dir)
+    copied = merge_shards([Path(folder) for folder in args.merge], site, config)
+    print(f"merged {len(args.merge)} shard(s) ({len(copied)} files) into {site}; open {site / 'index.html'}")
     return 0
 
 

@@ -3,7 +3,9 @@
 ``build`` reads as the pipeline::
 
     data   = report.load(period)                    a snapshot of the warehouse, once, read-only
+    months = [data] or every month with data        --all-periods: one plan per month, one pool for all
     jobs   = plan(data, ...)                        one job per (report, audience, period)
+    jobs   = shard(jobs, K, N)                      --shard K/N: every N-th page, so N runners share a build
     stale  = jobs whose fingerprint changed          like Quarto's freeze
     pages  = run stale jobs in parallel             papermill → render_page (HTML + PDF)
     site   = build_site(all pages)                  landing pages, indexes, search, DWP folder
@@ -146,21 +148,72 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """Where the build is when a page is done: pages done of all planned, and an estimate of the time left."""
+
+    done: int
+    total: int
+    seconds_left: float | None = None  # from the pages executed so far; None before the first one ends
+
+    def text(self) -> str:
+        width = len(str(self.total))
+        text = f"{self.done:>{width}}/{self.total}"
+        if self.seconds_left is not None and self.done < self.total:
+            minutes, seconds = divmod(round(self.seconds_left), 60)
+            text += f", about {minutes}m{seconds:02d}s left" if minutes else f", about {seconds}s left"
+        return text
+
+
+@dataclass(frozen=True)
 class Outcome:
     job: Job
     status: str  # "executed", "frozen", "failed"
     seconds: float = 0.0
     error: str | None = None
     page: RenderedPage | None = None
+    progress: Progress | None = None  # set when the outcome is reported (build progress lines)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """``--shard K/N``: this runner builds the K-th of N deterministic, disjoint parts of the pages."""
+
+    index: int  # 1..count
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        index, _, count = text.partition("/")
+        if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+            raise BuildError(f"shard {text!r}: write K/N with 1 <= K <= N, e.g. 1/4")
+        return cls(int(index), int(count))
+
+    def select(self, jobs: list[Job]) -> list[Job]:
+        """Round-robin over the pages sorted by path: the same plan always splits the same way, every page is in
+        exactly one shard, and each shard gets a like share of every kind of page."""
+        chosen = {
+            job.label for n, job in enumerate(sorted(jobs, key=lambda j: j.label)) if n % self.count == self.index - 1
+        }
+        return [job for job in jobs if job.label in chosen]
+
+    @property
+    def first(self) -> bool:
+        """The shard that also writes the month-level files (DWP's CSV and electronic returns)."""
+        return self.index == 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
 
 
 @dataclass(frozen=True)
 class BuildSummary:
-    period: str
+    period: str  # the latest month built
     site: Path
     outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
     seconds: float = 0.0
     provisional: bool = False  # the month is not complete yet (periods.is_complete)
+    periods: tuple[str, ...] = ()  # every month built, oldest first (one unless --all-periods)
+    shard: Shard | None = None
 
     @property
     def failed(self) -> tuple[Outcome, ...]:
@@ -176,6 +229,10 @@ class BuildSummary:
 
     def line(self) -> str:
         month = f"{self.period} (provisional: not every member's extract is in)" if self.provisional else self.period
+        if len(self.periods) > 1:
+            month = f"{len(self.periods)} months, {self.periods[0]} to {month}"
+        if self.shard is not None:
+            month += f" (shard {self.shard})"
         text = (
             f"built {len(self.outcomes)} pages for {month} in {self.seconds:.0f}s: "
             f"{len(self.executed)} executed, {len(self.frozen)} unchanged, {len(self.failed)} failed"
@@ -199,7 +256,14 @@ def build(
     only: tuple[str, ...] = (),
     today: str | None = None,
     users: str | Path | None = None,
+    all_periods: bool = False,
+    shard: Shard | None = None,
 ) -> BuildSummary:
+    """Build the month's pages (``period``, default the latest complete month) and the site around them.
+
+    ``all_periods``: every month with data up to that month, each planned as a build of that month
+    would plan it, all run in one worker pool. ``shard``: only this shard's part of the pages (the
+    first shard also writes DWP's month files); ``merge_shards`` then makes the one site."""
     from perfcore import warehouse as wh
     from perfcore.render import build_site, load_site_config
     from perfcore.reporting import onboarding, report
@@ -214,16 +278,77 @@ def build(
     try:
         with _stopped_by_signals(), warehouse_snapshot(warehouse, reports_dir) as snapshot:
             data = report.load(period, warehouse=snapshot, parameters=parameters, today=today)
+            months = every_month(data, today) if all_periods else [data]
             users_file = onboarding.users_file(wh.warehouse_path(warehouse), users)  # beside the real warehouse
-            jobs = plan(data, config, root=root, reports_dir=reports_dir, site=site, only=only, users=users_file)
+            code = code_fingerprint(root)
+            jobs = []
+            for month in months:
+                jobs += plan(
+                    month, config, root=root, reports_dir=reports_dir, site=site, only=only, users=users_file, code=code
+                )
+            if shard is not None:
+                jobs = shard.select(jobs)
             outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress)
             pages = [o.page for o in outcomes if o.page is not None]
-            write_dwp_return(data, site)
-            write_dwp_returns(data, site)
+            if shard is None or shard.first:
+                for month in months:
+                    write_dwp_return(month, site)
+                    write_dwp_returns(month, site)
             build_site(pages, config, site)
     finally:
         files.remove_leftovers(site, STAGING)  # what workers ended mid-page left in staging
-    return BuildSummary(data.period, site, tuple(outcomes), time.perf_counter() - started, data.provisional)
+    return BuildSummary(
+        data.period,
+        site,
+        tuple(outcomes),
+        time.perf_counter() - started,
+        data.provisional,
+        tuple(m.period for m in months),
+        shard,
+    )
+
+
+def every_month(data: ReportData, today: str | None = None) -> list[ReportData]:
+    """``data`` for every month with data up to its own month, oldest first, each with its own status
+    (complete or provisional). The indicator table is the one already loaded: only the month differs."""
+    from perfcore import warehouse as wh
+    from perfcore.warehouse import indicators
+
+    con = wh.connect(data.warehouse, read_only=True)
+    try:
+        counts = indicators.extracts_in(con, data.consortium)
+    finally:
+        con.close()
+    day = settings.today(today)
+    months = [m for m in indicators.months_with_data(data.table, data.framework) if m <= data.period]
+    if data.period not in months:  # asked for a month without data of its own: it is built as asked
+        months.append(data.period)
+    return [
+        dataclasses.replace(data, period=m, status=indicators.month_status(m, counts, data.consortium, day))
+        for m in sorted(months)
+    ]
+
+
+def merge_shards(shards: list[Path], site: Path, config: SiteConfig) -> list[Path]:
+    """The site made from N shards' sites: every shard's files copied into ``site`` (pages are disjoint;
+    files several shards wrote, such as assets and DWP's copies of council PDFs, are the same bytes), then
+    the indexes, search and DWP folder rebuilt from every page manifest, as one build would write them.
+
+    Returns the files copied. A shard folder that is missing or holds no pages is an error: a shard that
+    failed to upload must not quietly publish a site without its pages."""
+    from perfcore.render import build_site
+    from perfcore.render.context import MANIFEST
+
+    copied = []
+    for folder in shards:
+        if not any(folder.glob(f"*/**/*_files/{MANIFEST}")):
+            raise BuildError(f"{folder}: no built pages here; is it a shard's site folder (perfcore build --shard)?")
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+                copied.append(files.copy_file(path, site / relative))
+    build_site([], config, site)
+    return copied
 
 
 def default_site(config: SiteConfig, root: Path, reports_dir: Path) -> Path:
@@ -308,10 +433,12 @@ def plan(
     site: Path,
     only: tuple[str, ...] = (),
     users: Path | None = None,
+    code: str | None = None,
 ) -> list[Job]:
     """One job per report page for the month (``only``: just these report names), with fingerprints.
 
-    ``users``: the site's users file, for the pages that read it (``Report.users``)."""
+    ``users``: the site's users file, for the pages that read it (``Report.users``); ``code``:
+    ``code_fingerprint(root)`` when the caller has it already (one per build, not per month)."""
     unknown = set(only) - {r.name for r in REPORTS}
     if unknown:
         raise BuildError(
@@ -319,7 +446,7 @@ def plan(
         )
     from perfcore.render import page_context
 
-    code = code_fingerprint(root)
+    code = code or code_fingerprint(root)
     inputs = data_fingerprints(data)
     jobs = []
     for report in (r for r in REPORTS if not only or r.name in only):
@@ -368,11 +495,15 @@ def run(
     workers: int | None,
     progress: Callable[[Outcome], None] | None,
 ) -> list[Outcome]:
-    """Execute and render stale jobs in parallel; frozen ones are only read back."""
+    """Execute and render stale jobs in parallel; frozen ones are only read back.
+
+    Each outcome reaches ``progress`` with its ``Progress``: pages done of all planned, and the time left
+    estimated from the pages executed so far (frozen pages take no time)."""
     from perfcore.render import RenderedPage, page_paths
 
     outcomes: list[Outcome] = []
     stale: list[Job] = []
+    meter = _Meter(len(jobs))
     for job in jobs:
         out_html, _ = page_paths(site, job.context)
         manifest = out_html.parent / f"{job.context.report}_files" / "page.json"
@@ -380,14 +511,33 @@ def run(
             outcome = Outcome(job, "frozen", page=RenderedPage.from_manifest(manifest))
             outcomes.append(outcome)
             if progress:
-                progress(outcome)
+                progress(meter.note(outcome))
         else:
             stale.append(job)
     workers = max(1, min(workers or os.cpu_count() or 1, len(stale) or 1))
     if stale:  # always in worker processes, even one: a stop signal then never lands inside papermill
-        outcomes += _run_in_pool(stale, workers, site=site, root=root, config=config, progress=progress)
+        meter.start(len(stale))
+        outcomes += _run_in_pool(stale, workers, site=site, root=root, config=config, progress=progress, meter=meter)
     order = {job.label: n for n, job in enumerate(jobs)}
     return sorted(outcomes, key=lambda o: order[o.job.label])
+
+
+class _Meter:
+    """Counts pages done and estimates the time left from the executed pages' pace (wall clock, all workers)."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.ran, self.to_run, self.since = total, 0, 0, 0, time.perf_counter()
+
+    def start(self, to_run: int) -> None:
+        self.to_run, self.since = to_run, time.perf_counter()
+
+    def note(self, outcome: Outcome) -> Outcome:
+        self.done += 1
+        left = None
+        if outcome.status != "frozen":
+            self.ran += 1
+            left = (time.perf_counter() - self.since) / self.ran * (self.to_run - self.ran)
+        return dataclasses.replace(outcome, progress=Progress(self.done, self.total, left))
 
 
 def _run_in_pool(
@@ -398,6 +548,7 @@ def _run_in_pool(
     root: Path,
     config: SiteConfig,
     progress: Callable[[Outcome], None] | None,
+    meter: _Meter | None = None,
 ) -> list[Outcome]:
     # spawn, not fork: the parent may hold DuckDB connections and library threads,
     # which a forked child inherits in an undefined state.
@@ -405,11 +556,13 @@ def _run_in_pool(
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_worker_started, initargs=(os.getpid(),)
     )
+    meter = meter or _Meter(len(stale))
     outcomes = []
     try:
         futures = {pool.submit(execute_and_render, job, site, root, config): job for job in stale}
         for future in as_completed(futures):
-            outcomes.append(_record(_result_or_failure(future, futures[future], site, config), progress))
+            outcome = meter.note(_result_or_failure(future, futures[future], site, config))
+            outcomes.append(_record(outcome, progress))
     except BaseException:  # stopped, disk full, Ctrl-C: no worker may go on publishing pages
         _end_workers(pool)
         raise
