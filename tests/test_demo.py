@@ -535,8 +535,8 @@ def test_27_councils_with_extra_councils_and_a_consortium_that_accepts_them(tmp_
     assert len(codes) == len(set(codes)) == 27 and all(is_gss_code(c) for c in codes)
     assert sorted(p.name for p in (tmp_path / "out" / "extracts").iterdir()) == sorted(codes)
     extras = summary.extra_councils
-    assert len(extras) == 17 and extras[0].code == "E06000001" and extras[0].name == "Demo Council 11"
-    assert all(5_000 <= c.approx_caseload <= 30_000 for c in extras)
+    assert len(extras) == 17 and extras[0].code == "E06000001" and extras[0].name == "Hartlepool"
+    assert {c.country for c in extras} == {"England", "Wales"} and all(c.approx_caseload for c in extras)
     assert not set(c.code for c in extras) & set(consortium.codes)
     folder = write_consortium_yaml(summary, tmp_path / "parameters", copy_from=PARAMETERS).parent
     enlarged = load_consortium(folder)

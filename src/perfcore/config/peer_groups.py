@@ -2,6 +2,8 @@
 
 Codes are checked against ``consortium.yaml`` beside the file when it is
 there, so a group cannot name a council that is not a member.
+``derived_groups`` makes groups by country and caseload for any membership
+(the demo writes them beside an enlarged consortium).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from perfcore.config.parameters import GSS, parameters_dir
+from perfcore.config.parameters import GSS, Consortium, parameters_dir
 from perfcore.config.reader import (
     OPTIONAL,
     Choice,
@@ -116,3 +118,75 @@ def load_peer_groups(folder: str | Path | None = None) -> PeerGroups:
     for group in groups:
         check_members(path, f"groups.{group.id}.members", group.members or (), members)
     return PeerGroups(groups=groups)
+
+
+# --------------------------------------------------------------------------- groups derived from the membership
+
+LARGE_CASELOAD = 12_000  # the shipped file's band: large = this many live claims or more, small = below
+_COUNTRY_IDS = {"Scotland": "scotland", "England": "england", "Wales": "wales"}
+
+
+def derived_groups(consortium: Consortium, *, large_from: int = LARGE_CASELOAD) -> PeerGroups:
+    """Peer groups by country and size for whatever the membership is.
+
+    ``consortium`` (every member), then one group per country with members
+    (``scotland``, ``england``, ``wales``: the kinds of council differ
+    between them, so like is compared with like), then ``large`` and ``small`` by
+    ``approx_caseload`` against ``large_from`` (a member without a caseload is
+    in neither). For the shipped consortium these are the groups of the
+    shipped ``peer_groups.yaml`` plus ``scotland``: the same ids mean the same.
+    """
+    members = consortium.members
+    groups = [PeerGroup("consortium", "All members", None, "Every council in the consortium.")]
+    for country, group_id in _COUNTRY_IDS.items():
+        codes = tuple(c.code for c in members if c.country == country)
+        if codes:
+            groups.append(PeerGroup(group_id, f"Councils in {country}", codes, f"Every member in {country}."))
+    band = f"{large_from:,}"
+    large = tuple(c.code for c in members if c.approx_caseload is not None and c.approx_caseload >= large_from)
+    small = tuple(c.code for c in members if c.approx_caseload is not None and c.approx_caseload < large_from)
+    if large:
+        groups.append(
+            PeerGroup(
+                "large",
+                f"Large caseload ({band} claims or more)",
+                large,
+                f"Councils running {band} or more live Housing Benefit claims.",
+            )
+        )
+    if small:
+        groups.append(
+            PeerGroup(
+                "small",
+                f"Smaller caseload (under {band} claims)",
+                small,
+                f"Councils running fewer than {band} live Housing Benefit claims.",
+            )
+        )
+    return PeerGroups(groups=tuple(groups))
+
+
+def peer_groups_document(groups: PeerGroups, consortium: Consortium) -> str:
+    """``groups`` as a ``peer_groups.yaml`` this module reads back, each code with its council's name."""
+    names = {c.code: c.name for c in consortium.members}
+    lines = [
+        "# Peer groups derived from consortium.yaml by perfcore.config.peer_groups.derived_groups:",
+        "# by country, and by caseload (approx_caseload).",
+        "groups:",
+    ]
+    for group in groups.groups:
+        lines += [f"  {group.id}:", f"    name: {_quoted(group.name)}"]
+        if group.description:
+            lines.append(f"    description: {_quoted(group.description)}")
+        if group.members is None:
+            lines.append("    members: all")
+            continue
+        lines.append("    members:")
+        lines += [f"      - {code}   # {names.get(code, '')}".rstrip() for code in group.members]
+    return "\n".join(lines) + "\n"
+
+
+def _quoted(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar

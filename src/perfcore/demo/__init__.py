@@ -60,6 +60,7 @@ The package, along the run:
 
     data       ``write_demo_data`` and ``DemoSummary``: plan, simulate and write each council, report the stories
     plan       councils, months (the calendar), where the resubmission and the planted errors go
+    councils   real English and Welsh councils (GSS code, name, caseload, system) for runs beyond the members
     stories    the planted stories' councils and strengths, the planted rules, the stories' summary
     simulate   one council's profile, claims, changes, money and manual figures (numpy, seeded per council)
     extracts   HBPE extracts through ``intake.hbpe.write_extract``, the resubmission, the planted bad records

@@ -25,7 +25,7 @@ class DemoSummary:
     seed: int
     consortium: Consortium
     councils: tuple[Council, ...]  # the councils with data, extras included
-    extra_councils: tuple[Council, ...]  # invented councils that are not consortium members
+    extra_councils: tuple[Council, ...]  # councils beyond the members: real ones (demo.councils), then invented
     periods: tuple[str, ...]
     extract_files: tuple[Path, ...]
     manual_files: tuple[Path, ...]
@@ -38,7 +38,7 @@ class DemoSummary:
 
     @property
     def enlarged_consortium(self) -> Consortium:
-        """The consortium with the invented councils added, so ingestion accepts their files."""
+        """The consortium with the extra councils added, so ingestion accepts their files."""
         return replace(self.consortium, members=self.consortium.members + self.extra_councils)
 
 
@@ -55,8 +55,10 @@ def write_demo_data(
 ) -> DemoSummary:
     """Write demo extracts, manual and commentary returns under ``out`` and say what was planted.
 
-    ``councils`` takes the first N members; more than the consortium has
-    invents "Demo Council N" councils (codes E06000001 upward), returned in
+    ``councils`` takes the first N members; more than the consortium has adds
+    real English and Welsh councils in the fixed order of ``demo.councils``
+    (Hartlepool, Cardiff, Westminster, ...) and, past that table, invented
+    "Demo Council N (invented)" ones (codes E06900001 upward), returned in
     ``extra_councils``: write a parameters folder that accepts them with
     ``write_consortium_yaml``. ``end_period`` defaults to the last complete
     month before ``today`` (``settings.today()``). The initiative's start is
@@ -80,30 +82,43 @@ def write_demo_data(
 
 
 def write_consortium_yaml(summary: DemoSummary, folder: Path, *, copy_from: Path | None = None) -> Path:
-    """Write ``folder/consortium.yaml`` with the members and the invented councils.
+    """Write ``folder/consortium.yaml`` with the members and the extra councils, and peer groups for them all.
 
     A scale run (``councils=27``) points ingestion at this folder. With
     ``copy_from`` (a parameters folder) the other ``*.yaml`` files there
     (framework, initiatives, ...) are copied beside it, making a complete folder.
+    ``peer_groups.yaml`` is written from ``config.peer_groups.derived_groups``
+    (by country and caseload, for the enlarged membership); any other group in
+    ``copy_from``'s file is kept after them as it was.
     """
     import yaml
+
+    from perfcore.config.peer_groups import PeerGroups, derived_groups, load_peer_groups, peer_groups_document
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if copy_from is not None:
         for source in sorted(Path(copy_from).glob("*.yaml")):
-            if source.name != "consortium.yaml":
+            if source.name not in ("consortium.yaml", "peer_groups.yaml"):
                 shutil.copyfile(source, folder / source.name)
     enlarged = summary.enlarged_consortium
     members = [
         {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(c).items() if v is not None}
         for c in enlarged.members
     ]
-    # Every setting of the consortium as read, then the members with the invented councils.
+    # Every setting of the consortium as read, then the members with the extra councils.
     document = {**{k: v for k, v in asdict(enlarged).items() if k != "members"}, "members": members}
     path = folder / "consortium.yaml"
-    header = "# Written by perfcore.demo.write_consortium_yaml: the consortium plus invented demo councils.\n"
+    header = (
+        "# Written by perfcore.demo.write_consortium_yaml: the consortium plus the demo's extra councils\n"
+        "# (real English and Welsh councils from perfcore.demo.councils, then invented ones if more were asked for).\n"
+    )
     path.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    groups = derived_groups(enlarged)
+    if copy_from is not None and (Path(copy_from) / "peer_groups.yaml").exists():
+        kept = tuple(g for g in load_peer_groups(copy_from).groups if g.id not in groups.ids)
+        groups = PeerGroups(groups=groups.groups + kept)
+    (folder / "peer_groups.yaml").write_text(peer_groups_document(groups, enlarged), encoding="utf-8")
     return path
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from perfcore import periods as P
 from perfcore import settings
 from perfcore.config.parameters import Consortium, Council, parameters_dir
+from perfcore.demo.councils import invented, real_councils
 from perfcore.demo.stories import (
     ERROR_GROUPS,
     INITIATIVE_COUNCIL,
@@ -24,7 +25,6 @@ from perfcore.exceptions import ConfigError
 
 WARMUP_MONTHS = 12  # overpayments before the first month, so early recoveries have something to recover
 LOOKAHEAD_MONTHS = 6  # claims decided after the end, so the last months have work on hand
-_EXTRA_SYSTEMS = (("Northgate", "iWorld"), ("Capita", "Academy"), ("Civica", "OpenRevenues"))
 
 
 @dataclass(frozen=True)
@@ -127,36 +127,16 @@ def make_plan(
 
 
 def _choose_councils(consortium: Consortium, wanted: int | None) -> tuple[tuple[Council, ...], tuple[Council, ...]]:
+    """The members first; beyond them real English and Welsh councils (``demo.councils``), then invented ones."""
     members = consortium.members
     if wanted is None or wanted <= len(members):
         return members[: wanted or len(members)], ()
-    extras = _invent_councils(wanted - len(members), taken=set(consortium.codes), numbered_from=len(members) + 1)
+    taken = set(consortium.codes)
+    real = real_councils(wanted - len(members), taken=taken)
+    taken |= {c.code for c in real}
+    made = invented(wanted - len(members) - len(real), taken=taken, numbered_from=len(members) + len(real) + 1)
+    extras = real + made
     return members + extras, extras
-
-
-def _invent_councils(count: int, *, taken: set[str], numbered_from: int) -> tuple[Council, ...]:
-    """Extra councils for scale runs: the same ones whatever the seed, so parameter folders stay stable."""
-    invented: list[Council] = []
-    candidate = 0
-    while len(invented) < count:
-        candidate += 1
-        code = f"E06{candidate:06d}"
-        if code in taken:
-            continue
-        number = numbered_from + len(invented)
-        supplier, system = _EXTRA_SYSTEMS[number % len(_EXTRA_SYSTEMS)]
-        caseload = int(np.random.default_rng(seed_key(0, code)).integers(5_000, 30_001))
-        invented.append(
-            Council(
-                code=code,
-                name=f"Demo Council {number}",
-                supplier=supplier,
-                system=system,
-                updater=f"hb-returns@demo-council-{number}.example.org",
-                approx_caseload=caseload,
-            )
-        )
-    return tuple(invented)
 
 
 def _calendar(end: str, months: int) -> Calendar:

@@ -30,6 +30,27 @@ if TYPE_CHECKING:
     from perfcore.analytics import FunnelPlot, SpcChart
 
 
+LABEL_LIMIT = 240  # pixels of a council's name on an axis before Vega-Lite shortens it with "…"
+LEAGUE_BAR_PIXELS = 22  # height of one council's bar: the league grows with the membership
+LEAGUE_ALL_BARS = 60  # up to this many councils every one has a bar (1,320 pixels tall)...
+LEAGUE_ENDS = 20  # ...beyond it the best and last 20 (and the page's own council)
+FUNNEL_WIDTH, FUNNEL_HEIGHT = 520, 300
+FUNNEL_LABEL_ALL = 12  # up to this many councils every point is named; beyond, the outliers and the own council
+FUNNEL_LABEL_FONT = 10
+FUNNEL_MAX_LABELS = 20  # at most this many names on one funnel, worst signals first; the table has every council
+FUNNEL_POSITIONS = {  # position -> (colour, shape), in legend order: each position its own shape too
+    "Within limits": ("#858F95", "circle"),
+    "Beyond 95% limits: better": (OKABE_ITO["sky_blue"], "triangle-up"),
+    "Beyond 99.8% limits: better": (OKABE_ITO["blue"], "diamond"),
+    "Beyond 95% limits: worse": (OKABE_ITO["orange"], "triangle-down"),
+    "Beyond 99.8% limits: worse": (OKABE_ITO["vermillion"], "square"),
+    "Beyond 95% limits: high": (OKABE_ITO["reddish_purple"], "triangle-right"),
+    "Beyond 99.8% limits: high": (OKABE_ITO["reddish_purple"], "cross"),
+    "Beyond 95% limits: low": (OKABE_ITO["reddish_purple"], "triangle-left"),
+    "Beyond 99.8% limits: low": (OKABE_ITO["black"], "cross"),
+}
+
+
 @dataclass(frozen=True)
 class Figure:
     chart: Any  # None: nothing to draw, ``notice`` says why
@@ -226,12 +247,27 @@ def league(
     """Horizontal bars per council (best at the top), the consortium figure as a rule.
 
     ``frame`` from ``report.league``; ``highlight`` a council code drawn in a second colour.
+    Up to ``LEAGUE_ALL_BARS`` councils every one has a bar (22 pixels each);
+    beyond that the best and last ``LEAGUE_ENDS`` and the highlighted council
+    do, the title says so, and the data table still lists every member.
     """
     import altair as alt
     import pandas as pd
 
     data = frame.dropna(subset=["value"]).copy()
+    members = len(data)
     title = f"{indicator.short}, {periods.label(period)}: all members"
+    shown_note = ""
+    if members > LEAGUE_ALL_BARS:
+        keep = set(range(LEAGUE_ENDS)) | set(range(members - LEAGUE_ENDS, members))
+        keep |= {i for i, code in enumerate(data["code"]) if code == highlight}
+        data = data.iloc[sorted(keep)].copy()
+        title = f"{indicator.short}, {periods.label(period)}: best and last {LEAGUE_ENDS} of {members} members"
+        shown_note = (
+            f" The chart shows the best {LEAGUE_ENDS} and the last {LEAGUE_ENDS}"
+            + (" and this council" if highlight in set(data["code"]) else "")
+            + f" of {members}; the table lists every member."
+        )
     if data.empty:
         return unavailable(
             title,
@@ -249,7 +285,7 @@ def league(
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("council:N", sort=order, title=None),
+            y=alt.Y("council:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
             x=alt.X("value:Q", title=indicator.unit),
             color=alt.Color(
                 "focus:N",
@@ -273,7 +309,7 @@ def league(
         layers.append(
             alt.Chart(rule).mark_rule(color=OKABE_ITO["black"], strokeDash=[5, 4], strokeWidth=2).encode(x="value:Q")
         )
-    chart = alt.layer(*layers).properties(width=460, height=max(120, 22 * len(data)))
+    chart = alt.layer(*layers).properties(width=460, height=max(120, LEAGUE_BAR_PIXELS * len(data)))
     table = pd.DataFrame(
         {
             "Rank": [("" if r != r else f"{int(r)}") for r in frame["rank"]],
@@ -283,7 +319,7 @@ def league(
         }
     )
     ranked = data[data["rank"].notna()] if "rank" in data else data
-    alt_text = f"Bar chart of {indicator.short} in {periods.label(period)} for {len(data)} councils."
+    alt_text = f"Bar chart of {indicator.short} in {periods.label(period)} for {members} councils."
     if len(ranked) and indicator.better:
         alt_text += (
             f" Best: {ranked.iloc[0]['council']} at {indicator.format(ranked.iloc[0]['value'])}; "
@@ -291,7 +327,7 @@ def league(
         )
     if consortium_value is not None:
         alt_text += f" The consortium figure is {indicator.format(consortium_value)}."
-    return Figure(chart, title, alt_text, table, id)
+    return Figure(chart, title, alt_text + shown_note, table, id)
 
 
 def work_on_hand(frame: pd.DataFrame, area_name: str, period: str, id: str | None = None) -> Figure:
@@ -433,13 +469,28 @@ def control_chart(result: SpcChart | NotYet, indicator: Indicator, area_name: st
     return spc(result.frame(), indicator, area_name, result.variation, result.assurance, id=id)
 
 
-def funnel(plot: FunnelPlot | NotYet, indicator: Indicator, names: dict[str, str], id: str | None = None) -> Figure:
+def funnel(
+    plot: FunnelPlot | NotYet,
+    indicator: Indicator,
+    names: dict[str, str],
+    id: str | None = None,
+    highlight: str | None = None,
+) -> Figure:
     """Spiegelhalter funnel plot: councils by number of cases, with 95% and 99.8% limits.
 
     ``plot`` from ``report.funnel_for``: a ``NotYet`` (fewer than three councils
-    with cases) is shown as the reason there is no funnel yet.
+    with cases) is shown as the reason there is no funnel yet. ``highlight``
+    is the page's own council (a code), named and drawn larger.
+
+    Names stay readable with 27 or 400 members: up to ``FUNNEL_LABEL_ALL``
+    councils every point is named; beyond that only ``highlight`` and the
+    councils outside the limits (99.8% before 95%, at most
+    ``FUNNEL_MAX_LABELS``). Each name goes right, left, above or below its
+    point (or a line up or down), wherever it overlaps no name already placed;
+    a name with no free place is left off. The data table lists every council.
     """
     import altair as alt
+    import numpy as np
     import pandas as pd
 
     if isinstance(plot, NotYet):
@@ -451,8 +502,8 @@ def funnel(plot: FunnelPlot | NotYet, indicator: Indicator, names: dict[str, str
     points = plot.points.dropna(subset=["value"]).copy()
     points["council"] = points["area"].map(names)
     points["value_scaled"] = points["value"]
-    signal = points.get("signal_99.8", pd.Series([""] * len(points))).fillna("")
-    signal95 = points.get("signal_95", pd.Series([""] * len(points))).fillna("")
+    signal = points.get("signal_99.8", pd.Series([""] * len(points), index=points.index)).fillna("")
+    signal95 = points.get("signal_95", pd.Series([""] * len(points), index=points.index)).fillna("")
     points["position"] = [
         ("Beyond 99.8% limits: " + s) if s else ("Beyond 95% limits: " + t) if t else "Within limits"
         for s, t in zip(signal, signal95)
@@ -461,14 +512,27 @@ def funnel(plot: FunnelPlot | NotYet, indicator: Indicator, names: dict[str, str
     long = limits.melt(id_vars=["n", "target"], var_name="limit", value_name="y")
     long["level"] = long["limit"].str.replace("lower_", "").str.replace("upper_", "") + "% limits"
     long["side"] = long["limit"].str.split("_").str[0]
-    x = alt.X("n:Q", title="cases (denominator, pooled over the window)", scale=alt.Scale(type="log"))
+    # Explicit domains: the labels are placed in pixels, so data and pixels must map exactly.
+    x_domain = [float(limits["n"].min()), float(limits["n"].max())]
+    ys = pd.concat([long["y"], points["value"]]).replace([np.inf, -np.inf], np.nan).dropna()
+    pad = 0.05 * (float(ys.max()) - float(ys.min()) or 1.0)
+    y_domain = [float(ys.min()) - pad, float(ys.max()) + pad]
+    x_scale = alt.Scale(type="log", domain=x_domain, nice=False)
+    y_scale = alt.Scale(zero=False, domain=y_domain, nice=False)
+    x = alt.X(
+        "n:Q",
+        title="cases (denominator, pooled over the window)",
+        scale=x_scale,
+        axis=alt.Axis(labelOverlap="greedy", labelSeparation=6),
+    )
+    y = alt.Y("y:Q", title=indicator.unit, scale=y_scale)
     # Limits are told apart by dash pattern (colour is kept for the councils' positions).
     lines = (
         alt.Chart(long)
-        .mark_line(color="#505A5F")
+        .mark_line(color="#505A5F", clip=True)
         .encode(
             x=x,
-            y=alt.Y("y:Q", title=indicator.unit, scale=alt.Scale(zero=False)),
+            y=y,
             detail="limit:N",
             strokeDash=alt.StrokeDash(
                 "level:N", title=None, scale=alt.Scale(range=[[6, 3], [2, 2]]), legend=alt.Legend(orient="top")
@@ -476,35 +540,49 @@ def funnel(plot: FunnelPlot | NotYet, indicator: Indicator, names: dict[str, str
         )
     )
     target = alt.Chart(limits).mark_line(color=OKABE_ITO["black"], strokeWidth=1.5).encode(x=x, y="target:Q")
-    domain = sorted(set(points["position"]))
+    # One colour and shape per position on every funnel, so "within limits" reads the same everywhere:
+    # quiet grey circles for the many, strong colours and shapes for the few outside.
+    present = set(points["position"])
+    domain = [p for p in FUNNEL_POSITIONS if p in present] + sorted(present - set(FUNNEL_POSITIONS))
+    colours = [FUNNEL_POSITIONS.get(p, (OKABE_ITO["reddish_purple"], "cross"))[0] for p in domain]
+    shapes = [FUNNEL_POSITIONS.get(p, (OKABE_ITO["reddish_purple"], "cross"))[1] for p in domain]
+    many = len(points) > FUNNEL_LABEL_ALL
+    points["focus"] = ["This council" if code == highlight else "" for code in points["area"]]
+    dot_size = 80 if len(points) <= 30 else 40 if len(points) <= 100 else 20
     dots = (
         alt.Chart(points.rename(columns={"denominator": "n"}))
-        .mark_point(filled=True, size=80)
+        .mark_point(filled=True, opacity=1.0 if len(points) <= 100 else 0.75)
         .encode(
-            x="n:Q",
-            y="value:Q",
+            x=alt.X("n:Q", scale=x_scale),
+            y=alt.Y("value:Q", scale=y_scale),
             # Same field, title and legend for shape and colour: Vega-Lite draws one legend with both.
             shape=alt.Shape(
                 "position:N",
                 title="Position",
-                legend=alt.Legend(orient="bottom", columns=1),
-                scale=alt.Scale(domain=domain),
+                legend=alt.Legend(orient="bottom", columns=1, labelLimit=2 * LABEL_LIMIT),
+                scale=alt.Scale(domain=domain, range=shapes),
             ),
             color=alt.Color(
                 "position:N",
                 title="Position",
-                legend=alt.Legend(orient="bottom", columns=1),
-                scale=alt.Scale(domain=domain, range=list(CATEGORY_COLOURS)),
+                legend=alt.Legend(orient="bottom", columns=1, labelLimit=2 * LABEL_LIMIT),
+                scale=alt.Scale(domain=domain, range=colours),
             ),
+            size=alt.condition(alt.datum.focus == "This council", alt.value(160), alt.value(dot_size)),
             tooltip=["council", alt.Tooltip("value:Q", format=".2f"), alt.Tooltip("n:Q", format=",.0f"), "position"],
         )
     )
+    placed = _funnel_labels(points, highlight, many, x_domain, y_domain)
     labels = (
-        alt.Chart(points.rename(columns={"denominator": "n"}))
-        .mark_text(align="left", dx=6, fontSize=10)
-        .encode(x="n:Q", y="value:Q", text="council:N")
+        alt.Chart(placed)
+        .mark_text(align="left", baseline="middle", fontSize=FUNNEL_LABEL_FONT)
+        .encode(
+            x=alt.X("label_n:Q", scale=x_scale),
+            y=alt.Y("label_y:Q", scale=y_scale),
+            text="label:N",
+        )
     )
-    chart = alt.layer(lines, target, dots, labels).properties(width=520, height=280)
+    chart = alt.layer(lines, target, dots, labels).properties(width=FUNNEL_WIDTH, height=FUNNEL_HEIGHT)
     table = pd.DataFrame(
         {
             "Council": points["council"],
@@ -534,7 +612,81 @@ def funnel(plot: FunnelPlot | NotYet, indicator: Indicator, names: dict[str, str
         if len(outside)
         else "Every council is within the limits: differences are consistent with chance."
     )
+    if many:
+        alt_text += (
+            f" With {len(points)} councils only "
+            + ("this council and " if highlight in set(points["area"]) else "")
+            + "those outside the limits are named on the chart; the table lists every council."
+        )
     return Figure(chart, f"{indicator.short}: funnel plot, {window}", alt_text, table, id)
+
+
+def _funnel_labels(
+    points: pd.DataFrame, highlight: str | None, many: bool, x_domain: list[float], y_domain: list[float]
+) -> pd.DataFrame:
+    """Which points are named and where: left edge and middle of each name, in data units, never overlapping.
+
+    Priority: the own council, then beyond 99.8%, then beyond 95%, then (few
+    councils only) the rest; within a priority, farthest from the target first.
+    Width is estimated at 0.62 of the font size per character (DejaVu Sans,
+    the charts' font, averages under 0.6), height 1.3 font sizes.
+    """
+    import math
+
+    import pandas as pd
+
+    def rank(row) -> int:
+        if row["area"] == highlight:
+            return 0
+        return 1 if row["position"].startswith("Beyond 99.8%") else 2 if row["position"].startswith("Beyond 95%") else 3
+
+    candidates = points.assign(_rank=[rank(r) for _, r in points.iterrows()])
+    if many:
+        candidates = candidates[candidates["_rank"] < 3]
+    candidates = candidates.assign(_far=(candidates["z"].abs() if "z" in candidates else 0.0))
+    candidates = candidates.sort_values(["_rank", "_far"], ascending=[True, False])
+    lo, hi = math.log(x_domain[0]), math.log(x_domain[1])
+    y0, y1 = y_domain
+
+    def px(n: float, y: float) -> tuple[float, float]:
+        return (FUNNEL_WIDTH * (math.log(n) - lo) / (hi - lo), FUNNEL_HEIGHT * (1 - (y - y0) / (y1 - y0)))
+
+    def data_at(x_px: float, y_px: float) -> tuple[float, float]:
+        return (math.exp(lo + x_px / FUNNEL_WIDTH * (hi - lo)), y0 + (1 - y_px / FUNNEL_HEIGHT) * (y1 - y0))
+
+    height = 1.3 * FUNNEL_LABEL_FONT
+    taken: list[tuple[float, float, float, float]] = []
+    rows = []
+    for _, row in candidates.iterrows():
+        if len(rows) >= FUNNEL_MAX_LABELS:
+            break
+        text = str(row["council"])
+        width = 0.62 * FUNNEL_LABEL_FONT * len(text)
+        cx, cy = px(float(row["denominator"]), float(row["value"]))
+        gap = 7.0
+        # (left edge, top) of the name's box: right, left, above, below, then right and left a line up or down
+        for left, top in (
+            (cx + gap, cy - height / 2),
+            (cx - gap - width, cy - height / 2),
+            (cx - width / 2, cy - gap - height),
+            (cx - width / 2, cy + gap),
+            (cx + gap, cy - 1.5 * height),
+            (cx + gap, cy + 0.5 * height),
+            (cx - gap - width, cy - 1.5 * height),
+            (cx - gap - width, cy + 0.5 * height),
+        ):
+            box = (left, top, left + width, top + height)
+            inside = box[0] >= 0 and box[1] >= 0 and box[2] <= FUNNEL_WIDTH and box[3] <= FUNNEL_HEIGHT
+            if inside and not any(_overlap(box, other) for other in taken):
+                taken.append(box)
+                label_n, label_y = data_at(left, top + height / 2)
+                rows.append({"label": text, "label_n": label_n, "label_y": label_y, "focus": row["focus"]})
+                break
+    return pd.DataFrame(rows, columns=["label", "label_n", "label_y", "focus"])
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def correlation_matrix(matrix: pd.DataFrame, labels: dict[str, str], lag: int, id: str | None = None) -> Figure:
