@@ -250,7 +250,7 @@ def _demo_data_arguments(sub: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="number of councils (more than the members invents extra ones)",
+        help="number of councils (more than the members adds real English and Welsh ones, then invented ones)",
     )
     sub.add_argument("--months", type=int, default=24, metavar="M")
 
@@ -279,7 +279,7 @@ def cmd_demo_data(args) -> int:
 
         folder = write_consortium_yaml(summary, out / "parameters", copy_from=_parameters(args))
         where = folder.parent if folder.is_file() else folder
-        print(f"{len(summary.extra_councils)} invented councils: use --parameters {where} to ingest them")
+        print(f"{len(summary.extra_councils)} councils beyond the members: use --parameters {where} to ingest them")
     print(
         f"wrote demo data for {len(summary.councils)} councils, {summary.periods[0]} to {summary.periods[-1]}, to {out}"
     )
