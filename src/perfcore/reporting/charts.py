@@ -281,12 +281,18 @@ def league(
     ]
     data["focus"] = ["This council" if c == highlight else "Other members" for c in data["code"]]
     order = list(data["council"])
+    # The figures stand in a column just right of the longest bar, clear of the consortium rule (which would
+    # cross a figure written at the end of a bar near it); the axis ends there, so no grid line crosses them.
+    low = min(0.0, float(data["value"].min()))
+    high = max(float(data["value"].max()), consortium_value if consortium_value is not None else low)
+    data["label_x"] = high
+    x_scale = alt.Scale(domain=[low, high if high > low else low + 1.0], nice=False)
     bars = (
         alt.Chart(data)
         .mark_bar()
         .encode(
             y=alt.Y("council:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
-            x=alt.X("value:Q", title=indicator.unit),
+            x=alt.X("value:Q", title=indicator.unit, scale=x_scale),
             color=alt.Color(
                 "focus:N",
                 title=None,
@@ -298,8 +304,8 @@ def league(
     )
     text = (
         alt.Chart(data)
-        .mark_text(align="left", dx=4, fontSize=11)
-        .encode(y=alt.Y("council:N", sort=order), x="value:Q", text="label:N")
+        .mark_text(align="left", dx=8, fontSize=11)
+        .encode(y=alt.Y("council:N", sort=order), x=alt.X("label_x:Q", scale=x_scale), text="label:N")
     )
     layers = [bars, text]
     if consortium_value is not None:
@@ -307,7 +313,9 @@ def league(
             {"value": [consortium_value], "label": [f"Consortium {indicator.format(consortium_value)}"]}
         )
         layers.append(
-            alt.Chart(rule).mark_rule(color=OKABE_ITO["black"], strokeDash=[5, 4], strokeWidth=2).encode(x="value:Q")
+            alt.Chart(rule)
+            .mark_rule(color=OKABE_ITO["black"], strokeDash=[5, 4], strokeWidth=2)
+            .encode(x=alt.X("value:Q", scale=x_scale))
         )
     chart = alt.layer(*layers).properties(width=460, height=max(120, LEAGUE_BAR_PIXELS * len(data)))
     table = pd.DataFrame(
