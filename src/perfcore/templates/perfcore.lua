@@ -204,7 +204,10 @@ function Table(tbl)
   local name = pandoc.utils.stringify(tbl.caption.long)
   if name == "" then name = "Table" end
   -- a scrollable region must be reachable by keyboard (WCAG 2.1.1) and named
-  return pandoc.Div({ tbl }, { class = "table-scroll", tabindex = "0", role = "region", ["aria-label"] = name })
+  -- attributes as a list of pairs: a Lua table's keys come out in a different order on every run,
+  -- and a page must be the same bytes each time it is built from the same notebook
+  local attributes = { { "tabindex", "0" }, { "role", "region" }, { "aria-label", name } }
+  return pandoc.Div({ tbl }, pandoc.Attr("", { "table-scroll" }, attributes))
 end
 
 -- Document: title and heading order -------------------------------------------------
