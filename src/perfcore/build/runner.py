@@ -198,8 +198,20 @@ class Shard:
 
     @property
     def first(self) -> bool:
-        """The shard that also writes the month-level files (DWP's CSV and electronic returns)."""
+        """The shard that also writes the month's files that belong to no page (DWP's CSV)."""
         return self.index == 1
+
+    def councils_for_dwp(self, planned: list[Job], selected: list[Job], period: str, members: set[str]) -> set[str]:
+        """The councils whose DWP return for ``period`` this shard writes: those whose report for DWP it
+        builds, and (the first shard) those whose report no shard builds in this run (``--report``)."""
+
+        def councils(jobs: list[Job]) -> set[str]:
+            return {j.parameters["council"] for j in jobs if j.report.for_dwp and j.context.period == period}
+
+        mine = councils(selected)
+        if self.first:
+            mine |= members - councils(planned)
+        return mine
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
@@ -286,14 +298,22 @@ def build(
                 jobs += plan(
                     month, config, root=root, reports_dir=reports_dir, site=site, only=only, users=users_file, code=code
                 )
-            if shard is not None:
-                jobs = shard.select(jobs)
+            planned, jobs = jobs, shard.select(jobs) if shard is not None else jobs
             outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress)
             pages = [o.page for o in outcomes if o.page is not None]
-            if shard is None or shard.first:
-                for month in months:
+            for month in months:
+                if shard is None:
                     write_dwp_return(month, site)
                     write_dwp_returns(month, site)
+                    continue
+                if shard.first:  # the month's CSV: figures only, no page
+                    write_dwp_return(month, site)
+                # a council's return carries its report's PDF: the shard that built that page writes it
+                write_dwp_returns(
+                    month,
+                    site,
+                    councils=shard.councils_for_dwp(planned, jobs, month.period, set(month.consortium.codes)),
+                )
             build_site(pages, config, site)
     finally:
         files.remove_leftovers(site, STAGING)  # what workers ended mid-page left in staging
@@ -339,10 +359,11 @@ def merge_shards(shards: list[Path], site: Path, config: SiteConfig) -> list[Pat
     from perfcore.render import build_site
     from perfcore.render.context import MANIFEST
 
-    copied = []
-    for folder in shards:
+    for folder in shards:  # all checked before anything is copied
         if not any(folder.glob(f"*/**/*_files/{MANIFEST}")):
             raise BuildError(f"{folder}: no built pages here; is it a shard's site folder (perfcore build --shard)?")
+    copied = []
+    for folder in shards:
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(folder)
             if path.is_file() and not any(part.startswith(".") for part in relative.parts):
@@ -931,11 +952,37 @@ def _thaw(job: Job) -> None:
 # -- DWP electronic return --------------------------------------------------------------------------------
 
 
-def write_dwp_returns(data: ReportData, site: Path) -> None:
-    """dwp/<period>/returns/: each member's electronic return (XML, PDF, manifest), incomplete months marked."""
+def write_dwp_returns(data: ReportData, site: Path, councils: set[str] | None = None) -> None:
+    """dwp/<period>/returns/: each member's electronic return (XML, PDF, manifest), incomplete months marked.
+
+    ``councils``: only these members' returns (a shard writes those whose report pages it built)."""
     from perfcore.dwp.returns import write_site_returns
 
-    write_site_returns(data, site)
+    if councils is None:
+        write_site_returns(data, site)
+        return
+    if not councils:
+        return
+    from perfcore import warehouse
+    from perfcore.dwp.returns import write_returns
+    from perfcore.render.site import RETURNS_DIR
+
+    con = warehouse.connect(data.warehouse, read_only=True)
+    try:  # as write_site_returns does, for these members only
+        write_returns(
+            con,
+            data.consortium,
+            data.framework,
+            [c for c in data.consortium.members if c.code in councils],
+            data.period,
+            site=site,
+            out=site / "dwp" / data.period / RETURNS_DIR,
+            allow_incomplete=True,
+            keep_unchanged=True,
+            table=data.table,
+        )
+    finally:
+        con.close()
 
 
 def write_dwp_return(data: ReportData, site: Path) -> Path:
