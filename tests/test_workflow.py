@@ -120,9 +120,11 @@ def test_runs_monthly_on_a_schedule_and_by_hand(workflow: dict[str, Any]) -> Non
 
 
 def test_uses_python_311(workflow: dict[str, Any]) -> None:
-    (setup,) = uses(workflow, "actions/setup-python")
-    assert setup["with"]["python-version"] == "3.11"  # a string: unquoted, YAML would read 3.10 as 3.1
-    assert setup["with"]["cache"] == "pip"
+    setups = uses(workflow, "actions/setup-python")
+    assert setups
+    for setup in setups:  # one per job that runs perfcore
+        assert setup["with"]["python-version"] == "3.11"  # a string: unquoted, YAML would read 3.10 as 3.1
+        assert setup["with"]["cache"] == "pip"
     assert any(s.strip() == "python -m pip install -c requirements.lock ." for s in scripts(workflow))
 
 
@@ -158,7 +160,8 @@ def test_every_perfcore_command_exists(workflow: dict[str, Any]) -> None:
 
 def test_builds_the_period_and_uploads_the_site(workflow: dict[str, Any]) -> None:
     builds = [c for c in perfcore_commands(workflow) if c[0] == "build"]
-    assert builds and all("--period" in c and "--out" not in c for c in builds)
+    assert builds and all("--out" not in c for c in builds)
+    assert all("--period" in c for c in builds if "--merge" not in c)
     # perfcore build writes the site to _quarto.yml's output-dir: that is what must be uploaded
     site = load_site_config(ROOT).output_dir.relative_to(ROOT).as_posix()
     assert site == "reports/site"
@@ -182,9 +185,26 @@ def test_never_deploys_to_github_pages(workflow: dict[str, Any]) -> None:
     assert any(s.get("name", "").startswith("Deploy") and "rsync" in s.get("run", "") for s in steps(workflow))
 
 
+def test_shards_cover_the_month_and_are_merged(workflow: dict[str, Any]) -> None:
+    """The build matrix's shards are 1..SHARDS, each builds K/SHARDS, and publishing merges them all."""
+    build = workflow["jobs"]["build"]
+    shards = build["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, int(build["env"]["SHARDS"]) + 1))
+    assert build["env"]["SHARD"] == "${{ matrix.shard }}"
+    builds = [c for c in perfcore_commands(workflow) if c[0] == "build"]
+    assert ["build", "--period", "$PERIOD", "--shard", "$SHARD/$SHARDS"] in builds
+    publish = workflow["jobs"]["publish"]
+    assert set(publish["needs"]) >= {"build"}  # only when every shard built without a failed page
+    (download,) = uses(workflow, "actions/download-artifact")
+    (upload,) = uses(workflow, "actions/upload-artifact")
+    assert download["with"]["pattern"].rstrip("*") in upload["with"]["name"]  # it fetches every shard's part
+    merge = [c for c in builds if "--merge" in c]
+    assert merge == [["build", "--merge", "shards/site-*"]] and download["with"]["path"] == "shards"
+
+
 def test_warehouse_comes_from_durable_storage(workflow: dict[str, Any]) -> None:
-    (job,) = workflow["jobs"].values()
-    assert job["env"]["REMOTE_WAREHOUSE"] == "${{ vars.PERFCORE_WAREHOUSE }}"
+    for job in workflow["jobs"].values():
+        assert job["env"]["REMOTE_WAREHOUSE"] == "${{ vars.PERFCORE_WAREHOUSE }}"
     restore = [s for s in steps(workflow) if s.get("name", "").startswith("Restore the warehouse")]
     assert restore and "$REMOTE_WAREHOUSE" in restore[0]["run"]
     assert not uses(workflow, "actions/cache")  # evicted after a week unused: never durable for a monthly run
