@@ -8,7 +8,7 @@ For the planned council-report Job of the latest complete month it measures, in 
 
 1. the page as a build worker makes it: ``runner.execute`` (papermill through its API, a fresh
    kernel) and ``render_page`` (HTML + PDF), each wall-clock;
-2. a kernel's start-up alone (``jupyter_client.start_new_kernel`` until ready) and its shutdown;
+2. a kernel's start-up and shutdown alone: papermill on a notebook with one empty cell;
 3. the notebook's code run in-process in an IPython shell, cold (first run in a fresh process:
    pays every import and vl-convert's JavaScript start-up) then warm (second run, profiled with
    cProfile): the warm profile is split into report.load, the other warehouse queries (DuckDB
@@ -190,18 +190,19 @@ def main(argv: list[str] | None = None) -> int:
             lambda: render_page(job.executed, out_html=out_html, out_pdf=None, context=job.context, config=config)
         )
 
-        # 2. a kernel alone
-        from jupyter_client.manager import start_new_kernel
+        # 2. a kernel alone: papermill on a notebook with one empty cell (start, shutdown, papermill's own work)
+        import nbformat
+        import papermill
 
-        numbers["kernel_start_s"], (manager, client) = timed(lambda: start_new_kernel(kernel_name="python3"))
-        imports = "from perfcore import periods\nfrom perfcore.reporting import charts, report, display"
-        numbers["kernel_first_imports_s"], _ = timed(lambda: client.execute_interactive(imports, timeout=120))
-        client.stop_channels()
-        numbers["kernel_shutdown_s"], _ = timed(lambda: manager.shutdown_kernel(now=False))
+        empty = folder / "empty.ipynb"
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")]), empty)
+        numbers["empty_notebook_s"], _ = timed(
+            lambda: papermill.execute_notebook(
+                str(empty), str(folder / "empty-out.ipynb"), kernel_name="python3", progress_bar=False
+            )
+        )
 
         # per cell, in the real kernel (papermill records each cell's wall time)
-        import nbformat
-
         executed = nbformat.read(job.executed, as_version=4)
         numbers["kernel_cells_s"] = sum(
             (c.metadata.get("papermill", {}).get("duration") or 0.0) for c in executed.cells if c.cell_type == "code"
@@ -249,8 +250,12 @@ def markdown(n: dict[str, Any]) -> str:
         ("papermill execute: fresh kernel, whole notebook", n["papermill_execute_s"], None, ""),
         ("· the notebook's cells in the kernel (papermill's per-cell times)", n["kernel_cells_s"], None, ""),
         ("· everything else: kernel start and shutdown, papermill, nbformat", overhead, None, ""),
-        ("· · of which kernel start until ready (`start_new_kernel`)", n["kernel_start_s"], None, "measured alone"),
-        ("· · of which kernel shutdown", n["kernel_shutdown_s"], None, "measured alone"),
+        (
+            "· · papermill on a one-empty-cell notebook",
+            n["empty_notebook_s"],
+            None,
+            "kernel start + shutdown + papermill, measured alone",
+        ),
         ("render HTML + PDF (`render_page`)", n["render_html_pdf_s"], None, ""),
         ("· HTML only", n["render_html_only_s"], None, "the PDF costs the difference"),
         ("· pandoc (subprocesses, profiled)", r["pandoc_s"], None, f"{r['pandoc_runs']} runs"),
