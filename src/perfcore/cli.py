@@ -19,7 +19,7 @@ from perfcore.dwp.commands import COMMANDS as DWP_COMMANDS
 from perfcore.exceptions import PerfcoreError
 from perfcore.intake.validate import COMMANDS as VALIDATE_COMMANDS
 from perfcore.mail.commands import COMMANDS as MAIL_COMMANDS
-from perfcore.terminal import guarded_output, safe
+from perfcore.terminal import guarded_output, safe, table_lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,14 +98,7 @@ def _connect(args, read_only: bool = False):
 
 
 def _print_table(rows: list[dict], columns: list[str]) -> None:
-    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) if rows else len(c) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
-    for row in rows:
-        print("  ".join(_cell(row.get(c)).ljust(widths[c]) for c in columns).rstrip())
-
-
-def _cell(value) -> str:
-    return "" if value is None else safe(str(value))  # one line per row, whatever a value holds
+    print("\n".join(table_lines(rows, columns)))
 
 
 # -- commands ------------------------------------------------------------------------------------

@@ -82,3 +82,10 @@ def guarded_output() -> Iterator[None]:
         yield
     finally:
         sys.stdout, sys.stderr = stdout, stderr
+
+
+def table_lines(rows: list[dict], columns: list[str]) -> list[str]:
+    """A plain-text table: a header and one line per row, every cell through ``safe`` (one line whatever it holds)."""
+    cells = [["" if row.get(c) is None else safe(str(row.get(c))) for c in columns] for row in rows]
+    widths = [max([len(c), *(len(line[i]) for line in cells)]) for i, c in enumerate(columns)]
+    return ["  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in [columns, *cells]]

@@ -16,7 +16,7 @@ from perfcore import settings
 from perfcore.access import audit, nginx, serve
 from perfcore.access import users as users_file
 from perfcore.exceptions import AccessError
-from perfcore.terminal import safe
+from perfcore.terminal import safe, table_lines
 
 
 def _consortium(args):
@@ -263,11 +263,7 @@ def cmd_access_log(args) -> int:
 
 
 def _print_rows(rows: list[dict], columns: list[str]) -> None:
-    cells = [[safe(str(r.get(c, ""))) for c in columns] for r in rows]
-    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
-    for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    print("\n".join(table_lines(rows, columns)))
 
 
 COMMANDS = (

@@ -958,31 +958,8 @@ def write_dwp_returns(data: ReportData, site: Path, councils: set[str] | None = 
     ``councils``: only these members' returns (a shard writes those whose report pages it built)."""
     from perfcore.dwp.returns import write_site_returns
 
-    if councils is None:
-        write_site_returns(data, site)
-        return
-    if not councils:
-        return
-    from perfcore import warehouse
-    from perfcore.dwp.returns import write_returns
-    from perfcore.render.site import RETURNS_DIR
-
-    con = warehouse.connect(data.warehouse, read_only=True)
-    try:  # as write_site_returns does, for these members only
-        write_returns(
-            con,
-            data.consortium,
-            data.framework,
-            [c for c in data.consortium.members if c.code in councils],
-            data.period,
-            site=site,
-            out=site / "dwp" / data.period / RETURNS_DIR,
-            allow_incomplete=True,
-            keep_unchanged=True,
-            table=data.table,
-        )
-    finally:
-        con.close()
+    if councils is None or councils:
+        write_site_returns(data, site, councils)
 
 
 def write_dwp_return(data: ReportData, site: Path) -> Path:

@@ -447,12 +447,13 @@ def write_returns(
     return outcomes
 
 
-def write_site_returns(data, site: Path) -> list[Outcome]:
+def write_site_returns(data, site: Path, councils: set[str] | None = None) -> list[Outcome]:
     """The build's step: every member's return for the month into ``dwp/<period>/returns/``.
 
     The site writes a month with data missing too, marked incomplete (``complete="false"`` and the
     list, in the XML and the manifest): DWP sees what is in and what is not. A council whose report PDF
-    is not on the site (its page never built) gets no return there."""
+    is not on the site (its page never built) gets no return there. ``councils``: only these members
+    (a shard writes the returns of the councils whose report pages it built)."""
     from perfcore import warehouse
     from perfcore.render.site import RETURNS_DIR
 
@@ -462,7 +463,7 @@ def write_site_returns(data, site: Path) -> list[Outcome]:
             con,
             data.consortium,
             data.framework,
-            list(data.consortium.members),
+            [c for c in data.consortium.members if councils is None or c.code in councils],
             data.period,
             site=site,
             out=site / "dwp" / data.period / RETURNS_DIR,
