@@ -295,6 +295,7 @@ def test_bad_arguments_are_refused(tmp_path, consortium, options):
     assert issubclass(ConfigError, PerfcoreError)
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_every_extract_is_valid_against_the_schema(full, checked):
     assert checked[1] == []
     assert len(full.extract_files) == 10 * 24 + 1
@@ -312,6 +313,7 @@ def test_names_are_escaped(tmp_path, consortium):
 # --------------------------------------------------------------------------- realism
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_volumes_are_realistic(full, chosen):
     for council in full.councils:
         months = series(chosen, council.code, full.periods)
@@ -332,6 +334,7 @@ def test_volumes_are_realistic(full, chosen):
     assert 25e6 < sum(f.expenditure for f in borders) < 45e6  # about £30m a year
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_processing_times_are_realistic(full, chosen):
     usual = [f for f in chosen.values() if not (f.code == "S12000019" and f.period >= "2026-07")]
     claims = np.array([f.claims_avg for f in usual])
@@ -361,6 +364,7 @@ def _fytd(chosen, code: str, year_start: str) -> list[Facts]:
     return [chosen[(code, p)] for p in P.span(year_start, P.shift(year_start, 11))]
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_overpayments_straddle_the_subsidy_thresholds_and_are_mostly_recovered(full, chosen):
     la_pct, recovery_pct = [], []
     for council in full.councils:
@@ -373,6 +377,7 @@ def test_overpayments_straddle_the_subsidy_thresholds_and_are_mostly_recovered(f
     assert 55 < min(recovery_pct) and max(recovery_pct) < 90
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_manual_returns_are_realistic(full, chosen):
     bad = {(e.file, e.measure) for e in full.stories["manual_errors"]}
     for path in full.manual_files:
@@ -392,6 +397,7 @@ def test_manual_returns_are_realistic(full, chosen):
 # --------------------------------------------------------------------------- records and planted errors
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_only_the_planted_records_break_record_level_rules(full, facts):
     found = {RecordError(name, ref, rule) for name, fact in facts.items() for ref, rule in fact.violations}
     planted = full.stories["record_errors"]
@@ -402,6 +408,7 @@ def test_only_the_planted_records_break_record_level_rules(full, facts):
     assert len(files) >= 5 and len({f.split("-")[0] for f in files}) >= 5  # spread over councils
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_manual_errors_break_their_rule_on_the_line_recorded(full):
     errors = full.stories["manual_errors"]
     assert {e.rule for e in errors} == set(MANUAL_RULES)
@@ -432,6 +439,7 @@ def test_small_runs_still_plant_every_rule(tmp_path, consortium):
 # --------------------------------------------------------------------------- stories
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_midlothian_new_claims_deteriorate_over_the_last_four_months(full, chosen):
     story = full.stories["deterioration"]
     assert story["council"] == "S12000019" and story["periods"] == list(full.periods[-4:])
@@ -443,6 +451,7 @@ def test_midlothian_new_claims_deteriorate_over_the_last_four_months(full, chose
     assert last_four[-1] > 30 and last_four[-1] > before.mean() + 4 * before.std()  # beyond SPC limits
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_east_renfrewshire_change_days_drop_from_the_initiative_start(full, chosen):
     story = full.stories["initiative"]
     start = story["start"]
@@ -460,6 +469,7 @@ def test_east_renfrewshire_change_days_drop_from_the_initiative_start(full, chos
     assert drop("S12000011") - np.mean(others) == pytest.approx(shift, abs=0.8)
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_initiative_start_agrees_with_initiatives_yaml(full):
     raw = yaml.safe_load((PARAMETERS / "initiatives.yaml").read_text(encoding="utf-8"))
     entry = next(e for e in raw["initiatives"] if e["council"] == "S12000011")
@@ -497,6 +507,7 @@ def _standardised(values: list[float]) -> np.ndarray:
     return (array - array.mean()) / array.std()
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_backlog_leads_processing_time_by_a_month(full, chosen):
     lead, lagged, same = [], [], []
     for council in full.councils:
@@ -513,6 +524,7 @@ def test_backlog_leads_processing_time_by_a_month(full, chosen):
     assert set(full.stories["backlog"]["latent"]) == {c.code for c in full.councils}
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_resubmission_seq2_corrects_seq1(full, facts):
     story = full.stories["resubmission"]
     first, second = story["files"]
@@ -529,6 +541,7 @@ def test_resubmission_seq2_corrects_seq1(full, facts):
 # --------------------------------------------------------------------------- scale runs
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_27_councils_with_extra_councils_and_a_consortium_that_accepts_them(tmp_path, consortium):
     summary = write_demo_data(tmp_path / "out", consortium=consortium, councils=27, months=1, today=TODAY)
     codes = [c.code for c in summary.councils]
@@ -549,6 +562,7 @@ def test_27_councils_with_extra_councils_and_a_consortium_that_accepts_them(tmp_
 # --------------------------------------------------------------------------- the contract with ingestion
 
 
+@pytest.mark.slow  # writes (and some ingest) the whole two-year demo: the demo warehouse end to end
 def test_ingestion_accepts_every_file_and_reports_exactly_the_planted_errors(tmp_path, consortium):
     from perfcore import warehouse
     from perfcore.intake.ingest import ingest_paths, rejections
