@@ -146,3 +146,25 @@ def test_demo_users_one_per_role_with_fresh_passwords(users_yaml, monkeypatch):
     assert all(a.password != b.password for a, b in zip(first, second))  # a printed password never lasts
     again = users_file.load(users_yaml, codes)
     assert len(again.users) == 4 and again.get("real.person") == stored.get("real.person")
+
+
+def test_a_tls_deployment_on_443_redirects_plain_http():
+    from pathlib import Path as P
+
+    from perfcore.access import nginx
+
+    options = nginx.ServerOptions(
+        site=P("/srv/site"),
+        runtime=P("/run/perfcore"),
+        password_file=P("/etc/p"),
+        host="0.0.0.0",
+        port=443,
+        server_name="hb.example.gov.uk",
+        tls_certificate=P("/etc/ssl/hb.pem"),
+        tls_key=P("/etc/ssl/hb.key"),
+    )
+    config = nginx.render(options, (), {})
+    assert "listen 0.0.0.0:443 ssl;" in config and "Strict-Transport-Security" in config
+    assert "listen 0.0.0.0:80;" in config and "return 301 https://$host$request_uri;" in config
+    plain = nginx.render(nginx.ServerOptions(site=P("/s"), runtime=P("/r"), password_file=P("/p")), (), {})
+    assert "return 301" not in plain and "Strict-Transport-Security" not in plain

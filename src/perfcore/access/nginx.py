@@ -182,8 +182,14 @@ def _me_json(grant: Grant) -> str:
 
 def _server(options: ServerOptions) -> str:
     blocks = [_site_server(options)]
-    if options.tls and options.port != 80:
-        pass
+    if options.tls and options.port == 443:  # the usual deployment: plain HTTP only ever redirects
+        blocks.append(
+            "server {\n"
+            f"    listen {options.host}:80;\n"
+            f"    server_name {options.server_name};\n"
+            "    return 301 https://$host$request_uri;\n"
+            "}\n"
+        )
     return "\n".join(blocks)
 
 
