@@ -792,7 +792,24 @@ def execute(job: Job, root: Path) -> str | None:
         output.unlink(missing_ok=True)
 
 
+# jupyter_client picks the kernel's ports free, closes them, and the kernel binds them a moment later: two
+# workers starting kernels at once can pick the same port, and the loser dies before it says hello. No cell
+# has run then, so starting it again is safe; a notebook's own failure is never retried.
+KERNEL_START_ATTEMPTS = 3
+_KERNEL_DID_NOT_START = "Kernel died before replying to kernel_info"
+
+
 def _papermill(job: Job, root: Path, output: Path) -> str | None:
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        error = _papermill_once(job, root, output)
+        if error is None or _KERNEL_DID_NOT_START not in error or attempt == KERNEL_START_ATTEMPTS:
+            return error
+        print(f"kernel for {job.label} did not start (attempt {attempt}); starting it again", file=sys.stderr)
+        time.sleep(0.2 * attempt)
+    return error
+
+
+def _papermill_once(job: Job, root: Path, output: Path) -> str | None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
