@@ -128,6 +128,19 @@ SEQUENCE_RULE = Rule(
     _always,
 )
 
+
+def _csv_file_rules(header: str, kind: str) -> tuple[Rule, ...]:
+    """The file-level rules both CSV returns share (they are read by the same code in ``intake.manual``)."""
+    return (
+        Rule("file.encoding", "file", "UTF-8 text", _reason("not UTF-8")),
+        Rule("file.limits", "file", "at most 4 MiB and 50,000 rows", _reason("at most 4 MiB", "more than")),
+        Rule("file.header", "file", f"the header is {header}", _field("header")),
+        Rule("file.rows", "file", "at least one row after the header", _reason("no rows after the header")),
+        Rule("file.quotes", "file", "every quoted field is closed", _reason("never closed")),
+        Rule("file.other", "file", f"the file can be read as {kind}", _always),
+    )
+
+
 RULES: dict[str, tuple[Rule, ...]] = {
     "extract": (
         Rule(
@@ -152,12 +165,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         Rule("record.other", "record", "any other record rule", _always),
     ),
     "manual": (
-        Rule("file.encoding", "file", "UTF-8 text", _reason("not UTF-8")),
-        Rule("file.limits", "file", "at most 4 MiB and 50,000 rows", _reason("at most 4 MiB", "more than")),
-        Rule("file.header", "file", "the header is authority,period,measure,value", _field("header")),
-        Rule("file.rows", "file", "at least one row after the header", _reason("no rows after the header")),
-        Rule("file.quotes", "file", "every quoted field is closed", _reason("never closed")),
-        Rule("file.other", "file", "the file can be read as a manual return", _always),
+        *_csv_file_rules("authority,period,measure,value", "a manual return"),
         Rule("row.shape", "record", "four fields, quotes well placed", _field("row")),
         Rule("row.length", "record", "each field at most 100 characters", _reason("a field may be at most")),
         Rule("row.authority", "record", "authority is a member's GSS code", _field("authority")),
@@ -179,17 +187,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         Rule("row.other", "record", "any other row rule", _always),
     ),
     "commentary": (
-        Rule("file.encoding", "file", "UTF-8 text", _reason("not UTF-8")),
-        Rule("file.limits", "file", "at most 4 MiB and 50,000 rows", _reason("at most 4 MiB", "more than")),
-        Rule(
-            "file.header",
-            "file",
-            "the header is authority,period,indicator,commentary,action,owner,due",
-            _field("header"),
-        ),
-        Rule("file.rows", "file", "at least one row after the header", _reason("no rows after the header")),
-        Rule("file.quotes", "file", "every quoted field is closed", _reason("never closed")),
-        Rule("file.other", "file", "the file can be read as a commentary return", _always),
+        *_csv_file_rules("authority,period,indicator,commentary,action,owner,due", "a commentary return"),
         Rule("row.shape", "record", "seven fields, quotes well placed", _field("row")),
         Rule("row.authority", "record", "authority is a member's GSS code", _field("authority")),
         Rule("row.period", "record", "period is YYYY-MM from 2000-01 to this month", _field("period")),
