@@ -65,9 +65,6 @@ def local_options(
     worker = None
     if os.geteuid() == 0:
         worker = " ".join(WORKER_USER)
-        runtime.mkdir(parents=True, exist_ok=True)
-        for folder in (site, runtime):  # the site's files and the password file are read by the workers
-            _check_readable_by_worker(folder)
     return nginx.ServerOptions(
         site=site.resolve(),
         runtime=runtime.resolve(),
@@ -96,6 +93,10 @@ def prepare(options: nginx.ServerOptions) -> None:
     for folder in (options.runtime, options.logs, options.runtime / "tmp"):
         folder.mkdir(parents=True, exist_ok=True)
     if options.worker_user and os.geteuid() == 0:
+        # Serving here: the workers read the site and the password file. (Writing a configuration to
+        # deploy elsewhere, --print-config, checks nothing on this machine.)
+        for folder in (options.site, options.runtime):
+            _check_readable_by_worker(folder)
         uid = pwd.getpwnam(options.worker_user.split()[0]).pw_uid
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             path = options.runtime / "tmp" / kind
