@@ -455,29 +455,3 @@ def test_a_provisional_month_is_marked_on_its_pages(project: Path):
 
     pdf = project / "reports" / "site" / "consortium" / "2026-10" / "consortium-2026-10-benchmarks.pdf"
     assert "Provisional" in PdfReader(pdf).pages[0].extract_text()  # the PDF's cover says so too
-
-
-def test_a_kernel_that_did_not_start_is_started_again_but_a_failing_notebook_is_not(monkeypatch, tmp_path):
-    """Two workers can be handed the same free port for their kernels; the loser dies before any cell runs
-    (seen in CI: 'Address already in use', then 'Kernel died before replying to kernel_info')."""
-    from perfcore.build import runner
-
-    answers = iter(["RuntimeError: Kernel died before replying to kernel_info", None])
-    calls = []
-    monkeypatch.setattr(runner, "_papermill_once", lambda job, root, out: calls.append(job) or next(answers))
-    monkeypatch.setattr(runner.time, "sleep", lambda seconds: None)
-    job = type("J", (), {"label": "councils/x/2026-10/report.html"})()
-    assert runner._papermill(job, tmp_path, tmp_path / "out.ipynb") is None and len(calls) == 2
-    calls.clear()
-    monkeypatch.setattr(
-        runner, "_papermill_once", lambda job, root, out: calls.append(job) or "ValueError: bad (cell 3)"
-    )
-    assert runner._papermill(job, tmp_path, tmp_path / "out.ipynb") == "ValueError: bad (cell 3)" and len(calls) == 1
-    calls.clear()
-    monkeypatch.setattr(
-        runner,
-        "_papermill_once",
-        lambda job, root, out: calls.append(job) or "RuntimeError: Kernel died before replying to kernel_info",
-    )
-    assert "Kernel died" in runner._papermill(job, tmp_path, tmp_path / "out.ipynb")
-    assert len(calls) == runner.KERNEL_START_ATTEMPTS

@@ -792,45 +792,27 @@ def execute(job: Job, root: Path) -> str | None:
         output.unlink(missing_ok=True)
 
 
-# jupyter_client picks the kernel's ports free, closes them, and the kernel binds them a moment later: two
-# workers starting kernels at once can pick the same port, and the loser dies before it says hello. No cell
-# has run then, so starting it again is safe; a notebook's own failure is never retried.
-KERNEL_START_ATTEMPTS = 3
-_KERNEL_DID_NOT_START = "Kernel died before replying to kernel_info"
-
-
 def _papermill(job: Job, root: Path, output: Path) -> str | None:
-    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-        error = _papermill_once(job, root, output)
-        if error is None or _KERNEL_DID_NOT_START not in error or attempt == KERNEL_START_ATTEMPTS:
-            return error
-        print(f"kernel for {job.label} did not start (attempt {attempt}); starting it again", file=sys.stderr)
-        time.sleep(0.2 * attempt)
-    return error
-
-
-def _papermill_once(job: Job, root: Path, output: Path) -> str | None:
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+    """Execute the notebook in this worker's warm kernel (``build.kernels``); errors are returned, not raised."""
+    from perfcore.build import kernels
 
     try:
-        papermill.execute_notebook(
-            str(root / "notebooks" / job.report.notebook),
-            str(output),
-            parameters=job.parameters,
-            kernel_name="python3",
-            cwd=str(root),
-            progress_bar=False,
-            log_output=False,
-            request_save_on_cell_execute=False,
+        return kernels.run_notebook(
+            root / "notebooks" / job.report.notebook,
+            output,
+            job.parameters,
+            cwd=root,
+            log=_executed_root(job) / "kernels.log",
         )
-    except PapermillExecutionError as exc:
-        return f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
-    except Exception as exc:  # kernel died, notebook missing, ...: reported, not raised
+    except Exception as exc:
         if files.is_disk_full(exc):
             raise files.storage_full(job.executed, exc) from exc
-        return f"{type(exc).__name__}: {exc}"
-    return None
+        raise
+
+
+def _executed_root(job: Job) -> Path:
+    """reports/executed: the executed notebook's path less the page's own path within the site."""
+    return job.executed.parents[len(job.context.page_path.parts) - 1]
 
 
 @contextlib.contextmanager

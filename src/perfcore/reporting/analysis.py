@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from perfcore import periods
-from perfcore.reporting.data import NotYet, ReportData, months_with_data
+from perfcore.reporting.data import NotYet, ReportData, memoised, months_with_data
 from perfcore.reporting.wording import months_count
 
 if TYPE_CHECKING:
@@ -39,12 +39,17 @@ def ranks(data: ReportData, indicator_ids: list[str] | None = None, period: str 
 
 def alerts(data: ReportData, area: str | None = None) -> list:
     """Alerts as at the report's month, worst first; for one area, or all (members and consortium)."""
-    # the function by its module: once perfcore.analytics.alerts is imported anywhere (a test does),
-    # the package attribute ``analytics.alerts`` is that submodule, not the function
+    return [a for a in _all_alerts(data) if area is None or a.area == area]
+
+
+@memoised
+def _all_alerts(data: ReportData) -> tuple:
+    """Every area's alerts: computed once per month in a build's kernel, whichever page asks first."""
     from perfcore.analytics.alerts import alerts as find_alerts
 
-    items = find_alerts(data.table, data.framework, data.consortium.codes, data.period, analytics_settings(data))
-    return [a for a in items if area is None or a.area == area]
+    # the function by its module: once perfcore.analytics.alerts is imported anywhere (a test does),
+    # the package attribute ``analytics.alerts`` is that submodule, not the function
+    return tuple(find_alerts(data.table, data.framework, data.consortium.codes, data.period, analytics_settings(data)))
 
 
 def alert_rules_sentence(data: ReportData) -> str:

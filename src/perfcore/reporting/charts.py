@@ -61,6 +61,19 @@ class Figure:
     notice: str | None = None
 
 
+def _altair():
+    """Altair, without its validation of every object as it is made (``DEBUG_MODE``).
+
+    Why: a build draws hundreds of charts from these few builders, and validating each piece at
+    construction cost about a third of a page's chart time. The finished spec of every builder is
+    validated against the Vega-Lite schema by the tests (``to_dict`` in tests/test_reporting_charts.py),
+    so a builder that made an invalid chart fails there, not in a build."""
+    import altair as alt
+
+    alt.utils.schemapi.disable_debug_mode()
+    return alt
+
+
 def show_figure(figure: Figure) -> None:
     from perfcore.reporting import display
 
@@ -121,7 +134,7 @@ def trend(
 
     ``frame``: period, value, consortium. ``markers``: (period, label) for initiatives.
     """
-    import altair as alt
+    alt = _altair()
     import pandas as pd
 
     data = frame.copy()
@@ -251,7 +264,7 @@ def league(
     beyond that the best and last ``LEAGUE_ENDS`` and the highlighted council
     do, the title says so, and the data table still lists every member.
     """
-    import altair as alt
+    alt = _altair()
     import pandas as pd
 
     data = frame.dropna(subset=["value"]).copy()
@@ -340,7 +353,7 @@ def league(
 
 def work_on_hand(frame: pd.DataFrame, area_name: str, period: str, id: str | None = None) -> Figure:
     """Stacked bars of work on hand by age band and kind."""
-    import altair as alt
+    alt = _altair()
 
     long = frame.melt(id_vars=["Age"], var_name="Kind", value_name="Items")
     title = f"Work on hand by age, end of {periods.label(period)}"
@@ -390,7 +403,7 @@ def spc(
 
     ``frame`` from ``SpcChart.frame()``.
     """
-    import altair as alt
+    alt = _altair()
     import pandas as pd
 
     title = f"{indicator.short}: {area_name}, process control chart"
@@ -497,7 +510,7 @@ def funnel(
     point (or a line up or down), wherever it overlaps no name already placed;
     a name with no free place is left off. The data table lists every council.
     """
-    import altair as alt
+    alt = _altair()
     import numpy as np
     import pandas as pd
 
@@ -699,7 +712,7 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
 
 def correlation_matrix(matrix: pd.DataFrame, labels: dict[str, str], lag: int, id: str | None = None) -> Figure:
     """Heatmap of within-council correlations (leader this month, follower ``lag`` months later)."""
-    import altair as alt
+    alt = _altair()
 
     title = f"How indicators move together, {lag} month(s) apart"
     if isinstance(matrix, NotYet):
@@ -755,7 +768,7 @@ def impact(
     id: str | None = None,
 ) -> Figure:
     """The council's series before and after an initiative's start, beside its peers' average."""
-    import altair as alt
+    alt = _altair()
     import pandas as pd
 
     data = series.copy()

@@ -4,13 +4,26 @@ Every other reporting module takes the frozen ``ReportData`` this returns. The
 indicator table is computed once in ``load``; the SQL reads of what was
 submitted and rejected are here too, so the reporting layer talks to the
 warehouse in one module, read-only.
+
+A process that makes many pages (a build's warm kernel, ``build.kernels``)
+computes each thing once: ``load`` keeps the indicator table of a warehouse
+file and parameters folder for as long as neither changes (``stamp``: their
+files' identities, sizes and times), and ``memoised`` keeps what a function
+derives from one month of that table (the consortium's alerts, positions,
+initiative estimates), keyed by the same stamp and the month. Each page gets
+its own shallow copy of the table (pandas copies on write), so a page that
+changes its table changes nobody else's.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from perfcore import periods
 from perfcore.config.parameters import CONSORTIUM, Consortium, Framework
@@ -39,6 +52,7 @@ class ReportData:
     warehouse: Path
     parameters: Path
     status: Any = None  # indicators.MonthStatus of the period: is it complete, or provisional?
+    stamp: str = ""  # the warehouse and parameters files' identity (``stamp``): "" means never memoised
 
     @property
     def provisional(self) -> bool:
@@ -63,26 +77,83 @@ def load(
     """Everything a report needs, read once from the warehouse (read-only)."""
     from perfcore import settings
     from perfcore import warehouse as wh
-    from perfcore.config.parameters import load_consortium, load_framework, parameters_dir
+    from perfcore.config.parameters import parameters_dir
     from perfcore.warehouse import indicators
 
     params = parameters_dir(str(parameters) if parameters else None)
-    consortium = load_consortium(params)
-    framework = load_framework(params / "framework.yaml")
     database = wh.warehouse_path(warehouse)
-    con = wh.connect(database, read_only=True)
-    try:
-        table = indicators.compute(con, framework, consortium.codes)
-        counts = indicators.extracts_in(con, consortium)
-    finally:
-        con.close()
+    if not database.exists():
+        wh.connect(database, read_only=True)  # raises the one-line "no warehouse yet"
+    key = stamp(database, params)
+    consortium, framework, table, counts = _read(database, params, key)
     day = settings.today(today)
     if period:
         indicators.check_period(period)
     else:  # the latest complete month (periods.is_complete), not one early extract's month
         period = indicators.default_period(table, framework, counts, consortium, day) or periods.last_complete(day)
     status = indicators.month_status(period, counts, consortium, day)
-    return ReportData(consortium, framework, table, period, database, params, status)
+    return ReportData(consortium, framework, table.copy(deep=False), period, database, params, status, key)
+
+
+READS_KEPT = 2  # warehouse files (with their parameters) whose indicator tables a process keeps
+
+
+@functools.lru_cache(maxsize=READS_KEPT)
+def _read(database: Path, params: Path, key: str) -> tuple[Consortium, Framework, pd.DataFrame, dict[str, int]]:
+    """The parameters and the indicator table: computed once per ``key`` (``stamp``) in a process."""
+    from perfcore import warehouse as wh
+    from perfcore.config.parameters import load_consortium, load_framework
+    from perfcore.warehouse import indicators
+
+    consortium = load_consortium(params)
+    framework = load_framework(params / "framework.yaml")
+    con = wh.connect(database, read_only=True)
+    try:
+        table = indicators.compute(con, framework, consortium.codes)
+        counts = indicators.extracts_in(con, consortium)
+    finally:
+        con.close()
+    return consortium, framework, table, counts
+
+
+def stamp(database: Path, params: Path) -> str:
+    """What changes when the warehouse (or its write-ahead log) or any parameters file changes."""
+    parts = []
+    for path in (database, database.with_name(database.name + ".wal"), *sorted(params.glob("*.yaml"))):
+        try:
+            st = path.stat()
+        except OSError:
+            parts.append(f"{path}:-")
+            continue
+        parts.append(f"{path.resolve()}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts)
+
+
+T = TypeVar("T")
+MEMO_SIZE = 512  # results kept per process (a month of 400 councils' pages needs about 3 per council)
+_memo: OrderedDict[tuple, Any] = OrderedDict()
+
+
+def memoised(function: Callable[..., T]) -> Callable[..., T]:
+    """``function(data, *args)`` computed once per (warehouse and parameters stamp, month, args) in a process.
+
+    For functions of the month's data only (not of ``status``), whose results nobody changes: return
+    tuples and frozen values."""
+
+    @functools.wraps(function)
+    def remembered(data: ReportData, *args: Any) -> T:
+        if not data.stamp:
+            return function(data, *args)
+        key = (function.__module__, function.__qualname__, data.stamp, data.period, args)
+        if key in _memo:
+            _memo.move_to_end(key)
+            return _memo[key]
+        result = _memo[key] = function(data, *args)
+        while len(_memo) > MEMO_SIZE:
+            _memo.popitem(last=False)
+        return result
+
+    return remembered
 
 
 # -- figures from the indicator table ------------------------------------------------------------
@@ -142,11 +213,26 @@ def query(data: ReportData, sql: str, parameters: list) -> pd.DataFrame:
     """One read-only query of the report's warehouse (the build's snapshot)."""
     from perfcore import warehouse
 
+    if os.environ.get(KEEP_OPEN) and data.stamp:  # a build's kernel: the snapshot nobody else writes
+        return _open_read_only(data.warehouse, data.stamp).execute(sql, parameters).df()
     con = warehouse.connect(data.warehouse, read_only=True)
     try:
         return con.execute(sql, parameters).df()
     finally:
         con.close()
+
+
+# Set by the build for its warm kernels: they read the build's own snapshot of the warehouse, which no one
+# writes, so one connection serves every page. Elsewhere (an analyst's notebook) each read opens and closes
+# the warehouse, so an open notebook never holds the lock an ingest needs.
+KEEP_OPEN = "PERFCORE_KEEP_WAREHOUSE_OPEN"
+
+
+@functools.lru_cache(maxsize=1)
+def _open_read_only(database: Path, key: str):
+    from perfcore import warehouse
+
+    return warehouse.connect(database, read_only=True)
 
 
 def work_on_hand_items(data: ReportData, area: str, bands: tuple[tuple[int, int, str], ...]) -> pd.DataFrame:
