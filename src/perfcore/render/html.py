@@ -15,11 +15,12 @@ import html
 import posixpath
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from perfcore.config.site import HtmlFormat, NavLink
-from perfcore.render.pandoc import LUA_FILTER, TEMPLATES, run_pandoc
+from perfcore.render.pandoc import LUA_FILTER, READER_ARGS, TEMPLATES, run_pandoc
 
 _PARTS = re.compile(r"<!--perfcore:(title|toc|body)-->\n?")
 _SPACE = re.compile(r"\s+")
@@ -62,7 +63,9 @@ class Shell:
     council_slug: str | None = None  # lets the search remember the reader's council
 
 
-def markdown_to_html(markdown: str, *, fallback_title: str, options: HtmlFormat, what: str) -> HtmlParts:
+def markdown_to_html(
+    markdown: str, *, fallback_title: str, options: HtmlFormat, what: str, reader: Sequence[str] = READER_ARGS
+) -> HtmlParts:
     """Pandoc's HTML for a page's markdown, split into title, table of contents and body."""
     args = [
         "--template",
@@ -77,7 +80,7 @@ def markdown_to_html(markdown: str, *, fallback_title: str, options: HtmlFormat,
     ]
     if options.toc:
         args += ["--toc", f"--toc-depth={options.toc_depth}"]
-    result = run_pandoc(markdown, to="html5", args=args, what=what)
+    result = run_pandoc(markdown, to="html5", args=args, what=what, reader=reader)
     parts = _split(result.output)
     toc = parts.get("toc", "").strip()
     if toc.count("<li") < 2:  # a contents list of one heading is noise

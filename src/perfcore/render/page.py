@@ -14,6 +14,7 @@ from perfcore.exceptions import BuildError
 from perfcore.render.context import MANIFEST, PageContext, RenderedPage
 from perfcore.render.html import Crumb, Shell, markdown_to_html, page_text, relative, render_shell
 from perfcore.render.notebook import NotebookMarkdown, notebook_to_markdown, read_notebook
+from perfcore.render.pandoc import AST_READER, read_markdown
 from perfcore.render.pdf import compile_pdf, markdown_to_typst
 
 
@@ -41,10 +42,13 @@ def render_page(
 
     converted = notebook_to_markdown(read_notebook(executed_ipynb), assets_prefix=context.assets_path.name)
     assets = _write_assets(converted, out_html.parent / context.assets_path.name)
-    warnings = list(converted.warnings)
+    document = read_markdown(converted.markdown, what=what)  # read once, written as PDF and as HTML
+    warnings = list(converted.warnings) + list(document.warnings)
     if out_pdf is not None:
-        warnings += _write_pdf(converted.markdown, out_pdf, out_html.parent, context, config, published, what)
-    parts = markdown_to_html(converted.markdown, fallback_title=context.report_title, options=config.html, what=what)
+        warnings += _write_pdf(document.output, out_pdf, out_html.parent, context, config, published, what)
+    parts = markdown_to_html(
+        document.output, fallback_title=context.report_title, options=config.html, what=what, reader=AST_READER
+    )
     warnings += parts.warnings
     pdf_href = out_pdf.resolve().relative_to(site_dir.resolve()).as_posix() if out_pdf is not None else None
     shell = _page_shell(context, config, parts.title_html, parts.toc, parts.body, pdf_href, published)
@@ -97,7 +101,7 @@ def _write_assets(converted: NotebookMarkdown, folder: Path) -> tuple[Path, ...]
 
 
 def _write_pdf(
-    markdown: str,
+    document: str,
     out_pdf: Path,
     page_dir: Path,
     context: PageContext,
@@ -105,7 +109,9 @@ def _write_pdf(
     published: date,
     what: str,
 ) -> tuple[str, ...]:
-    typst_doc = markdown_to_typst(markdown, context=context, options=config.typst, published=published, what=what)
+    typst_doc = markdown_to_typst(
+        document, context=context, options=config.typst, published=published, what=what, reader=AST_READER
+    )
     pdf = compile_pdf(
         typst_doc.source, root=page_dir, standards=config.typst.pdf_standards, published=published, what=what
     )

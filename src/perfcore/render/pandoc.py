@@ -17,6 +17,14 @@ LUA_FILTER = TEMPLATES / "perfcore.lua"
 # both formats, so columns fit their content. (For the PDF, perfcore.lua then
 # gives columns of long text the remaining width, see Table there.)
 READER_ARGS = ("--from", "markdown", "--columns", "10000")
+# A page's markdown is read once into pandoc's document (``read_markdown``), then written twice (HTML, Typst)
+# from that: reading the markdown is most of a pandoc run's time, reading its JSON a small part.
+AST_READER = ("--from", "json")
+
+
+def read_markdown(markdown: str, *, what: str) -> PandocResult:
+    """The markdown as pandoc's JSON document, for ``run_pandoc(..., reader=AST_READER)``."""
+    return run_pandoc(markdown, to="json", what=what)
 
 
 @dataclass(frozen=True)

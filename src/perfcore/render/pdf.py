@@ -9,6 +9,7 @@ default: archival for DWP, accessible for readers).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from perfcore.config.site import TypstFormat
 from perfcore.exceptions import BuildError
 from perfcore.render.context import ANALYSTS, CONSORTIUM, DWP, PageContext
-from perfcore.render.pandoc import LUA_FILTER, TEMPLATES, run_pandoc
+from perfcore.render.pandoc import LUA_FILTER, READER_ARGS, TEMPLATES, run_pandoc
 
 _LENGTH = re.compile(r"^\d+(\.\d+)?(pt|mm|cm|in|em)$")
 _FONT = re.compile(r"^[\w .-]+$")
@@ -59,6 +60,7 @@ def markdown_to_typst(
     options: TypstFormat,
     published: date,
     what: str,
+    reader: Sequence[str] = READER_ARGS,
 ) -> TypstSource:
     """The Typst document for a page's markdown (the same markdown the HTML page is made from)."""
     _check(options)
@@ -99,7 +101,7 @@ def markdown_to_typst(
         args += ["-V", f"{key}={typst_string(value)}"]
     if options.toc:
         args.append("--toc")
-    result = run_pandoc(markdown, to="typst", args=args, what=what)
+    result = run_pandoc(markdown, to="typst", args=args, what=what, reader=reader)
     return TypstSource(result.output, result.warnings)
 
 
