@@ -19,7 +19,7 @@ LUA_FILTER = TEMPLATES / "perfcore.lua"
 READER_ARGS = ("--from", "markdown", "--columns", "10000")
 # A page's markdown is read once into pandoc's document (``read_markdown``), then written twice (HTML, Typst)
 # from that: reading the markdown is most of a pandoc run's time, reading its JSON a small part.
-AST_READER = ("--from", "json")
+AST_READER = ("--from", "json", "--columns", "10000")  # the same line width as READER_ARGS for the writers
 
 
 def read_markdown(markdown: str, *, what: str) -> PandocResult:
