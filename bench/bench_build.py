@@ -105,7 +105,7 @@ def prepare(folder: Path, councils: int, months: int) -> Warehouse:
 # -- the whole site, cold then warm --------------------------------------------------------------------------
 
 
-def time_build(data: Warehouse, folder: Path, workers: int | None) -> BuildSummary:
+def time_build(data: Warehouse, folder: Path, workers: int | None, *, all_periods: bool = False) -> BuildSummary:
     from perfcore.build.runner import build
 
     def progress(outcome: Any) -> None:
@@ -123,6 +123,7 @@ def time_build(data: Warehouse, folder: Path, workers: int | None) -> BuildSumma
         reports_dir=folder / "reports",
         workers=workers,
         progress=progress,
+        all_periods=all_periods,
     )
 
 
@@ -165,6 +166,25 @@ def bench_site(councils: int, folder: Path, months: int, workers: int | None) ->
         "code_changed_during_builds": len({before, between, sources_fingerprint()}) > 1,
     }
     return data, report
+
+
+def bench_history(data: Warehouse, folder: Path, workers: int | None) -> dict[str, Any]:
+    """Every month with data (``build --all-periods``, what ``perfcore demo`` builds), cold, then again
+    with nothing changed."""
+    shutil.rmtree(folder, ignore_errors=True)
+    log(f"{data.councils} councils: the whole history, cold")
+    before = sources_fingerprint()
+    cold = time_build(data, folder, workers, all_periods=True)
+    between = sources_fingerprint()
+    log(f"{data.councils} councils: the whole history again, nothing changed")
+    warm = time_build(data, folder, workers, all_periods=True)
+    return {
+        "councils": data.councils,
+        "months": len(cold.periods),
+        "cold_build": build_report(cold),
+        "warm_build": build_report(warm),
+        "code_changed_during_builds": len({before, between, sources_fingerprint()}) > 1,
+    }
 
 
 def sources_fingerprint() -> str:
@@ -327,6 +347,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--councils", type=int, nargs="+", default=[10, 27], metavar="N")
     parser.add_argument("--months", type=int, default=24)
+    parser.add_argument(
+        "--history",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="N",
+        help="also build the whole history (every month) for these council counts, cold then unchanged",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side of the per-notebook comparison")
     parser.add_argument("--workers", type=int, default=None, help="build workers (default: the machine's cores)")
     parser.add_argument(
@@ -350,10 +378,15 @@ def main(argv: list[str] | None = None) -> int:
             "sites": [],
         }
         first: Warehouse | None = None
+        prepared: dict[int, Warehouse] = {}
         for councils in args.councils:
             data, site = bench_site(councils, work / f"councils-{councils}", args.months, args.workers)
             report["sites"].append(site)
-            first = first or data
+            first, prepared[councils] = first or data, data
+        report["histories"] = []
+        for councils in args.history:
+            data = prepared.get(councils) or prepare(work / f"history-data-{councils}", councils, args.months)
+            report["histories"].append(bench_history(data, work / f"history-{councils}", args.workers))
         if first is not None and args.repeat > 0:
             report["per_notebook"] = bench_notebook(first, work / "notebook", args.repeat)
         report["load_average_at_end"] = round(os.getloadavg()[0], 1)

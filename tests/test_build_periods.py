@@ -132,3 +132,37 @@ def test_every_month_is_the_loaded_data_at_each_month_with_its_own_status(tmp_pa
     assert [m.period for m in every_month(up_to, TODAY)] == ["2026-08", "2026-09"]
     early = every_month(data, "2026-11-02")  # before October's cut-off, with every member in: still complete
     assert early[-1].period == "2026-10" and early[-1].status.members_in == 2
+
+
+def test_the_build_key_changes_with_every_input_of_a_page(tmp_path):
+    """``build_key`` vouches that no page's fingerprint changed: it must change when any of their inputs does."""
+    import dataclasses
+
+    from perfcore.build.runner import REPORTS, Shard, build_key
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for report in REPORTS:
+        (notebooks / report.notebook).write_text("{}", encoding="utf-8")
+
+    @dataclasses.dataclass
+    class Month:
+        period: str
+        provisional: bool
+
+    months = [Month("2026-09", False), Month("2026-10", True)]
+    base = dict(months=months, code="c", inputs={"consortium": "d"}, root=tmp_path, users={}, only=(), shard=None)
+    key = build_key(**base)
+    assert build_key(**base) == key
+    changed = [
+        dict(base, code="c2"),
+        dict(base, inputs={"consortium": "d2"}),
+        dict(base, users={"S12000042": 1}),
+        dict(base, only=("report",)),
+        dict(base, shard=Shard(1, 2)),
+        dict(base, months=months[:1]),
+        dict(base, months=[months[0], Month("2026-10", False)]),  # the month completed
+    ]
+    assert len({build_key(**other) for other in changed} | {key}) == len(changed) + 1
+    (notebooks / REPORTS[0].notebook).write_text('{"edited": true}', encoding="utf-8")
+    assert build_key(**base) != key

@@ -57,6 +57,27 @@ def test_a_second_build_with_nothing_changed_executes_nothing(copy_of_demo):
     assert len(summary.frozen) == len(summary.outcomes) > 10
 
 
+def test_a_rebuild_with_nothing_changed_does_not_fingerprint_its_pages_again(copy_of_demo, monkeypatch):
+    """The whole build's key (code, notebooks, parameters, every council's data, months) is unchanged, so
+    each page's last fingerprint stands; computing what a page shows from other councils is not needed."""
+    from perfcore.build import runner
+
+    _, folder = copy_of_demo
+    rebuild(folder)  # this build ends by recording its key
+    asked = []
+    monkeypatch.setattr(runner, "shown_from_others", lambda *args: asked.append(args) or "changed")
+    summary = rebuild(folder)
+    assert asked == [] and summary.executed == () and len(summary.frozen) == len(summary.outcomes)
+    # a build that stops half-way vouches for nothing: the next one fingerprints every page again
+    monkeypatch.setattr(runner, "run", lambda *args, **kwargs: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(folder)
+    monkeypatch.undo()
+    monkeypatch.setattr(runner, "shown_from_others", lambda *args: asked.append(args) or "")
+    rebuild(folder)
+    assert len(asked) > 0
+
+
 def test_changing_one_councils_data_reruns_only_its_pages_and_those_that_pool_it(copy_of_demo):
     from perfcore import warehouse
     from perfcore.config.parameters import load_consortium

@@ -284,7 +284,8 @@ def _demo_arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def cmd_demo(args) -> int:
-    """The main job on the embedded default: demo data, ingest, the latest month's indicators."""
+    """The main job on the embedded default: demo data, ingest, the latest month's indicators, and the site
+    with every month's pages (``build --all-periods``), so "Other months of this report" works at once."""
     from perfcore.demo import write_demo_data
     from perfcore.intake.ingest import ingest_paths
 
@@ -304,8 +305,11 @@ def cmd_demo(args) -> int:
     cmd_indicators(args)
     # The demo users first, so the onboarding page counts them.
     logins = _demo_users(args, consortium)
-    print("building the site and PDFs (first run executes every report; later runs only what changed)")
-    args.out, args.workers, args.report = None, None, []
+    print(
+        "building the site and PDFs for every month with data "
+        "(the first run executes every report; later runs only what changed)"
+    )
+    args.out, args.workers, args.report, args.all_periods = None, None, [], True
     status = cmd_build(args)
     _print_demo_serving(args, logins)
     return status

@@ -292,11 +292,23 @@ def build(
             data = report.load(period, warehouse=snapshot, parameters=parameters, today=today)
             months = every_month(data, today) if all_periods else [data]
             users_file = onboarding.users_file(wh.warehouse_path(warehouse), users)  # beside the real warehouse
-            code = code_fingerprint(root)
+            code, inputs = code_fingerprint(root), data_fingerprints(data)
+            key = build_key(months, code, inputs, root, users_shown(data, users_file), only, shard)
+            trusted = _last_build_key(reports_dir) == key
+            _forget_build_key(reports_dir)  # until this build ends: a build stopped half-way vouches for nothing
             jobs = []
             for month in months:
                 jobs += plan(
-                    month, config, root=root, reports_dir=reports_dir, site=site, only=only, users=users_file, code=code
+                    month,
+                    config,
+                    root=root,
+                    reports_dir=reports_dir,
+                    site=site,
+                    only=only,
+                    users=users_file,
+                    code=code,
+                    inputs=inputs,
+                    trust_frozen=trusted,
                 )
             planned, jobs = jobs, shard.select(jobs) if shard is not None else jobs
             outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress)
@@ -315,6 +327,7 @@ def build(
                     councils=shard.councils_for_dwp(planned, jobs, month.period, set(month.consortium.codes)),
                 )
             build_site(pages, config, site)
+            _remember_build_key(reports_dir, key)
     finally:
         files.remove_leftovers(site, STAGING)  # what workers ended mid-page left in staging
     return BuildSummary(
@@ -455,11 +468,16 @@ def plan(
     only: tuple[str, ...] = (),
     users: Path | None = None,
     code: str | None = None,
+    inputs: dict[str, str] | None = None,
+    trust_frozen: bool = False,
 ) -> list[Job]:
     """One job per report page for the month (``only``: just these report names), with fingerprints.
 
-    ``users``: the site's users file, for the pages that read it (``Report.users``); ``code``:
-    ``code_fingerprint(root)`` when the caller has it already (one per build, not per month)."""
+    ``users``: the site's users file, for the pages that read it (``Report.users``); ``code`` and
+    ``inputs``: ``code_fingerprint(root)`` and ``data_fingerprints(data)`` when the caller has them
+    already (once per build, not per month). ``trust_frozen``: nothing a page depends on changed since
+    the last build that ended (``build_key``), so a page frozen then keeps its fingerprint without
+    computing what it shows again; pages not frozen then are fingerprinted as usual."""
     unknown = set(only) - {r.name for r in REPORTS}
     if unknown:
         raise BuildError(
@@ -468,7 +486,7 @@ def plan(
     from perfcore.render import page_context
 
     code = code or code_fingerprint(root)
-    inputs = data_fingerprints(data)
+    inputs = inputs or data_fingerprints(data)
     jobs = []
     for report in (r for r in REPORTS if not only or r.name in only):
         councils = data.consortium.members if report.audience == "council" else (None,)
@@ -490,6 +508,9 @@ def plan(
                 provisional=data.provisional,
             )
             executed = reports_dir / "executed" / context.page_path.with_suffix(".ipynb")
+            if trust_frozen and (frozen := _frozen_at(executed)) is not None:
+                jobs.append(Job(report, parameters, context, executed, frozen))
+                continue
             notebook = root / "notebooks" / report.notebook
             # Paths are left out: the same data moved elsewhere is the same page.
             shown = {k: v for k, v in parameters.items() if k not in ("warehouse", "parameters", "users")}
@@ -934,10 +955,60 @@ def _freeze_path(job: Job) -> Path:
 
 
 def _frozen(job: Job) -> str | None:
-    path = _freeze_path(job)
-    if not (path.exists() and job.executed.exists()):
+    return _frozen_at(job.executed)
+
+
+def _frozen_at(executed: Path) -> str | None:
+    path = executed.with_suffix(".freeze.json")
+    if not (path.exists() and executed.exists()):
         return None
     return json.loads(path.read_text()).get("fingerprint")
+
+
+# -- the whole build's key: nothing changed, nothing to fingerprint again ----------------------------------
+
+
+def build_key(
+    months: list[ReportData],
+    code: str,
+    inputs: dict[str, str],
+    root: Path,
+    users: dict[str, int] | str,
+    only: tuple[str, ...],
+    shard: Shard | None,
+) -> str:
+    """Everything any page's fingerprint is made from, for the whole build: perfcore's code, every
+    notebook, the parameters and every council's data (``inputs["consortium"]``), the users counted,
+    the months with their status, and which pages were asked for. Equal keys mean equal fingerprints."""
+    notebooks = sorted({r.notebook for r in REPORTS})
+    return _hash(
+        code,
+        *(f"{name}:{_file_hash(root / 'notebooks' / name)}" for name in notebooks),
+        inputs["consortium"],
+        json.dumps(users, sort_keys=True),
+        json.dumps([(m.period, m.provisional) for m in months]),
+        json.dumps(sorted(only)),
+        str(shard),
+    )
+
+
+def _build_key_path(reports_dir: Path) -> Path:
+    return reports_dir / "executed" / "build-key.json"
+
+
+def _last_build_key(reports_dir: Path) -> str | None:
+    try:
+        return json.loads(_build_key_path(reports_dir).read_text(encoding="utf-8")).get("key")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _forget_build_key(reports_dir: Path) -> None:
+    _build_key_path(reports_dir).unlink(missing_ok=True)
+
+
+def _remember_build_key(reports_dir: Path, key: str) -> None:
+    files.write_text(_build_key_path(reports_dir), json.dumps({"key": key}))
 
 
 def _freeze(job: Job) -> None:

@@ -30,11 +30,15 @@ def analytics_settings(data: ReportData):
 
 def ranks(data: ReportData, indicator_ids: list[str] | None = None, period: str | None = None) -> pd.DataFrame:
     """The library's ranks and quartiles of the members (``analytics.ranks``): what every page prints."""
+    return _ranks(data, tuple(indicator_ids) if indicator_ids is not None else None, period or data.period)
+
+
+@memoised
+def _ranks(data: ReportData, indicator_ids: tuple[str, ...] | None, period: str) -> pd.DataFrame:
     from perfcore import analytics
 
-    return analytics.ranks(
-        data.table, data.framework, period or data.period, areas=data.consortium.codes, indicators=indicator_ids
-    )
+    ids = list(indicator_ids) if indicator_ids is not None else None
+    return analytics.ranks(data.table, data.framework, period, areas=data.consortium.codes, indicators=ids)
 
 
 def alerts(data: ReportData, area: str | None = None) -> list:
@@ -163,16 +167,23 @@ def correlation_matrix(correlations: pd.DataFrame | NotYet, lag: int) -> pd.Data
 
 def initiative_results(data: ReportData, area: str | None = None):
     """(results, summary frame) for every initiative, or one council's; refusals are in the summary."""
+    results, summary = _initiative_results(data, area)
+    return list(results), (summary.copy(deep=False) if summary is not None else None)
+
+
+@memoised
+def _initiative_results(data: ReportData, area: str | None):
     from perfcore import analytics
 
     settings = analytics_settings(data)
     found = analytics.load_initiatives(data.parameters, data.framework)
     chosen = [i for i in found if area is None or i.council == area]
     if not chosen:
-        return [], None
-    return analytics.assess_initiatives(
+        return (), None
+    results, summary = analytics.assess_initiatives(
         data.table, data.framework, chosen, settings=settings, peer_codes=data.consortium.codes, period=data.period
     )
+    return tuple(results), summary
 
 
 def initiative_markers(data: ReportData, area: str) -> list[tuple[str, str]]:

@@ -137,8 +137,9 @@ _memo: OrderedDict[tuple, Any] = OrderedDict()
 def memoised(function: Callable[..., T]) -> Callable[..., T]:
     """``function(data, *args)`` computed once per (warehouse and parameters stamp, month, args) in a process.
 
-    For functions of the month's data only (not of ``status``), whose results nobody changes: return
-    tuples and frozen values."""
+    For functions of the month's data only (not of ``status``). A DataFrame result is handed out as a
+    shallow copy (pandas copies on write), so a caller that changes it changes nobody else's; other
+    results must be values nobody changes (tuples, frozen dataclasses)."""
 
     @functools.wraps(function)
     def remembered(data: ReportData, *args: Any) -> T:
@@ -147,13 +148,34 @@ def memoised(function: Callable[..., T]) -> Callable[..., T]:
         key = (function.__module__, function.__qualname__, data.stamp, data.period, args)
         if key in _memo:
             _memo.move_to_end(key)
-            return _memo[key]
-        result = _memo[key] = function(data, *args)
-        while len(_memo) > MEMO_SIZE:
-            _memo.popitem(last=False)
-        return result
+        else:
+            _memo[key] = function(data, *args)
+            while len(_memo) > MEMO_SIZE:
+                _memo.popitem(last=False)
+        return _own_copy(_memo[key])
 
     return remembered
+
+
+def _own_copy(result: Any) -> Any:
+    copy = getattr(result, "copy", None)
+    return copy(deep=False) if copy is not None and hasattr(result, "columns") else result
+
+
+_rows_index: OrderedDict[str, dict[tuple[str, str], Any]] = OrderedDict()
+
+
+def rows(data: ReportData, area: str, indicator_id: str) -> pd.DataFrame:
+    """The indicator table's rows for one area and indicator, every month: from an index built once per
+    table in a process (pages and the build's plan ask this thousands of times)."""
+    if not data.stamp:
+        return data.table[(data.table["area"] == area) & (data.table["indicator"] == indicator_id)]
+    if data.stamp not in _rows_index:
+        _rows_index[data.stamp] = {key: frame for key, frame in data.table.groupby(["area", "indicator"], sort=False)}
+        while len(_rows_index) > READS_KEPT:
+            _rows_index.popitem(last=False)
+    found = _rows_index[data.stamp].get((area, indicator_id))
+    return found.copy(deep=False) if found is not None else data.table.iloc[0:0]
 
 
 # -- figures from the indicator table ------------------------------------------------------------
@@ -167,21 +189,30 @@ def clean(x: Any) -> float | None:
 
 
 def value(data: ReportData, area: str, indicator_id: str, period: str | None = None) -> float | None:
-    rows = data.table[
-        (data.table["area"] == area)
-        & (data.table["indicator"] == indicator_id)
-        & (data.table["period"] == (period or data.period))
-    ]
-    return clean(rows["value"].iloc[0]) if len(rows) else None
+    if data.stamp and (period is None or period == data.period):
+        return _values(data).get((area, indicator_id))
+    found = rows(data, area, indicator_id)
+    found = found[found["period"] == (period or data.period)]
+    return clean(found["value"].iloc[0]) if len(found) else None
 
 
+@memoised
+def _values(data: ReportData) -> dict[tuple[str, str], float | None]:
+    """{(area, indicator): value} for the month, looked up by every ``value`` of every page."""
+    month = data.table[data.table["period"] == data.period]
+    return {
+        (area, indicator): clean(figure)
+        for area, indicator, figure in zip(month["area"], month["indicator"], month["value"], strict=True)
+    }
+
+
+@memoised
 def series(data: ReportData, area: str, indicator_id: str) -> pd.DataFrame:
     """period, value for one area over the reporting window (missing months kept as NaN)."""
     import pandas as pd
 
-    rows = data.table[(data.table["area"] == area) & (data.table["indicator"] == indicator_id)]
     frame = pd.DataFrame({"period": data.periods})
-    return frame.merge(rows[["period", "value"]], on="period", how="left")
+    return frame.merge(rows(data, area, indicator_id)[["period", "value"]], on="period", how="left")
 
 
 def trend(data: ReportData, area: str, indicator_id: str) -> pd.DataFrame:
@@ -192,8 +223,7 @@ def trend(data: ReportData, area: str, indicator_id: str) -> pd.DataFrame:
 
 
 def months_with_data(data: ReportData, area: str, indicator_id: str) -> int:
-    rows = data.table[(data.table["area"] == area) & (data.table["indicator"] == indicator_id)]
-    return int(rows["value"].notna().sum())
+    return int(rows(data, area, indicator_id)["value"].notna().sum())
 
 
 def names(data: ReportData) -> dict[str, str]:

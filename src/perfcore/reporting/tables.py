@@ -18,6 +18,7 @@ from perfcore.reporting.data import (
     ReportData,
     clean,
     current_returns,
+    memoised,
     names,
     query,
     rejection_window,
@@ -91,22 +92,34 @@ class Position:
 
 def positions(data: ReportData, area: str) -> list[Position]:
     """Where a council stands on every ranked indicator: the library's rank and quartile."""
-    ranked = analysis.ranks(data)
+    places = _places(data)
     out = []
     for indicator in data.framework.indicators:
         if not is_ranked(indicator):
             continue
-        rows = ranked[ranked["indicator"] == indicator.id]
-        mine = rows[rows["area"] == area]
+        ranked, of = places.get(indicator.id, ({}, 0))
+        rank, quartile = ranked.get(area, (None, None))
         out.append(
             Position(
-                indicator,
-                value(data, area, indicator.id),
-                int(mine["rank"].iloc[0]) if len(mine) else None,
-                len(rows),
-                int(mine["quartile"].iloc[0]) if len(mine) and mine["quartile"].notna().iloc[0] else None,
-                value(data, CONSORTIUM, indicator.id),
+                indicator, value(data, area, indicator.id), rank, of, quartile, value(data, CONSORTIUM, indicator.id)
             )
+        )
+    return out
+
+
+@memoised
+def _places(data: ReportData) -> dict[str, tuple[dict[str, tuple[int, int | None]], int]]:
+    """{indicator: ({area: (rank, quartile)}, councils ranked)} for the month: once for every council's page."""
+    import pandas as pd
+
+    out: dict[str, tuple[dict[str, tuple[int, int | None]], int]] = {}
+    for indicator_id, rows in analysis.ranks(data).groupby("indicator", sort=False):
+        out[indicator_id] = (
+            {
+                area: (int(rank), int(quartile) if pd.notna(quartile) else None)
+                for area, rank, quartile in zip(rows["area"], rows["rank"], rows["quartile"], strict=True)
+            },
+            len(rows),
         )
     return out
 
