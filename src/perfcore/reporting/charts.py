@@ -61,6 +61,24 @@ class Figure:
     notice: str | None = None
 
 
+def _typed(**channels: Any) -> dict[str, Any]:
+    """Encoding channels as Altair's channel objects (``"v:Q"`` for ``y`` becomes ``alt.Y("v:Q")``, and
+    ``alt.value(3)`` for ``x`` becomes ``alt.XValue(3)``): the same spec, made without Altair turning each
+    plain value into a channel through ``from_dict``, which hashes the whole Vega-Lite schema every time
+    (about a third of a page's chart time)."""
+    import altair as alt
+
+    typed = {}
+    for name, value in channels.items():
+        channel = name[0].upper() + name[1:]
+        if isinstance(value, str):
+            value = getattr(alt, channel)(value)
+        elif isinstance(value, dict) and value.keys() == {"value"}:
+            value = getattr(alt, channel + "Value")(value["value"])
+        typed[name] = value
+    return typed
+
+
 def _altair():
     """Altair, without its validation of every object as it is made (``DEBUG_MODE``).
 
@@ -156,18 +174,22 @@ def trend(
         alt.Chart(long)
         .mark_line(point=True)
         .encode(
-            x=x,
-            y=alt.Y("v:Q", title=indicator.unit if indicator.unit != "count" else "count", scale=alt.Scale(zero=False)),
-            color=alt.Color(
-                "series:N",
-                title=None,
-                legend=alt.Legend(orient="top"),
-                scale=alt.Scale(domain=[area_name, "Consortium"], range=[OKABE_ITO["blue"], OKABE_ITO["black"]]),
-            ),
-            strokeDash=alt.StrokeDash(
-                "series:N", scale=alt.Scale(domain=[area_name, "Consortium"], range=[[1, 0], [5, 4]]), legend=None
-            ),
-            tooltip=["month", "series", alt.Tooltip("v:Q", format=".1f")],
+            **_typed(
+                x=x,
+                y=alt.Y(
+                    "v:Q", title=indicator.unit if indicator.unit != "count" else "count", scale=alt.Scale(zero=False)
+                ),
+                color=alt.Color(
+                    "series:N",
+                    title=None,
+                    legend=alt.Legend(orient="top"),
+                    scale=alt.Scale(domain=[area_name, "Consortium"], range=[OKABE_ITO["blue"], OKABE_ITO["black"]]),
+                ),
+                strokeDash=alt.StrokeDash(
+                    "series:N", scale=alt.Scale(domain=[area_name, "Consortium"], range=[[1, 0], [5, 4]]), legend=None
+                ),
+                tooltip=["month", "series", alt.Tooltip("v:Q", format=".1f")],
+            )
         )
     )
     layers = []
@@ -186,17 +208,21 @@ def trend(
             alt.Chart(bands)
             .mark_rect(opacity=0.12)
             .encode(
-                y="y0:Q",
-                y2="y1:Q",
-                color=alt.Color(
-                    "band:N", scale=alt.Scale(domain=list(RAG_COLOURS), range=list(RAG_COLOURS.values())), legend=None
-                ),
+                **_typed(
+                    y="y0:Q",
+                    y2="y1:Q",
+                    color=alt.Color(
+                        "band:N",
+                        scale=alt.Scale(domain=list(RAG_COLOURS), range=list(RAG_COLOURS.values())),
+                        legend=None,
+                    ),
+                )
             )
         )
         layers.append(
             alt.Chart(bands)
             .mark_text(align="right", dx=-4, dy=10, fontSize=11, color="#505A5F")
-            .encode(y="y1:Q", x=alt.value(556), text="label:N")
+            .encode(**_typed(y="y1:Q", x=alt.value(556), text="label:N"))
         )
     layers.append(lines)
     for period, label in markers or []:
@@ -205,12 +231,12 @@ def trend(
             layers.append(
                 alt.Chart(rule)
                 .mark_rule(strokeDash=[2, 2], color=OKABE_ITO["reddish_purple"])
-                .encode(x=alt.X("month:N", sort=order))
+                .encode(**_typed(x=alt.X("month:N", sort=order)))
             )
             layers.append(
                 alt.Chart(rule)
                 .mark_text(align="left", dx=4, dy=-120, color=OKABE_ITO["reddish_purple"])
-                .encode(x=alt.X("month:N", sort=order), text="label:N")
+                .encode(**_typed(x=alt.X("month:N", sort=order), text="label:N"))
             )
     # Bands and lines both use colour: keep their scales apart, or Vega-Lite merges them.
     chart = (
@@ -304,21 +330,23 @@ def league(
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("council:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
-            x=alt.X("value:Q", title=indicator.unit, scale=x_scale),
-            color=alt.Color(
-                "focus:N",
-                title=None,
-                scale=alt.Scale(domain=["This council", "Other members"], range=[OKABE_ITO["blue"], "#858F95"]),
-                legend=alt.Legend(orient="bottom") if highlight else None,
-            ),
-            tooltip=["council", alt.Tooltip("value:Q", format=".2f"), "status"],
+            **_typed(
+                y=alt.Y("council:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+                x=alt.X("value:Q", title=indicator.unit, scale=x_scale),
+                color=alt.Color(
+                    "focus:N",
+                    title=None,
+                    scale=alt.Scale(domain=["This council", "Other members"], range=[OKABE_ITO["blue"], "#858F95"]),
+                    legend=alt.Legend(orient="bottom") if highlight else None,
+                ),
+                tooltip=["council", alt.Tooltip("value:Q", format=".2f"), "status"],
+            )
         )
     )
     text = (
         alt.Chart(data)
         .mark_text(align="left", dx=8, fontSize=11)
-        .encode(y=alt.Y("council:N", sort=order), x=alt.X("label_x:Q", scale=x_scale), text="label:N")
+        .encode(**_typed(y=alt.Y("council:N", sort=order), x=alt.X("label_x:Q", scale=x_scale), text="label:N"))
     )
     layers = [bars, text]
     if consortium_value is not None:
@@ -328,7 +356,7 @@ def league(
         layers.append(
             alt.Chart(rule)
             .mark_rule(color=OKABE_ITO["black"], strokeDash=[5, 4], strokeWidth=2)
-            .encode(x=alt.X("value:Q", scale=x_scale))
+            .encode(**_typed(x=alt.X("value:Q", scale=x_scale)))
         )
     chart = alt.layer(*layers).properties(width=460, height=max(120, LEAGUE_BAR_PIXELS * len(data)))
     table = pd.DataFrame(
@@ -370,15 +398,17 @@ def work_on_hand(frame: pd.DataFrame, area_name: str, period: str, id: str | Non
         alt.Chart(long)
         .mark_bar()
         .encode(
-            x=alt.X("Age:N", sort=list(frame["Age"]), title="Age at month end", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("Items:Q", title="items"),
-            color=alt.Color(
-                "Kind:N",
-                scale=alt.Scale(range=list(CATEGORY_COLOURS[:2])),
-                legend=alt.Legend(orient="bottom", title=None),
-            ),
-            xOffset="Kind:N",
-            tooltip=["Age", "Kind", "Items"],
+            **_typed(
+                x=alt.X("Age:N", sort=list(frame["Age"]), title="Age at month end", axis=alt.Axis(labelAngle=0)),
+                y=alt.Y("Items:Q", title="items"),
+                color=alt.Color(
+                    "Kind:N",
+                    scale=alt.Scale(range=list(CATEGORY_COLOURS[:2])),
+                    legend=alt.Legend(orient="bottom", title=None),
+                ),
+                xOffset="Kind:N",
+                tooltip=["Age", "Kind", "Items"],
+            )
         )
         .properties(width=460, height=200)
     )
@@ -428,35 +458,39 @@ def spc(
     order = list(data["month"])
     x = alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45))
     base = alt.Chart(data)
-    limits = base.mark_line(strokeDash=[4, 3], color="#505A5F").encode(x=x, y="upper:Q") + base.mark_line(
+    limits = base.mark_line(strokeDash=[4, 3], color="#505A5F").encode(**_typed(x=x, y="upper:Q")) + base.mark_line(
         strokeDash=[4, 3], color="#505A5F"
-    ).encode(x=x, y="lower:Q")
-    mean = base.mark_line(color=OKABE_ITO["black"], strokeWidth=1.5).encode(x=x, y="mean:Q")
+    ).encode(**_typed(x=x, y="lower:Q"))
+    mean = base.mark_line(color=OKABE_ITO["black"], strokeWidth=1.5).encode(**_typed(x=x, y="mean:Q"))
     line = base.mark_line(color="#858F95", strokeWidth=1.5).encode(
-        x=x, y=alt.Y("value:Q", title=indicator.unit, scale=alt.Scale(zero=False))
+        **_typed(x=x, y=alt.Y("value:Q", title=indicator.unit, scale=alt.Scale(zero=False)))
     )
     domain = ["Common cause", "Special cause: improving", "Special cause: concerning"]
     points = base.mark_point(filled=True, size=70).encode(
-        x=x,
-        y="value:Q",
-        color=alt.Color(
-            "point:N",
-            title=None,
-            scale=alt.Scale(domain=domain, range=["#858F95", OKABE_ITO["blue"], OKABE_ITO["vermillion"]]),
-            legend=alt.Legend(orient="top"),
-        ),
-        shape=alt.Shape(
-            "point:N",
-            title=None,
-            scale=alt.Scale(domain=domain, range=["circle", "triangle-down", "diamond"]),
-            legend=alt.Legend(orient="top"),
-        ),
-        tooltip=["month", alt.Tooltip("value:Q", format=".1f"), "point", "rules"],
+        **_typed(
+            x=x,
+            y="value:Q",
+            color=alt.Color(
+                "point:N",
+                title=None,
+                scale=alt.Scale(domain=domain, range=["#858F95", OKABE_ITO["blue"], OKABE_ITO["vermillion"]]),
+                legend=alt.Legend(orient="top"),
+            ),
+            shape=alt.Shape(
+                "point:N",
+                title=None,
+                scale=alt.Scale(domain=domain, range=["circle", "triangle-down", "diamond"]),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=["month", alt.Tooltip("value:Q", format=".1f"), "point", "rules"],
+        )
     )
     layers = [limits, mean, line, points]
     if indicator.thresholds is not None:
         target = pd.DataFrame({"target": [indicator.thresholds.green]})
-        layers.append(alt.Chart(target).mark_rule(color=OKABE_ITO["bluish_green"], strokeWidth=2).encode(y="target:Q"))
+        layers.append(
+            alt.Chart(target).mark_rule(color=OKABE_ITO["bluish_green"], strokeWidth=2).encode(**_typed(y="target:Q"))
+        )
     chart = alt.layer(*layers).properties(width=560, height=240)
     table = pd.DataFrame(
         {
@@ -552,15 +586,17 @@ def funnel(
         alt.Chart(long)
         .mark_line(color="#505A5F", clip=True)
         .encode(
-            x=x,
-            y=y,
-            detail="limit:N",
-            strokeDash=alt.StrokeDash(
-                "level:N", title=None, scale=alt.Scale(range=[[6, 3], [2, 2]]), legend=alt.Legend(orient="top")
-            ),
+            **_typed(
+                x=x,
+                y=y,
+                detail="limit:N",
+                strokeDash=alt.StrokeDash(
+                    "level:N", title=None, scale=alt.Scale(range=[[6, 3], [2, 2]]), legend=alt.Legend(orient="top")
+                ),
+            )
         )
     )
-    target = alt.Chart(limits).mark_line(color=OKABE_ITO["black"], strokeWidth=1.5).encode(x=x, y="target:Q")
+    target = alt.Chart(limits).mark_line(color=OKABE_ITO["black"], strokeWidth=1.5).encode(**_typed(x=x, y="target:Q"))
     # One colour and shape per position on every funnel, so "within limits" reads the same everywhere:
     # quiet grey circles for the many, strong colours and shapes for the few outside.
     present = set(points["position"])
@@ -574,23 +610,30 @@ def funnel(
         alt.Chart(points.rename(columns={"denominator": "n"}))
         .mark_point(filled=True, opacity=1.0 if len(points) <= 100 else 0.75)
         .encode(
-            x=alt.X("n:Q", scale=x_scale),
-            y=alt.Y("value:Q", scale=y_scale),
-            # Same field, title and legend for shape and colour: Vega-Lite draws one legend with both.
-            shape=alt.Shape(
-                "position:N",
-                title="Position",
-                legend=alt.Legend(orient="bottom", columns=1, labelLimit=2 * LABEL_LIMIT),
-                scale=alt.Scale(domain=domain, range=shapes),
-            ),
-            color=alt.Color(
-                "position:N",
-                title="Position",
-                legend=alt.Legend(orient="bottom", columns=1, labelLimit=2 * LABEL_LIMIT),
-                scale=alt.Scale(domain=domain, range=colours),
-            ),
-            size=alt.condition(alt.datum.focus == "This council", alt.value(160), alt.value(dot_size)),
-            tooltip=["council", alt.Tooltip("value:Q", format=".2f"), alt.Tooltip("n:Q", format=",.0f"), "position"],
+            **_typed(
+                x=alt.X("n:Q", scale=x_scale),
+                y=alt.Y("value:Q", scale=y_scale),
+                # Same field, title and legend for shape and colour: Vega-Lite draws one legend with both.
+                shape=alt.Shape(
+                    "position:N",
+                    title="Position",
+                    legend=alt.Legend(orient="bottom", columns=1, labelLimit=2 * LABEL_LIMIT),
+                    scale=alt.Scale(domain=domain, range=shapes),
+                ),
+                color=alt.Color(
+                    "position:N",
+                    title="Position",
+                    legend=alt.Legend(orient="bottom", columns=1, labelLimit=2 * LABEL_LIMIT),
+                    scale=alt.Scale(domain=domain, range=colours),
+                ),
+                size=alt.condition(alt.datum.focus == "This council", alt.value(160), alt.value(dot_size)),
+                tooltip=[
+                    "council",
+                    alt.Tooltip("value:Q", format=".2f"),
+                    alt.Tooltip("n:Q", format=",.0f"),
+                    "position",
+                ],
+            )
         )
     )
     placed = _funnel_labels(points, highlight, many, x_domain, y_domain)
@@ -598,9 +641,11 @@ def funnel(
         alt.Chart(placed)
         .mark_text(align="left", baseline="middle", fontSize=FUNNEL_LABEL_FONT)
         .encode(
-            x=alt.X("label_n:Q", scale=x_scale),
-            y=alt.Y("label_y:Q", scale=y_scale),
-            text="label:N",
+            **_typed(
+                x=alt.X("label_n:Q", scale=x_scale),
+                y=alt.Y("label_y:Q", scale=y_scale),
+                text="label:N",
+            )
         )
     )
     chart = alt.layer(lines, target, dots, labels).properties(width=FUNNEL_WIDTH, height=FUNNEL_HEIGHT)
@@ -726,19 +771,21 @@ def correlation_matrix(matrix: pd.DataFrame, labels: dict[str, str], lag: int, i
     long["text"] = long["r"].map(lambda r: "" if r != r else f"{r:+.2f}")
     order = [labels.get(i, i) for i in matrix.index]
     base = alt.Chart(long).encode(
-        x=alt.X(
-            "follower:N",
-            sort=order,
-            title=f"… this indicator {lag} month(s) later",
-            axis=alt.Axis(labelAngle=-40, labelLimit=160),
-        ),
-        y=alt.Y("leader:N", sort=order, title="This indicator now …", axis=alt.Axis(labelLimit=200)),
+        **_typed(
+            x=alt.X(
+                "follower:N",
+                sort=order,
+                title=f"… this indicator {lag} month(s) later",
+                axis=alt.Axis(labelAngle=-40, labelLimit=160),
+            ),
+            y=alt.Y("leader:N", sort=order, title="This indicator now …", axis=alt.Axis(labelLimit=200)),
+        )
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("r:Q", title="r", scale=alt.Scale(scheme="blueorange", domain=[-1, 1], reverse=True))
+        **_typed(color=alt.Color("r:Q", title="r", scale=alt.Scale(scheme="blueorange", domain=[-1, 1], reverse=True)))
     )
     text = base.mark_text(fontSize=10).encode(
-        text="text:N", color=alt.condition("abs(datum.r) > 0.5", alt.value("white"), alt.value("black"))
+        **_typed(text="text:N", color=alt.condition("abs(datum.r) > 0.5", alt.value("white"), alt.value("black")))
     )
     chart = alt.layer(cells, text).properties(width=34 * len(order), height=26 * len(order))
     table = (
@@ -791,27 +838,31 @@ def impact(
         alt.Chart(long)
         .mark_line(point=True)
         .encode(
-            x=alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45)),
-            y=alt.Y("v:Q", title=indicator.unit, scale=alt.Scale(zero=False)),
-            color=alt.Color(
-                "series:N",
-                title=None,
-                scale=alt.Scale(domain=domain, range=[OKABE_ITO["blue"], OKABE_ITO["black"]]),
-                legend=alt.Legend(orient="top"),
-            ),
-            strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=domain, range=[[1, 0], [5, 4]]), legend=None),
+            **_typed(
+                x=alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45)),
+                y=alt.Y("v:Q", title=indicator.unit, scale=alt.Scale(zero=False)),
+                color=alt.Color(
+                    "series:N",
+                    title=None,
+                    scale=alt.Scale(domain=domain, range=[OKABE_ITO["blue"], OKABE_ITO["black"]]),
+                    legend=alt.Legend(orient="top"),
+                ),
+                strokeDash=alt.StrokeDash(
+                    "series:N", scale=alt.Scale(domain=domain, range=[[1, 0], [5, 4]]), legend=None
+                ),
+            )
         )
     )
     rule = pd.DataFrame({"month": [_month_label(start)], "label": ["Initiative starts"]})
     marker = (
         alt.Chart(rule)
         .mark_rule(strokeDash=[2, 2], color=OKABE_ITO["reddish_purple"])
-        .encode(x=alt.X("month:N", sort=order))
+        .encode(**_typed(x=alt.X("month:N", sort=order)))
     )
     label = (
         alt.Chart(rule)
         .mark_text(align="left", dx=4, dy=-110, color=OKABE_ITO["reddish_purple"])
-        .encode(x=alt.X("month:N", sort=order), text="label:N")
+        .encode(**_typed(x=alt.X("month:N", sort=order), text="label:N"))
     )
     chart = alt.layer(lines, marker, label).properties(width=560, height=240)
     table = pd.DataFrame(
