@@ -143,3 +143,20 @@ def test_a_kernel_that_did_not_start_is_started_again_but_not_forever(tmp_path, 
     with pytest.raises(RuntimeError, match="Kernel died"):
         kernel._start()
     assert len(attempts) == kernels.KERNEL_START_ATTEMPTS
+
+
+def test_a_changed_environment_gets_a_new_kernel(tmp_path, run, monkeypatch):
+    """Pages read settings such as PERFCORE_TODAY from the environment the kernel started with."""
+    book = notebook(tmp_path / "a.ipynb", "x = 1", "import os\nprint(os.environ.get('PERFCORE_TODAY'))")
+    monkeypatch.setenv("PERFCORE_TODAY", "2026-11-01")
+    assert outputs(run(book)[1]) == ["2026-11-01\n"]
+    monkeypatch.setenv("PERFCORE_TODAY", "2026-12-01")
+    assert outputs(run(book)[1]) == ["2026-12-01\n"]
+
+
+def test_warm_up_leaves_an_empty_namespace_and_a_running_kernel(tmp_path, run):
+    kernels.warm_up(tmp_path, tmp_path / "kernels.log")
+    assert kernels._kernel.alive()
+    book = notebook(tmp_path / "a.ipynb", "x = 1", "print(sorted(n for n in dir() if not n.startswith('_')))")
+    error, out = run(book)
+    assert error is None and outputs(out) == ["['In', 'Out', 'exit', 'get_ipython', 'open', 'quit', 'x']\n"]

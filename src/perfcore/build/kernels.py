@@ -62,6 +62,7 @@ class WarmKernel:
         self.km: Any = None
         self.kc: Any = None
         self.pages = 0
+        self.environment: dict[str, str] = {}  # what the kernel was started with
 
     # -- the kernel's life ------------------------------------------------------------------------
 
@@ -72,7 +73,8 @@ class WarmKernel:
 
     def ready(self) -> None:
         """A running kernel with a clean namespace: the one we have, or a new one."""
-        if self.km is not None and (self.pages >= PAGES_PER_KERNEL or not self.alive()):
+        stale = self.pages >= PAGES_PER_KERNEL or self.environment != dict(os.environ)  # PERFCORE_TODAY, say
+        if self.km is not None and (stale or not self.alive()):
             self.stop()
         if self.km is None:
             self._start()
@@ -98,6 +100,7 @@ class WarmKernel:
         from perfcore.reporting.data import KEEP_OPEN
 
         files.make_folder(self.log.parent)
+        self.environment = dict(os.environ)
         km = AsyncKernelManager(kernel_name="python3")
         with self.log.open("ab") as log:  # the kernel's own stderr (start-up chatter), not the cells' output
             run_sync(km.start_kernel)(
@@ -141,6 +144,33 @@ class WarmKernel:
         except Exception:  # TimeoutError, a dead kernel: a new one next time
             return False
         return reply.get("content", {}).get("status") == "ok"
+
+
+# What every page imports, and vl-convert's JavaScript runtime started by one tiny chart: paid by each kernel
+# once, while the build is still planning (``warm_up``), instead of by its first page.
+_WARM_UP_CODE = """
+import altair, pandas, vl_convert
+import perfcore.reporting.report, perfcore.reporting.charts, perfcore.reporting.display
+vl_convert.vegalite_to_svg({"data": {"values": [{"x": 1}]}, "mark": "point", "encoding": {"x": {"field": "x"}}})
+"""
+
+
+def warm_up(cwd: Path, log: Path) -> None:
+    """Start this process's kernel and import what pages need, so the first page does not wait for it.
+
+    A warm-up that fails costs nothing but the time: the first page then starts a kernel as usual."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        kernel = worker_kernel(cwd, log)
+        run_sync(kernel.kc.execute_interactive)(
+            _WARM_UP_CODE, silent=True, store_history=False, timeout=RESET_TIMEOUT, output_hook=lambda msg: None
+        )
+        if not kernel._reset():  # the first page starts from an empty namespace like every other
+            kernel.stop()
+    except Exception:
+        if _kernel is not None:
+            _kernel.stop()
 
 
 def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any], *, cwd: Path, log: Path) -> str | None:

@@ -280,7 +280,7 @@ def build(
     from perfcore.render import build_site, load_site_config
     from perfcore.reporting import onboarding, report
 
-    started = time.perf_counter()
+    started, pool = time.perf_counter(), None
     root = root or settings.project_root()
     config = load_site_config(root)
     reports_dir = settings.resolve_path("reports", reports_dir)
@@ -296,6 +296,8 @@ def build(
             key = build_key(months, code, inputs, root, users_shown(data, users_file), only, shard)
             trusted = _last_build_key(reports_dir) == key
             _forget_build_key(reports_dir)  # until this build ends: a build stopped half-way vouches for nothing
+            # Something changed, so pages will run: the workers start their kernels while the plan is made.
+            pool = None if trusted else _warm_pool(workers, root, reports_dir / "executed" / "kernels.log")
             jobs = []
             for month in months:
                 jobs += plan(
@@ -311,7 +313,8 @@ def build(
                     trust_frozen=trusted,
                 )
             planned, jobs = jobs, shard.select(jobs) if shard is not None else jobs
-            outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress)
+            outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress, pool=pool)
+            pool = None  # run has shut it down
             pages = [o.page for o in outcomes if o.page is not None]
             for month in months:
                 if shard is None:
@@ -329,6 +332,8 @@ def build(
             build_site(pages, config, site)
             _remember_build_key(reports_dir, key)
     finally:
+        if pool is not None:  # the plan failed or the build was stopped before the pages ran
+            _end_workers(pool)
         files.remove_leftovers(site, STAGING)  # what workers ended mid-page left in staging
     return BuildSummary(
         data.period,
@@ -536,8 +541,11 @@ def run(
     config: SiteConfig,
     workers: int | None,
     progress: Callable[[Outcome], None] | None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[Outcome]:
     """Execute and render stale jobs in parallel; frozen ones are only read back.
+
+    ``pool``: workers already started (``_warm_pool``), used and then shut down; else a pool is made.
 
     Each outcome reaches ``progress`` with its ``Progress``: pages done of all planned, and the time left
     estimated from the pages executed so far (frozen pages take no time)."""
@@ -559,7 +567,11 @@ def run(
     workers = max(1, min(workers or os.cpu_count() or 1, len(stale) or 1))
     if stale:  # always in worker processes, even one: a stop signal then never lands inside papermill
         meter.start(len(stale))
-        outcomes += _run_in_pool(stale, workers, site=site, root=root, config=config, progress=progress, meter=meter)
+        outcomes += _run_in_pool(
+            stale, workers, site=site, root=root, config=config, progress=progress, meter=meter, pool=pool
+        )
+    elif pool is not None:
+        _end_workers(pool)
     order = {job.label: n for n, job in enumerate(jobs)}
     return sorted(outcomes, key=lambda o: order[o.job.label])
 
@@ -591,13 +603,9 @@ def _run_in_pool(
     config: SiteConfig,
     progress: Callable[[Outcome], None] | None,
     meter: _Meter | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[Outcome]:
-    # spawn, not fork: the parent may hold DuckDB connections and library threads,
-    # which a forked child inherits in an undefined state.
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_worker_started, initargs=(os.getpid(),)
-    )
+    pool = pool or _new_pool(workers)
     meter = meter or _Meter(len(stale))
     outcomes = []
     try:
@@ -610,6 +618,30 @@ def _run_in_pool(
         raise
     pool.shutdown()
     return outcomes
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    # spawn, not fork: the parent may hold DuckDB connections and library threads,
+    # which a forked child inherits in an undefined state.
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_worker_started, initargs=(os.getpid(),)
+    )
+
+
+def _warm_pool(workers: int | None, root: Path, kernel_log: Path) -> ProcessPoolExecutor:
+    """A pool whose workers start their kernels and imports now (``kernels.warm_up``), while the parent plans."""
+    count = max(1, workers or os.cpu_count() or 1)
+    pool = _new_pool(count)
+    for _ in range(count):  # one each, most likely: each warm-up keeps its worker busy for seconds
+        pool.submit(_warm_up, root, kernel_log)
+    return pool
+
+
+def _warm_up(root: Path, kernel_log: Path) -> None:
+    from perfcore.build import kernels
+
+    kernels.warm_up(root, kernel_log)
 
 
 def _end_workers(pool: ProcessPoolExecutor) -> None:
