@@ -189,7 +189,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['machine']}; load average {results['load_average_at_start']} at the start and "
         f"{results['load_average_at_end']} at the end (above ~{results['cpus'] // 2 or 1} means other work shared "
         f"the machine: the times are then noisy, the ratios less so). Sizes: {results['sizes']}; "
-        f"the whole run took {results['seconds']:.0f} s.",
+        f"the whole run took {results['seconds']:.0f} s."
+        + "".join(
+            f" The {name} results are kept from the run at commit {commit}."
+            for name, commit in sorted(results.get("kept_from_an_earlier_run", {}).items())
+        ),
         "",
         "| goal (issue 11) | measured | target | met |",
         "|---|---|---|---|",
@@ -212,6 +216,13 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _earlier_results(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="each benchmark's own default sizes (much longer)")
@@ -226,9 +237,15 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "cpus": os.cpu_count() or 1,
         "load_average_at_start": round(os.getloadavg()[0], 1),
-        "sizes": "full (each script's defaults)" if args.full else "small (bench/run_all.py SMALL)",
+        "sizes": "full (each script's defaults)" if args.full else "build and scale at the goals' sizes, the others small (bench/run_all.py SMALL)",
         "arguments": {},
     }
+    earlier = _earlier_results(args.out / "results.json")
+    for name in sorted(set(SMALL) - set(args.only)):  # --only: the other benchmarks' last results are kept
+        if name in earlier:
+            results[name] = earlier[name]
+            results["arguments"][name] = earlier.get("arguments", {}).get(name, [])
+            results.setdefault("kept_from_an_earlier_run", {})[name] = earlier.get("commit", "unknown")
     for name in args.only:
         arguments = FULL.get(name, []) if args.full else SMALL[name]
         results["arguments"][name] = arguments
