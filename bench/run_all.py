@@ -237,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "cpus": os.cpu_count() or 1,
         "load_average_at_start": round(os.getloadavg()[0], 1),
-        "sizes": "full (each script's defaults)" if args.full else "build and scale at the goals' sizes, the others small (bench/run_all.py SMALL)",
+        "sizes": "full (each script's defaults)"
+        if args.full
+        else "build and scale at the goals' sizes, the others small (bench/run_all.py SMALL)",
         "arguments": {},
     }
     earlier = _earlier_results(args.out / "results.json")
