@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     import duckdb
+    import numpy as np
     import pandas as pd
 
 COLUMNS = ("area", "period", "indicator", "value", "numerator", "denominator", "framework_version")
@@ -40,64 +41,113 @@ def indicator_table(
 
     Columns: area (GSS code or 'consortium'), period, indicator, value,
     numerator, denominator (NaN for counts and totals), framework_version.
+    Rows: indicator by indicator in framework order, each the councils (by
+    code, then month) and then the consortium (by month).
+
+    Every indicator is computed side by side in one wide frame: one sort, one
+    grouping of the councils' months into financial years and one pooling of
+    the councils, where a frame per indicator paid pandas' fixed costs once per
+    indicator (~0.3 s for any warehouse, ten times the SQL). The arithmetic is
+    the same, operation for operation, so every figure is the same to the last bit.
     """
+    import numpy as np
     import pandas as pd
 
     frame = components if members is None else components[components["authority"].isin(members)]
     frame = frame.sort_values(["authority", "period"]).reset_index(drop=True)
-    parts = [_one_indicator(frame, indicator) for indicator in framework.indicators]
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS[:-1])
+    chosen = framework.indicators
+    if not chosen:
+        table = pd.DataFrame(columns=COLUMNS[:-1])
+        table["framework_version"] = framework.version
+        return table[list(COLUMNS)]
+    sums = _monthly_sums(frame, chosen)
+    # The consortium's months: the members' sums added up, a month counting if any member's does.
+    pooled_months = sums.groupby("period", as_index=False).agg(
+        **{
+            column: (column, how)
+            for k in range(len(chosen))
+            for column, how in ((f"num{k}", "sum"), (f"den{k}", "sum"), (f"valid{k}", "any"))
+        },
+        fy=("fy", "first"),
+    )
+    pooled_months["authority"] = CONSORTIUM
+    councils, pooled = _accumulate(sums, chosen), _accumulate(pooled_months, chosen)
+    rows = len(councils.areas) + len(pooled.areas)
+    areas = pd.concat([councils.areas, pooled.areas], ignore_index=True)
+    months = pd.concat([councils.periods, pooled.periods], ignore_index=True)
+    # indicator by indicator: its councils' rows, then its consortium rows
+    value, numerator, denominator = (
+        np.concatenate([figures[k][j] for k in range(len(chosen)) for figures in (councils.parts, pooled.parts)])
+        for j in range(3)
+    )
+    table = pd.DataFrame(
+        {
+            "area": pd.concat([areas] * len(chosen), ignore_index=True),
+            "period": pd.concat([months] * len(chosen), ignore_index=True),
+            "indicator": pd.Series([indicator.id for indicator in chosen]).repeat(rows).reset_index(drop=True),
+            "value": value,
+            "numerator": numerator,
+            "denominator": denominator,
+        }
+    )
     table["framework_version"] = framework.version
     return table[list(COLUMNS)]
 
 
-def _one_indicator(frame: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
+def _monthly_sums(frame: pd.DataFrame, chosen: tuple[Indicator, ...]) -> pd.DataFrame:
+    """Per council-month, for indicator k: ``num{k}`` and ``den{k}`` (0 when not valid) and ``valid{k}``
+    (every input exists); and ``fy``, the month's financial year."""
+    import numpy as np
     import pandas as pd
 
-    sums = pd.DataFrame({"authority": frame["authority"], "period": frame["period"]})
-    sums["num"] = _sum_all_present(frame, indicator.numerator)
-    sums["den"] = _sum_all_present(frame, indicator.denominator) if indicator.is_ratio else 0.0
-    # A month counts only where every input exists.
-    sums["valid"] = sums["num"].notna() & sums["den"].notna()
-    sums.loc[~sums["valid"], ["num", "den"]] = 0.0
+    columns = {"authority": frame["authority"], "period": frame["period"]}
+    for k, indicator in enumerate(chosen):
+        num = _sum_all_present(frame, indicator.numerator).to_numpy()
+        den = _sum_all_present(frame, indicator.denominator).to_numpy() if indicator.is_ratio else np.zeros(len(frame))
+        valid = ~np.isnan(num) & ~np.isnan(den)  # a month counts only where every input exists
+        columns[f"num{k}"] = np.where(valid, num, 0.0)
+        columns[f"den{k}"] = np.where(valid, den, 0.0)
+        columns[f"valid{k}"] = valid
+    sums = pd.DataFrame(columns)
     sums["fy"] = sums["period"].map(periods.financial_year_start)
-
-    councils = _accumulate(sums, indicator, by=["authority"])
-    pooled_months = sums.groupby("period", as_index=False).agg(
-        num=("num", "sum"), den=("den", "sum"), valid=("valid", "any"), fy=("fy", "first")
-    )
-    pooled_months["authority"] = CONSORTIUM
-    pooled = _accumulate(pooled_months, indicator, by=["authority"])
-    out = pd.concat([councils, pooled], ignore_index=True).rename(columns={"authority": "area"})
-    out["indicator"] = indicator.id
-    return out[["area", "period", "indicator", "value", "numerator", "denominator"]]
+    return sums
 
 
 def _sum_all_present(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:
     return frame[list(names)].sum(axis=1, min_count=len(names))
 
 
-def _accumulate(sums: pd.DataFrame, indicator: Indicator, by: list[str]) -> pd.DataFrame:
-    """Apply the window (month or FYTD) and turn sums into values."""
+@dataclass(frozen=True)
+class _Values:
+    areas: pd.Series
+    periods: pd.Series
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # per indicator: value, numerator, denominator
+
+
+def _accumulate(sums: pd.DataFrame, chosen: tuple[Indicator, ...]) -> _Values:
+    """Apply each indicator's window (month or FYTD) and turn sums into values."""
     import numpy as np
 
-    out = sums.sort_values([*by, "period"]).copy()
-    if indicator.window == "fytd":
-        group = out.groupby([*by, "fy"], sort=False)
-        out["numerator"] = group["num"].cumsum()
-        out["denominator"] = group["den"].cumsum()
-        out["has_data"] = group["valid"].cumsum() > 0
-    else:
-        out["numerator"], out["denominator"], out["has_data"] = out["num"], out["den"], out["valid"]
-    if indicator.is_ratio:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = indicator.scale * out["numerator"] / out["denominator"]
-        out["value"] = value.where(out["has_data"] & (out["denominator"] > 0))
-    else:
-        out["value"] = (indicator.scale * out["numerator"]).where(out["has_data"])
-        out["denominator"] = np.nan
-    out.loc[~out["has_data"], "numerator"] = np.nan
-    return out[[*by, "period", "value", "numerator", "denominator"]]
+    out = sums.sort_values(["authority", "period"])
+    fytd = [k for k, indicator in enumerate(chosen) if indicator.window == "fytd"]
+    if fytd:
+        group = out.groupby(["authority", "fy"], sort=False)
+        running = group[[f"{sum_}{k}" for k in fytd for sum_ in ("num", "den")]].cumsum()
+        seen = group[[f"valid{k}" for k in fytd]].cumsum() > 0
+    parts = []
+    for k, indicator in enumerate(chosen):
+        sums_of, data_in = (running, seen) if indicator.window == "fytd" else (out, out)
+        numerator, denominator = sums_of[f"num{k}"].to_numpy(), sums_of[f"den{k}"].to_numpy()
+        has_data = data_in[f"valid{k}"].to_numpy()
+        if indicator.is_ratio:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = indicator.scale * numerator / denominator
+            value = np.where(has_data & (denominator > 0), value, np.nan)
+        else:
+            value = np.where(has_data, indicator.scale * numerator, np.nan)
+            denominator = np.full(len(out), np.nan)
+        parts.append((value, np.where(has_data, numerator, np.nan), denominator))
+    return _Values(out["authority"], out["period"], parts)
 
 
 def compute(
