@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import io
+import shutil
+import tempfile
 from pathlib import Path
 
 from perfcore.intake import hbpe
@@ -105,8 +108,36 @@ def real_parameters():
     return load_consortium(root), load_framework(root / "framework.yaml")
 
 
+@functools.cache
+def _empty_warehouse() -> Path:
+    """A new warehouse made once per test process by ``warehouse.connect``, removed when the process ends.
+
+    Creating the schema is most of a small test's cost (~20 ms of DDL), and hundreds of tests start from an
+    empty warehouse; creating and migrating one is tested in test_migrations.py.
+    """
+    from perfcore import warehouse
+
+    folder = Path(tempfile.mkdtemp(prefix="perfcore-empty-warehouse-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "warehouse.duckdb"
+    warehouse.connect(path).close()
+    return path
+
+
+def empty_warehouse(path: Path) -> Path:
+    """A new, empty warehouse at ``path`` (a copy of the one made once), exactly as a first
+    ``warehouse.connect(path)`` would leave it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_empty_warehouse(), path)
+    return path
+
+
 class Harness:
-    """A fresh warehouse in a temporary folder, with the real consortium."""
+    """A fresh warehouse in a temporary folder, with the real consortium.
+
+    An existing ``warehouse.duckdb`` in ``folder`` is opened (and migrated) as it is, and the files
+    ingested go on from those already in ``folder/in`` (file5.xml after four).
+    """
 
     def __init__(self, folder: Path, today: str = "2026-11-26") -> None:
         from datetime import date
@@ -117,8 +148,12 @@ class Harness:
         self.root = Path(__file__).resolve().parents[1]
         self.consortium, self.framework = real_parameters()
         self.today = date.fromisoformat(today)
-        self.con = warehouse.connect(folder / "warehouse.duckdb")
-        self._count = 0
+        database = folder / "warehouse.duckdb"
+        if not database.exists():
+            empty_warehouse(database)
+        self.con = warehouse.connect(database)
+        given = folder / "in"
+        self._count = sum(1 for _ in given.iterdir()) if given.is_dir() else 0
 
     def ingest(self, text: str, name: str | None = None, suffix: str = ".xml"):
         from perfcore.intake.ingest import ingest_file

@@ -93,6 +93,17 @@ def demo_site(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
     return summary, folder / "site", folder / "reports"
 
 
+@pytest.fixture(scope="session")
+def reporting_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """reporting_builders' small warehouse (ten members, two months), built once per test process.
+
+    Shared: read it, never change it; a test that ingests more takes ``reporting_builders.copy`` of it.
+    """
+    import reporting_builders
+
+    return reporting_builders.build(tmp_path_factory.mktemp("reporting-warehouse"))
+
+
 @pytest.fixture
 def demo_today(monkeypatch: pytest.MonkeyPatch) -> str:
     """PERFCORE_TODAY set to the demo's day for one test (builds and their workers read it), then restored."""

@@ -6,11 +6,14 @@ council ``i`` (consortium order) decides its four new claims in
 1st, and with ten ranked, ranks 3 and 8 fall in quartiles 2 and 4. The last
 member sends no changes in October, so it is unranked on change times.
 One record is rejected (decided before received) so the data-quality tables
-have a row. Building it takes about a second.
+have a row. Building it takes about a second, so a test session builds it once
+(``conftest.reporting_warehouse``): tests read that one, and a test that changes
+the data works on a ``copy``.
 """
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -72,6 +75,12 @@ def build(folder: Path) -> Path:
     )
     h.con.close()
     return folder / "warehouse.duckdb"
+
+
+def copy(warehouse: Path, folder: Path) -> Path:
+    """The warehouse ``build`` made, with the submitted files kept beside it, copied into ``folder``."""
+    shutil.copytree(warehouse.parent, folder, dirs_exist_ok=True)
+    return folder / warehouse.name
 
 
 def load(warehouse: Path):

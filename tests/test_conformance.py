@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from builders import claim, extract_xml, write
+from builders import claim, empty_warehouse, extract_xml, write
 from perfcore.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def test_validate_and_ingest_agree_with_the_documented_outcome(sample, tmp_path)
     assert not (tmp_path / "never").exists()  # validate never made or touched a warehouse
 
     # perfcore ingest, the same files in the same order into a fresh warehouse: the same verdict
-    warehouse = str(tmp_path / "data" / "warehouse.duckdb")
+    warehouse = str(empty_warehouse(tmp_path / "data" / "warehouse.duckdb"))
     ingest_code, _ = run("ingest", *files, "--warehouse", warehouse)
     _, listed = run("submissions", "--format", "json", "--warehouse", warehouse)
     submitted = json.loads(listed)[-1]

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -62,12 +63,22 @@ MANUAL = [
 ]
 
 
-@pytest.fixture
-def harness(tmp_path):
-    h = Harness(tmp_path / "data", today=TODAY)
+@pytest.fixture(scope="module")
+def three_months(tmp_path_factory) -> Path:
+    """Dundee's August to October extracts and October's manual return, ingested once for the module."""
+    h = Harness(tmp_path_factory.mktemp("dwp") / "data", today=TODAY)
     for period in ("2026-08", "2026-09", "2026-10"):  # FYTD indicators add up the months since April
         assert h.ingest(month_extract(period)).outcome == "accepted"
     assert h.ingest(manual_csv([(DUNDEE, "2026-10", m, v) for m, v in MANUAL]), suffix=".csv").outcome == "accepted"
+    h.con.close()
+    return h.folder
+
+
+@pytest.fixture
+def harness(three_months, tmp_path):
+    """A copy of ``three_months`` (the warehouse, the kept files, the inputs) for one test to change."""
+    shutil.copytree(three_months, tmp_path / "data")
+    h = Harness(tmp_path / "data", today=TODAY)
     yield h
     h.con.close()
 

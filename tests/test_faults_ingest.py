@@ -7,6 +7,7 @@ subprocess so that a hang fails the test instead of stalling the suite.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -38,8 +39,14 @@ def disk_harness(small_disk):
 
 
 def big_extract(path: Path, claims: int, sequence: int = 2) -> Path:
+    return write(path, _big_extract_text(claims, sequence))
+
+
+@functools.cache
+def _big_extract_text(claims: int, sequence: int) -> str:
+    """Written once per size in a test run: three tests use the same 10 MB extract."""
     records = [claim(f"B{i:07d}", "2026-10-01", "2026-10-09") for i in range(claims)]
-    return write(path, extract_xml(records=records, sequence=sequence))
+    return extract_xml(records=records, sequence=sequence)
 
 
 def leftovers(folder: Path) -> list[str]:

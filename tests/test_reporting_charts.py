@@ -14,8 +14,8 @@ DUNDEE = "S12000042"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return rb.load(rb.build(tmp_path_factory.mktemp("charts")))
+def data(reporting_warehouse):
+    return rb.load(reporting_warehouse)
 
 
 def marks(figure: charts.Figure) -> list[dict]:

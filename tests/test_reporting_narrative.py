@@ -11,8 +11,8 @@ DUNDEE, RENFREWSHIRE = "S12000042", "S12000011"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return rb.load(rb.build(tmp_path_factory.mktemp("narrative")))
+def data(reporting_warehouse):
+    return rb.load(reporting_warehouse)
 
 
 def test_a_councils_summary_says_the_figure_the_change_the_rank_and_the_status(data):

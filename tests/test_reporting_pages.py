@@ -43,8 +43,8 @@ def test_the_council_notebook_draws_other_councils_figures_only_from_the_declara
     assert "report.narrative(data, council, others.positions)" in source
 
 
-def test_the_declared_parts_are_what_the_page_prints(tmp_path):
-    data = rb.load(rb.build(tmp_path))
+def test_the_declared_parts_are_what_the_page_prints(reporting_warehouse):
+    data = rb.load(reporting_warehouse)
     others = report.from_other_councils(data, DUNDEE)
     assert report.trend(data, DUNDEE, "new_claims_days").equals(others.trend(data, "new_claims_days"))
     with pytest.raises(KeyError, match="COUNCIL_TRENDS"):
@@ -56,8 +56,8 @@ def test_the_declared_parts_are_what_the_page_prints(tmp_path):
     json.dumps(digest)  # what the runner hashes
 
 
-def test_another_councils_change_reruns_a_page_only_when_it_changes_what_the_page_prints(tmp_path):
-    warehouse = rb.build(tmp_path)
+def test_another_councils_change_reruns_a_page_only_when_it_changes_what_the_page_prints(reporting_warehouse, tmp_path):
+    warehouse = rb.copy(reporting_warehouse, tmp_path)
     before = shown_from_others(COUNCIL_PAGE, rb.load(warehouse), DUNDEE)
     # Borders resubmits October with the same figures and more old work on hand: a count Dundee's page never shows.
     h = Harness(tmp_path, today=rb.TODAY)

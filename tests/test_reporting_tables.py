@@ -29,8 +29,8 @@ CODES = (
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return rb.load(rb.build(tmp_path_factory.mktemp("reporting")))
+def data(reporting_warehouse):
+    return rb.load(reporting_warehouse)
 
 
 def test_every_published_rank_and_quartile_is_the_librarys(data):
