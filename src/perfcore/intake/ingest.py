@@ -7,7 +7,11 @@ The pipeline for one file (``ingest_file``):
 2. a byte-identical file already accepted is a duplicate: report it, change nothing;
 3. load it in ONE transaction: stream and validate (``extract`` / ``manual``),
    apply the submission rules (member, period, Sequence), check record-level
-   rules in SQL, point ``current_extracts`` at it;
+   rules in SQL, point ``current_extracts`` at it. An extract is read the fast
+   way first (``extract.read_extract_fast``); if that reader is in doubt (any
+   invalid file, a few unusual layouts) the transaction is rolled back and the
+   file read again the careful way (``extract.read_extract``), which words
+   every rejection;
 4. on any file-level problem roll the transaction back, so nothing of the
    file stays, then record the submission and its reason in a transaction of
    its own.
@@ -37,7 +41,6 @@ from perfcore.intake import extract, hbpe, manual
 
 if TYPE_CHECKING:
     import duckdb
-    import pyarrow as pa
 
 KINDS = {".xml": "extract", ".csv": "manual"}
 
@@ -158,10 +161,15 @@ def ingest_file(
         if earlier is not None:
             return _record_duplicate(con, submission, earlier)
         try:
+            if kind == "extract":
+                try:
+                    with warehouse.transaction(con):
+                        return _load_extract(con, kept, submission, consortium, today, fast=True)
+                except extract.ReadAgain:  # rolled back: the careful reader decides, in a transaction of its own
+                    with warehouse.transaction(con):
+                        return _load_extract(con, kept, submission, consortium, today, fast=False)
             with warehouse.transaction(con):
-                if kind == "extract":
-                    result = _load_extract(con, kept, submission, consortium, today)
-                elif kind == "manual":
+                if kind == "manual":
                     result = _load_manual(con, kept, submission, consortium, today)
                 elif kind == "commentary":
                     result = _load_commentary(con, kept, submission, consortium, today, indicator_ids)
@@ -360,8 +368,17 @@ def _record_rejection(con, submission: _Submission, error: SubmissionError) -> I
 # -- extracts ---------------------------------------------------------------------------------
 
 
-def _load_extract(con, path: Path, submission: _Submission, consortium: Consortium, today: date) -> IngestResult:
+def _load_extract(
+    con, path: Path, submission: _Submission, consortium: Consortium, today: date, *, fast: bool
+) -> IngestResult:
+    """Read, check and load one extract inside the caller's transaction.
+
+    ``fast``: with ``extract.read_extract_fast``, which raises ``extract.ReadAgain``
+    (the caller rolls back and calls again with ``fast=False``) for any file it
+    cannot vouch for; every rejection is therefore made by ``read_extract``.
+    """
     state: dict[str, object] = {}
+    read = extract.read_extract_fast if fast else extract.read_extract
 
     def check_header(header: extract.Header) -> None:
         state["header"] = header
@@ -369,7 +386,7 @@ def _load_extract(con, path: Path, submission: _Submission, consortium: Consorti
 
     try:
         with _SectionWriter(con, submission.id) as writer:
-            header = extract.read_extract(path, writer, check_header)
+            header = read(path, writer, check_header)
     except SubmissionError as error:
         if "header" in state:
             h = state["header"]
@@ -458,26 +475,27 @@ def _check_sequence(con, header: extract.Header, file: str) -> tuple[int, int] |
 
 
 class _SectionWriter:
-    """The sink for ``read_extract``: streams each section into its table on a second thread.
+    """The sink for the extract readers: inserts each batch on a second thread.
 
-    Why a thread: lxml holds the GIL while it parses and validates, DuckDB
-    releases it while it inserts, so the two overlap. Why one INSERT per
-    section reading an Arrow stream: DuckDB then writes full row groups to the
-    database file as they fill (inside the still-open transaction) instead of
-    holding every uncommitted row in memory, and a section costs one statement
-    however many batches it has. The queue is bounded, so at most
-    ``_QUEUE_DEPTH`` batches wait: memory stays flat in file size.
+    Why a thread: the parsing thread holds the GIL, DuckDB releases it while it
+    inserts, so the two overlap. A batch travels as one string (``_batch_text``)
+    and one INSERT splits it (``_insert_batch``): the parsing thread only joins
+    strings. DuckDB writes full row groups to the database file as they fill,
+    inside the still-open transaction, so uncommitted rows are not all held in
+    memory; and the queue is bounded, so at most ``_QUEUE_DEPTH`` batches wait:
+    memory stays flat in file size.
 
     Between entering and leaving, the connection belongs to the writer thread:
-    the caller must not use it. A database error is held and raised on
-    leaving, unless the body raised first (a schema error names the real
-    problem); what is still queued is then dropped unwritten.
+    the caller must not use it. A database error is held: the next batch
+    handed in raises it (the readers hold it in turn, so a schema error still
+    wins), and leaving raises it unless the body raised first; what is still
+    queued is then dropped unwritten.
     """
 
     def __init__(self, con, submission_id: int) -> None:
         self._con = con
         self._submission_id = submission_id
-        self._queue: queue.Queue[_Records | None] = queue.Queue(maxsize=_QUEUE_DEPTH)
+        self._queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=_QUEUE_DEPTH)
         self._thread = threading.Thread(target=self._run, name="perfcore-section-writer", daemon=True)
         self._stop: BaseException | None = None  # the first failure, on either side
         self.rows = 0  # records inserted
@@ -488,48 +506,34 @@ class _SectionWriter:
         return self
 
     def __call__(self, batch: extract.Batch) -> None:
-        # Converted here, on the parsing thread, while the batch's strings are
-        # still in this core's cache: on the writer thread it cost 2-3 times more.
-        self._queue.put(_Records(batch.section, _to_arrow(batch)))
+        if self._stop is not None:
+            raise self._stop
+        # Joined here, on the parsing thread, while the batch's strings are still in this core's cache.
+        self._queue.put(_Batch(batch.section, batch.lines, _batch_text(batch)))
 
     def __exit__(self, kind, error, traceback) -> None:
         if error is not None and self._stop is None:
-            self._stop = error  # the parse failed: stop streaming, drop the rest
+            self._stop = error  # the parse failed: stop inserting, drop the rest
         self._queue.put(_END)
         self._thread.join()
         if error is None and self._stop is not None:
             raise self._stop
 
     def _run(self) -> None:
-        records = self._queue.get()
-        while records is not _END:
+        while (batch := self._queue.get()) is not _END:
             if self._stop is not None:
-                records = self._queue.get()  # drain, so the parser never blocks on a full queue
-                continue
-            records = self._write_section(records)
-
-    def _write_section(self, first: _Records) -> _Records | None:
-        """INSERT ``first`` and the batches after it of the same section; return what ended the section."""
-        ended_by: list[_Records | None] = []
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            records = first
-            while records is not _END and records.section is first.section and self._stop is None:
-                yield records.arrow
-                records = self._queue.get()
-            ended_by.append(records)
-
-        try:
-            self.rows += _insert_section(self._con, self._submission_id, first.section, batches())
-            self.tables.add(first.section.table)
-        except BaseException as exc:  # raised by __exit__ unless the parse fails too
-            self._stop = exc
-        return ended_by[0] if ended_by else self._queue.get()
+                continue  # drain, so the parser never blocks on a full queue
+            try:
+                self.rows += _insert_batch(self._con, self._submission_id, batch)
+                self.tables.add(batch.section.table)
+            except BaseException as exc:  # raised to the parser, and by __exit__ unless the parse fails too
+                self._stop = exc
 
 
-class _Records(NamedTuple):
+class _Batch(NamedTuple):
     section: hbpe.Section
-    arrow: pa.RecordBatch
+    lines: list[int]
+    text: str
 
 
 _END = None  # queued after the last batch
@@ -545,37 +549,37 @@ def _select_sql(section: hbpe.Section) -> str:
 _COLUMN_SQL = {section.table: _select_sql(section) for section in hbpe.SECTIONS}
 
 
+def _batch_text(batch: extract.Batch) -> str:
+    """``batch.text()``, checked: the separators cannot be in parsed XML; should one ever
+    be, refuse the batch rather than misalign its values."""
+    text, rows, width = batch.text(), len(batch), len(batch.section.names)
+    if text.count(extract.RECORD_SEPARATOR) != rows - 1 or text.count(extract.VALUE_SEPARATOR) != rows * (width - 1):
+        raise ValueError(f"a value of {batch.section.element} holds a separator (U+001E or U+001F)")
+    return text
+
+
 @functools.cache
-def _arrow_schema(section: hbpe.Section) -> pa.Schema:
-    """A batch as Arrow: the line, then each attribute as the string the file held."""
-    import pyarrow as pa
-
-    return pa.schema([("line", pa.int32()), *((name, pa.string()) for name in section.names)])
-
-
-def _to_arrow(batch: extract.Batch) -> pa.RecordBatch:
-    import pyarrow as pa
-
-    columns = [pa.array(batch.lines, pa.int32()), *(pa.array(column, pa.string()) for column in batch.columns())]
-    return pa.record_batch(columns, schema=_arrow_schema(batch.section))
+def _insert_sql(section: hbpe.Section) -> str:
+    """One batch's records from its lines (a list) and its text: split, absent values NULL, cast."""
+    record, value, absent = (
+        f"chr({ord(c)})" for c in (extract.RECORD_SEPARATOR, extract.VALUE_SEPARATOR, extract.ABSENT)
+    )
+    values = ", ".join(f'nullif(v[{i}], {absent}) as "{name}"' for i, name in enumerate(section.names, 1))
+    split = f"string_split(unnest(string_split(?, {record})), {value})"
+    return f"select line, {values} from (select unnest(?::integer[]) as line, {split} as v)"
 
 
-def _insert_section(con, submission_id: int, section: hbpe.Section, batches: Iterator[pa.RecordBatch]) -> int:
-    """One INSERT reading the batches as an Arrow stream; returns the rows inserted.
+def _insert_batch(con, submission_id: int, batch: _Batch) -> int:
+    """INSERT one batch; returns the rows inserted.
 
-    Values arrive as the strings the schema accepted; DuckDB casts them to
-    dates and decimals as it inserts.
+    Values arrive as the strings the file held; DuckDB casts them to dates and
+    decimals as it inserts (``_COLUMN_SQL``).
     """
-    import pyarrow as pa
-
-    con.register("incoming_records", pa.RecordBatchReader.from_batches(_arrow_schema(section), batches))
-    inserted = con.execute(
-        f"insert into {section.table} select {submission_id}, line, {_COLUMN_SQL[section.table]} from incoming_records"
+    table = batch.section.table
+    return con.execute(
+        f"insert into {table} select {submission_id}, line, {_COLUMN_SQL[table]} from ({_insert_sql(batch.section)})",
+        [batch.lines, batch.text],
     ).fetchone()[0]
-    # Not in a `finally`: after a failed statement DuckDB refuses all but ROLLBACK
-    # (which drops the registration too), and the refusal would hide the real error.
-    con.unregister("incoming_records")
-    return inserted
 
 
 PLAUSIBLE_YEARS = hbpe.PLAUSIBLE_YEARS  # the record rules themselves are ``hbpe.Section.rules``
