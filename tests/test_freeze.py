@@ -66,8 +66,11 @@ def test_a_rebuild_with_nothing_changed_does_not_fingerprint_its_pages_again(cop
     rebuild(folder)  # this build ends by recording its key
     asked = []
     monkeypatch.setattr(runner, "shown_from_others", lambda *args: asked.append(args) or "changed")
+    returns = next((folder / "site" / "dwp").glob("*/sop-return-*.csv"))
+    written = returns.stat().st_mtime_ns
     summary = rebuild(folder)
     assert asked == [] and summary.executed == () and len(summary.frozen) == len(summary.outcomes)
+    assert returns.stat().st_mtime_ns == written  # DWP's files too are left as the last build wrote them
     # a build that stops half-way vouches for nothing: the next one fingerprints every page again
     monkeypatch.setattr(runner, "run", lambda *args, **kwargs: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):

@@ -317,6 +317,8 @@ def build(
             pool = None  # run has shut it down
             pages = [o.page for o in outcomes if o.page is not None]
             for month in months:
+                if trusted and not any(o.status == "executed" for o in outcomes) and _dwp_month_written(site, month):
+                    continue  # nothing it is made from changed since the last build wrote it
                 if shard is None:
                     write_dwp_return(month, site)
                     write_dwp_returns(month, site)
@@ -1052,6 +1054,11 @@ def _thaw(job: Job) -> None:
 
 
 # -- DWP electronic return --------------------------------------------------------------------------------
+
+
+def _dwp_month_written(site: Path, data: ReportData) -> bool:
+    month = site / "dwp" / data.period
+    return (month / f"sop-return-{data.period}.csv").exists() and (month / "returns").is_dir()
 
 
 def write_dwp_returns(data: ReportData, site: Path, councils: set[str] | None = None) -> None:
