@@ -13,6 +13,9 @@ import pytest
 
 from perfcore.build import kernels
 
+# Real kernels running notebooks through papermill: end-to-end, like the other tests that run whole notebooks.
+slow = pytest.mark.slow
+
 
 def notebook(path, *cells: str):
     book = nbformat.v4.new_notebook()
@@ -54,6 +57,7 @@ def kernel_pid() -> int:
     return kernels._kernel.km.provisioner.pid
 
 
+@slow
 def test_pages_share_a_kernel_but_not_its_variables(tmp_path, run):
     first = notebook(tmp_path / "a.ipynb", "x = 1", "import os\nleak = 'secret'\nprint(os.getpid())")
     second = notebook(tmp_path / "b.ipynb", "x = 2", "import os\nprint(os.getpid(), 'leak' in dir(), x)")
@@ -67,6 +71,7 @@ def test_pages_share_a_kernel_but_not_its_variables(tmp_path, run):
     assert counts(out2) == [1, 2, 3]  # numbered as from a fresh kernel (the injected parameters cell included)
 
 
+@slow
 def test_an_edited_notebook_shows_on_its_next_page(tmp_path, run):
     book = notebook(tmp_path / "a.ipynb", "x = 1", "print('before', x)")
     assert run(book)[0] is None
@@ -75,6 +80,7 @@ def test_an_edited_notebook_shows_on_its_next_page(tmp_path, run):
     assert error is None and outputs(out) == ["after 3\n"]
 
 
+@slow
 def test_a_failed_page_gets_a_new_kernel_and_the_next_page_builds(tmp_path, run):
     show = "import os, string\nprint(os.getpid(), x, hasattr(string, 'leak'))"
     good = notebook(tmp_path / "good.ipynb", "x = 1", show)
@@ -91,6 +97,7 @@ def test_a_failed_page_gets_a_new_kernel_and_the_next_page_builds(tmp_path, run)
     assert int(pid) != first_pid and x == "5" and leaked == "False"
 
 
+@slow
 def test_a_kernel_killed_between_pages_is_replaced(tmp_path, run):
     book = notebook(tmp_path / "a.ipynb", "x = 1", "print(x)")
     assert run(book)[0] is None
@@ -101,6 +108,7 @@ def test_a_kernel_killed_between_pages_is_replaced(tmp_path, run):
     assert error is None and outputs(out) == ["7\n"] and kernel_pid() != pid
 
 
+@slow
 def test_a_kernel_dying_during_a_page_fails_that_page_alone(tmp_path, run):
     dies = notebook(tmp_path / "dies.ipynb", "x = 1", "import os\nos._exit(3)")
     good = notebook(tmp_path / "good.ipynb", "x = 1", "print(x)")
@@ -110,6 +118,7 @@ def test_a_kernel_dying_during_a_page_fails_that_page_alone(tmp_path, run):
     assert error is None and outputs(out) == ["2\n"]
 
 
+@slow
 def test_the_kernel_is_replaced_after_its_page_budget(tmp_path, run, monkeypatch):
     monkeypatch.setattr(kernels, "PAGES_PER_KERNEL", 2)
     book = notebook(tmp_path / "a.ipynb", "x = 1", "import os\nprint(os.getpid())")
@@ -145,6 +154,7 @@ def test_a_kernel_that_did_not_start_is_started_again_but_not_forever(tmp_path, 
     assert len(attempts) == kernels.KERNEL_START_ATTEMPTS
 
 
+@slow
 def test_a_changed_environment_gets_a_new_kernel(tmp_path, run, monkeypatch):
     """Pages read settings such as PERFCORE_TODAY from the environment the kernel started with."""
     book = notebook(tmp_path / "a.ipynb", "x = 1", "import os\nprint(os.environ.get('PERFCORE_TODAY'))")
@@ -154,6 +164,7 @@ def test_a_changed_environment_gets_a_new_kernel(tmp_path, run, monkeypatch):
     assert outputs(run(book)[1]) == ["2026-12-01\n"]
 
 
+@slow
 def test_warm_up_leaves_an_empty_namespace_and_a_running_kernel(tmp_path, run):
     kernels.warm_up(tmp_path, tmp_path / "kernels.log")
     assert kernels._kernel.alive()
