@@ -148,7 +148,10 @@ def test_schema_error_names_the_line_and_field(h):
 
 
 def test_a_file_failing_at_its_last_record_leaves_nothing_loaded(h):
-    records = [claim(f"A{i:06d}", "2026-10-01", "2026-10-09") for i in range(120_000)]
+    from perfcore.intake.extract import BATCH_ROWS
+
+    # three whole batches are read (and streamed into the table) before the failing record
+    records = [claim(f"A{i:06d}", "2026-10-01", "2026-10-09") for i in range(3 * BATCH_ROWS)]
     records.append(write_off("OPX", "2026-10-05", "1.999"))  # three decimals: invalid, at the very end
     result = h.ingest(extract_xml(DUNDEE, "2026-10", records))
     assert result.outcome == "rejected"
