@@ -120,6 +120,18 @@ def test_rejections_json_contract(run, tmp_path, files):
     assert "not a consortium member" in rows[0]["reason"]
 
 
+def test_submissions_json_contract(run, tmp_path, files):
+    good, bad, _ = files
+    run(tmp_path, "ingest", str(good), str(bad))
+    rows = json.loads(run(tmp_path, "submissions", "--format", "json").stdout)
+    assert [(r["id"], r["file_name"], r["outcome"], r["records_loaded"]) for r in rows] == [
+        (1, "good.xml", "accepted", 1),
+        (2, "bad.xml", "rejected", 0),
+    ]
+    assert rows[0]["authority"] == "S12000042" and rows[0]["period"] == "2026-10" and rows[0]["sequence"] == 1
+    assert rows[0]["records_rejected"] == 0 and len(rows[0]["sha256"]) == 64
+
+
 @pytest.mark.parametrize(
     "args, expected",
     [

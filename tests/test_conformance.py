@@ -19,6 +19,8 @@ import pytest
 
 from builders import claim, empty_warehouse, extract_xml, write
 from perfcore.cli import main
+from perfcore.intake.ingest import rejections, submissions
+from perfcore.warehouse import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 KIT = ROOT / "conformance"
@@ -91,17 +93,18 @@ def test_validate_and_ingest_agree_with_the_documented_outcome(sample, tmp_path)
     assert (code == 0) == sample["conformant"] == report["ok"]
     assert not (tmp_path / "never").exists()  # validate never made or touched a warehouse
 
-    # perfcore ingest, the same files in the same order into a fresh warehouse: the same verdict
-    warehouse = str(empty_warehouse(tmp_path / "data" / "warehouse.duckdb"))
-    ingest_code, _ = run("ingest", *files, "--warehouse", warehouse)
-    _, listed = run("submissions", "--format", "json", "--warehouse", warehouse)
-    submitted = json.loads(listed)[-1]
+    # perfcore ingest, the same files in the same order into a fresh warehouse: the same verdict, read back
+    # with the functions `perfcore submissions` and `perfcore rejections` print (their JSON: test_cli.py)
+    warehouse = empty_warehouse(tmp_path / "data" / "warehouse.duckdb")
+    ingest_code, _ = run("ingest", *files, "--warehouse", str(warehouse))
+    con = connect(warehouse, read_only=True)
+    try:
+        submitted, rejected = submissions(con)[-1], rejections(con)
+    finally:
+        con.close()
     assert (submitted["outcome"], submitted["records_rejected"]) == (report["outcome"], report["records_rejected"])
     assert ingest_code == (0 if report["outcome"] in ("accepted", "duplicate") else 1)
-    _, rejected = run("rejections", "--format", "json", "--warehouse", warehouse)
-    ingest_failures = sorted(
-        (r["line"], r["reason"]) for r in json.loads(rejected) if r["file"] == Path(sample["file"]).name
-    )
+    ingest_failures = sorted((r["line"], r["reason"]) for r in rejected if r["file"] == Path(sample["file"]).name)
     validate_failures = sorted((f["line"], f["reason"]) for r in failed for f in r["failures"])
     if report["outcome"] != "duplicate":
         assert ingest_failures == validate_failures
