@@ -80,7 +80,7 @@ def harness(three_months, tmp_path):
     shutil.copytree(three_months, tmp_path / "data")
     h = Harness(tmp_path / "data", today=TODAY)
     yield h
-    h.con.close()
+    h.discard()
 
 
 def site_with_pdf(tmp_path: Path, slug: str = "dundee-city", period: str = "2026-10") -> Path:

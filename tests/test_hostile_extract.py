@@ -17,7 +17,9 @@ CEILING = "2036-10-31"  # the last day of the Period, 10 years on
 
 @pytest.fixture
 def h(tmp_path):
-    return Harness(tmp_path)
+    harness = Harness(tmp_path)
+    yield harness
+    harness.discard()
 
 
 def outcome(h: Harness, text: str) -> tuple[str, str | None]:

@@ -21,7 +21,9 @@ MAX_BYTES = 4 * 1024 * 1024
 
 @pytest.fixture
 def h(tmp_path):
-    return Harness(tmp_path)
+    harness = Harness(tmp_path)
+    yield harness
+    harness.discard()
 
 
 def ingest_bytes(h: Harness, data: bytes, name: str = "return.csv"):

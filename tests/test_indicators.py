@@ -11,7 +11,9 @@ DUNDEE, BORDERS = "S12000042", "S12000026"
 
 @pytest.fixture
 def h(tmp_path):
-    return Harness(tmp_path)
+    harness = Harness(tmp_path)
+    yield harness
+    harness.discard()
 
 
 def test_new_claim_days_are_inclusive(h):

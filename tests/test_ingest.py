@@ -15,7 +15,9 @@ DUNDEE = "S12000042"
 
 @pytest.fixture
 def h(tmp_path):
-    return Harness(tmp_path)
+    harness = Harness(tmp_path)
+    yield harness
+    harness.discard()
 
 
 # -- record level: that record rejected, the rest loaded ----------------------------------------
