@@ -651,12 +651,21 @@ def altair_theme() -> dict[str, Any]:
     }
 
 
+_theme_registered = False  # Altair's theme registry lives as long as the process
+
+
 def register_altair_theme(enable: bool = False) -> None:
-    """Register the theme as "perfcore" (idempotent); ``enable`` makes it the default."""
+    """Register the theme as "perfcore" (idempotent); ``enable`` makes it the default.
+
+    Once per process: Altair's ``theme.names()`` reads every installed package's entry points on each
+    call (about 3 ms), and every chart a page draws would ask."""
     import altair as alt
 
-    if "perfcore" not in alt.theme.names():
-        alt.theme.register("perfcore", enable=False)(altair_theme)
+    global _theme_registered
+    if not _theme_registered:
+        if "perfcore" not in alt.theme.names():
+            alt.theme.register("perfcore", enable=False)(altair_theme)
+        _theme_registered = True
     if enable:
         alt.theme.enable("perfcore")
 
