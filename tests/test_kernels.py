@@ -119,6 +119,19 @@ def test_a_kernel_dying_during_a_page_fails_that_page_alone(tmp_path, run):
 
 
 @slow
+def test_a_hung_cell_fails_its_page_after_the_timeout_and_the_next_page_builds(tmp_path, run, monkeypatch):
+    monkeypatch.setattr(kernels, "CELL_TIMEOUT", 2)
+    hangs = notebook(tmp_path / "hangs.ipynb", "x = 1", "import threading\nthreading.Event().wait()")
+    good = notebook(tmp_path / "good.ipynb", "x = 1", "import os\nprint(os.getpid(), x)")
+    error, out = run(hangs)
+    hung_pid = None if kernels._kernel.km is None else kernel_pid()
+    assert error is not None and "timed out" in error and "\n" not in error
+    assert hung_pid is None  # the kernel still running the hung cell is stopped, not reused
+    error, out = run(good, x=4)
+    assert error is None and outputs(out)[0].split()[1] == "4"
+
+
+@slow
 def test_the_kernel_is_replaced_after_its_page_budget(tmp_path, run, monkeypatch):
     monkeypatch.setattr(kernels, "PAGES_PER_KERNEL", 2)
     book = notebook(tmp_path / "a.ipynb", "x = 1", "import os\nprint(os.getpid())")

@@ -39,6 +39,9 @@ from perfcore import files
 PAGES_PER_KERNEL = 200
 RESET_TIMEOUT = 60  # seconds for the namespace reset: a kernel that takes longer is replaced
 START_TIMEOUT = 60
+# A cell still running after this many seconds fails its page (and its kernel is replaced): a notebook that
+# hangs (a lock, an endless loop) must not hang the build. The heaviest cell of any report takes seconds.
+CELL_TIMEOUT = 900
 ENGINE = "perfcore-warm"
 
 # The namespace cleared and a new session begun, so cells are numbered from 1 as in a fresh kernel. What
@@ -191,16 +194,17 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any], *, cw
             kernel_name="python3",
             engine_name=ENGINE,
             warm_kernel=kernel,
+            execution_timeout=CELL_TIMEOUT,
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
         )
     except PapermillExecutionError as exc:
         error = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
-    except Exception as exc:  # kernel died or would not start, notebook missing, ...: reported, not raised
+    except Exception as exc:  # kernel died or would not start, a cell timed out, ...: reported, not raised
         if files.is_disk_full(exc):
             raise
-        error = f"{type(exc).__name__}: {exc}"
+        error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     if _kernel is not None:
         _kernel.finished_page(ok=error is None)
     return error
@@ -230,7 +234,9 @@ def _register_engine() -> None:
 
     class WarmEngine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, warm_kernel=None, start_timeout=60, **kwargs):
+        def execute_managed_notebook(
+            cls, nb_man, kernel_name, warm_kernel=None, start_timeout=60, execution_timeout=None, **kwargs
+        ):
             client = PapermillNotebookClient(
                 nb_man,
                 km=warm_kernel.km,
@@ -238,6 +244,7 @@ def _register_engine() -> None:
                 log=logger,
                 log_output=False,
                 startup_timeout=start_timeout,
+                timeout=execution_timeout,
             )
             client.kc = warm_kernel.kc  # with a client already there, nbclient neither starts nor stops one
             return client.execute()
