@@ -149,7 +149,8 @@ def test_dwp_folder_has_council_pdfs_and_keeps_other_files(site):
     assert "dwp/2026-09/hbpe-return-2026-09.xml" in files
     page = _soup(site.out_dir / "dwp" / "index.html")
     assert page.find("a", string="Dundee City: Monthly summary")
-    assert page.find("a", href="2026-09/hbpe-return-2026-09.xml")
+    assert page.find("a", href="2026-09/index.html")  # the landing shows the latest month; the others one click away
+    assert _soup(site.out_dir / "dwp" / "2026-09" / "index.html").find("a", href="hbpe-return-2026-09.xml")
     assert [a.get_text() for a in page.select("nav.site-nav a")] == ["DWP"]
 
 

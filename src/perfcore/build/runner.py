@@ -317,6 +317,9 @@ def build(
             pool = None  # run has shut it down
             pages = [o.page for o in outcomes if o.page is not None]
             for month in months:
+                # the landing pages' story: figures only, no page (written by one shard, like DWP's CSV)
+                if (shard is None or shard.first) and not (trusted and _stories_written(site, month, planned)):
+                    write_landing_stories(month, site, planned)
                 if trusted and not any(o.status == "executed" for o in outcomes) and _dwp_month_written(site, month):
                     continue  # nothing it is made from changed since the last build wrote it
                 if shard is None:
@@ -1059,6 +1062,33 @@ def _thaw(job: Job) -> None:
 def _dwp_month_written(site: Path, data: ReportData) -> bool:
     month = site / "dwp" / data.period
     return (month / f"sop-return-{data.period}.csv").exists() and (month / "returns").is_dir()
+
+
+def _story_audiences(data: ReportData, planned: list[Job]) -> set[tuple[str, str, str | None]]:
+    """(audience, folder, council) of every audience with pages planned for the month."""
+    return {
+        (j.context.audience, str(j.context.audience_dir), j.parameters.get("council"))
+        for j in planned
+        if j.context.period == data.period
+    }
+
+
+def _stories_written(site: Path, data: ReportData, planned: list[Job]) -> bool:
+    from perfcore.reporting import landing
+
+    return all(
+        landing.path(site, folder, data.period).exists()
+        for audience, folder, _ in _story_audiences(data, planned)
+        if audience in landing.AUDIENCES
+    )
+
+
+def write_landing_stories(data: ReportData, site: Path, planned: list[Job]) -> None:
+    """``<audience>/<period>/landing.json`` for every audience with pages planned for the month: what its
+    landing page tells (``reporting.landing``); a story that did not change is not written again."""
+    from perfcore.reporting import landing
+
+    landing.write_stories(data, site, _story_audiences(data, planned))
 
 
 def write_dwp_returns(data: ReportData, site: Path, councils: set[str] | None = None) -> None:

@@ -191,7 +191,10 @@ def _copy_dwp_pdfs(pages: list[RenderedPage], out_dir: Path, written: list[Path]
     return sorted(
         p
         for p in [*folder.glob("*/*"), *returns]
-        if p.is_file() and periods.is_period(_dwp_period(p, folder)) and not p.name.startswith(".")
+        if p.is_file()
+        and periods.is_period(_dwp_period(p, folder))
+        and not p.name.startswith(".")
+        and p.suffix != ".html"  # DWP's own pages (the guide, the month's index) are listed as pages
     )
 
 
@@ -208,11 +211,22 @@ class _Writer:
         self.out_dir = out_dir
         self.published = published
         self.written = written
+        self.dwp_pages: dict[str, list[RenderedPage]] = {}  # DWP's own pages (the guide) by month
 
     # -- plumbing ---------------------------------------------------------------------
 
     def write(self, path: PurePosixPath, shell: Shell) -> None:
-        self.written.append(files.write_text(self.out_dir / path, render_shell(shell)))
+        self.write_text(path, render_shell(shell))
+
+    def write_text(self, path: PurePosixPath, text: str) -> None:
+        """Write ``text`` unless the file already holds it: a rebuild with nothing changed rewrites nothing."""
+        target = self.out_dir / path
+        try:
+            if target.read_text(encoding="utf-8") == text:
+                return
+        except (OSError, UnicodeDecodeError):
+            pass  # not there yet (or unreadable): write it
+        self.written.append(files.write_text(target, text))
 
     def shell(
         self, path: PurePosixPath, audience: Audience | None, title: str, body: str, crumbs: tuple[Crumb, ...]
@@ -242,14 +256,18 @@ class _Writer:
             by_period[page.context.period].append(page)
             by_report[page.context.report].append(page)
         months = sorted(by_period, reverse=True)
-        self.landing(audience, by_period, by_report, months, councils)
-        for position, period in enumerate(months):
-            newer = months[position - 1] if position > 0 else None
-            older = months[position + 1] if position + 1 < len(months) else None
-            self.period_page(audience, period, by_period[period], newer, older)
+        if audience.kind == DWP:  # its landing and months list the returns too: ``dwp`` writes them
+            self.dwp_pages = by_period
+        else:
+            self.landing(audience, by_period, by_report, months, councils)
+            for position, period in enumerate(months):
+                newer = months[position - 1] if position > 0 else None
+                older = months[position + 1] if position + 1 < len(months) else None
+                self.period_page(audience, period, by_period[period], newer, older, councils)
         for report, group in by_report.items():
             self.report_page(audience, report, group)
-        self.search_index(audience, pages)
+        if audience.kind != DWP:  # DWP's index lists its files too: ``dwp`` writes it
+            self.search_index(audience, pages)
 
     def landing(
         self,
@@ -263,7 +281,8 @@ class _Writer:
         latest = months[0]
         body = [
             f"<p>Housing Benefit performance reports for {html.escape(_reports_for(audience))}.</p>",
-            f"<h2>Latest month: {html.escape(periods.label(latest))}</h2>",
+            self.story(path, audience, latest, by_period[latest], councils),
+            f"<h2>This month's reports: {html.escape(periods.label(latest))}</h2>",
             _report_list(path, by_period[latest], with_period=False),
             "<h2>Reports</h2>",
             "<ul>"
@@ -287,11 +306,40 @@ class _Writer:
                 )
                 + "</ul>",
             ]
-        title = audience.label if audience.kind == COUNCIL else f"{audience.label}: benchmarks across all members"
+        title = f"{_landing_title(audience)} {periods.label(latest)}"
         self.write(path, self.shell(path, audience, title, "\n".join(body), (Crumb(audience.label),)))
 
+    def story(
+        self,
+        path: PurePosixPath,
+        audience: Audience,
+        period: str,
+        pages: list[RenderedPage],
+        councils: list[Audience],
+    ) -> str:
+        """The month's story (``reporting.landing``), linking into the month's pages; "" without one."""
+        from perfcore.render import landing as draw
+        from perfcore.reporting import landing
+
+        told = landing.read_story(self.out_dir, audience.dir, period)
+        if told is None:
+            return ""
+        hrefs = {p.context.report: relative(path, p.context.page_path.as_posix()) for p in pages}
+        open_to = {c.slug for c in councils} if audience.kind == ANALYSTS else set()  # members: not each other's
+
+        def council_href(council) -> str | None:
+            return relative(path, f"councils/{council.slug}/index.html") if council.slug in open_to else None
+
+        return draw.story_html(told, draw.month_links(period, hrefs), council_href)
+
     def period_page(
-        self, audience: Audience, period: str, pages: list[RenderedPage], newer: str | None, older: str | None
+        self,
+        audience: Audience,
+        period: str,
+        pages: list[RenderedPage],
+        newer: str | None,
+        older: str | None,
+        councils: list[Audience] = (),
     ) -> None:
         path = PurePosixPath(audience.dir) / period / "index.html"
         links = []
@@ -303,7 +351,8 @@ class _Writer:
             links.append(
                 f'<a href="../{newer}/index.html" rel="next">Next month: {html.escape(periods.label(newer))}</a>'
             )
-        body = _report_list(path, pages, with_period=False)
+        story = self.story(path, audience, period, pages, list(councils))
+        body = (f"{story}\n<h2>Reports</h2>\n" if story else "") + _report_list(path, pages, with_period=False)
         if links:
             body += '\n<nav aria-label="Other months"><ul><li>' + "</li><li>".join(links) + "</li></ul></nav>"
         crumbs = (Crumb(audience.label, f"{audience.dir}/index.html"), Crumb(periods.label(period)))
@@ -317,7 +366,7 @@ class _Writer:
         crumbs = (Crumb(audience.label, f"{audience.dir}/index.html"), Crumb(title))
         self.write(path, self.shell(path, audience, f"{title}: every month", body, crumbs))
 
-    def search_index(self, audience: Audience, pages: list[RenderedPage]) -> None:
+    def search_index(self, audience: Audience, pages: list[RenderedPage], extra: Iterable[dict] = ()) -> None:
         entries = [
             {
                 "url": p.context.page_path.as_posix(),
@@ -329,49 +378,97 @@ class _Writer:
             }
             for p in sorted(pages, key=lambda p: (p.context.period, p.context.report), reverse=True)
         ]
-        self.write_json(PurePosixPath(audience.dir) / SEARCH_INDEX, entries)
+        self.write_json(PurePosixPath(audience.dir) / SEARCH_INDEX, [*entries, *extra])
 
     def write_json(self, path: PurePosixPath, data: object) -> None:
-        self.written.append(
-            files.write_text(self.out_dir / path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-        )
+        self.write_text(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 
     # -- DWP and the root ---------------------------------------------------------------------
 
     def dwp(self, files: list[Path], labels: dict[str, str]) -> None:
-        if not files:
+        """DWP's landing (the latest month's returns with their completeness, its PDFs, then every month) and
+        one index page per month; the search index lists every file."""
+        if not files and not self.dwp_pages:
             return
         audience = Audience(DWP, "DWP", DWP)
-        path = PurePosixPath(DWP) / "index.html"
         by_period: dict[str, list[Path]] = defaultdict(list)
         for file in files:
             by_period[_dwp_period(file, self.out_dir / DWP)].append(file)
-        body = ["<p>Reports and returns for the Department for Work and Pensions, by month.</p>"]
+        months = sorted(set(by_period) | set(self.dwp_pages), reverse=True)
         entries = []
-        for period in sorted(by_period, reverse=True):
-            body.append(f'<h2>{html.escape(periods.label(period))}</h2><ul class="report-list">')
-            for file in by_period[period]:
-                href = file.relative_to(self.out_dir).as_posix()
-                size = max(1, round(file.stat().st_size / 1024))
-                kind = file.suffix.lstrip(".").upper() or "file"
-                label = labels.get(file.name, file.name)
-                body.append(
-                    f'<li><a href="{relative(path, href)}">{html.escape(label)}</a> '
-                    f'<span class="file-meta">({kind}, {size} KB)</span></li>'
+        for position, period in enumerate(months):
+            path = PurePosixPath(DWP) / period / "index.html"
+            body, found = self.dwp_month(path, period, by_period[period], labels)
+            entries += found
+            links = [
+                f'<a href="../{m}/index.html" rel="{rel}">{word} month: {html.escape(periods.label(m))}</a>'
+                for m, rel, word in (
+                    (months[position + 1] if position + 1 < len(months) else None, "prev", "Previous"),
+                    (months[position - 1] if position > 0 else None, "next", "Next"),
                 )
-                entries.append(
-                    {
-                        "url": href,
-                        "title": label,
-                        "context": f"DWP · {periods.label(period)}",
-                        "period": period,
-                        "report": "",
-                        "text": f"{label} {file.name}",
-                    }
-                )
-            body.append("</ul>")
-        self.write(path, self.shell(path, audience, "Reports and returns for DWP", "\n".join(body), (Crumb("DWP"),)))
-        self.write_json(PurePosixPath(DWP) / SEARCH_INDEX, entries)
+                if m
+            ]
+            if links:
+                body += '\n<nav aria-label="Other months"><ul><li>' + "</li><li>".join(links) + "</li></ul></nav>"
+            crumbs = (Crumb("DWP", f"{DWP}/index.html"), Crumb(periods.label(period)))
+            self.write(path, self.shell(path, audience, f"DWP: {periods.label(period)}", body, crumbs))
+        path = PurePosixPath(DWP) / "index.html"
+        latest_body, _ = self.dwp_month(path, months[0], by_period[months[0]], labels)
+        body = [
+            "<p>Reports and electronic returns for the Department for Work and Pensions, by month.</p>",
+            latest_body,
+            "<h2>All months</h2>",
+            _period_list(path, audience, months),
+        ]
+        title = f"Reports and returns for DWP: {periods.label(months[0])}"
+        self.write(path, self.shell(path, audience, title, "\n".join(body), (Crumb("DWP"),)))
+        self.search_index(audience, [p for group in self.dwp_pages.values() for p in group], entries)
+
+    def dwp_month(
+        self, path: PurePosixPath, period: str, found: list[Path], labels: dict[str, str]
+    ) -> tuple[str, list[dict]]:
+        """A month's returns table, then its other files (PDFs, the CSV) and pages; and their search entries."""
+        from perfcore.render import landing as draw
+
+        month = periods.label(period)
+        returns_dir = f"{DWP}/{period}/{RETURNS_DIR}"
+        body = [
+            f"<h2>Electronic returns, {html.escape(month)}</h2>",
+            draw.dwp_returns_html(
+                period,
+                draw.read_returns(self.out_dir / returns_dir),
+                lambda name: relative(path, f"{returns_dir}/{name}"),
+            ),
+            f'<h2>Reports and files, {html.escape(month)}</h2><ul class="report-list">',
+        ]
+        entries = []
+        shown = [f for f in found if f.parent.name != RETURNS_DIR and f.suffix != ".html"]
+        for file in sorted(shown, key=lambda f: (f.suffix != ".csv", labels.get(f.name, f.name))):
+            href = file.relative_to(self.out_dir).as_posix()
+            size = max(1, round(file.stat().st_size / 1024))
+            kind = file.suffix.lstrip(".").upper() or "file"
+            label = labels.get(file.name, _dwp_file_label(file.name))
+            body.append(
+                f'<li><a href="{relative(path, href)}">{html.escape(label)}</a> '
+                f'<span class="file-meta">({kind}, {size} KB)</span></li>'
+            )
+        for file in found:
+            href = file.relative_to(self.out_dir).as_posix()
+            label = labels.get(file.name, file.name)
+            entries.append(
+                {
+                    "url": href,
+                    "title": label,
+                    "context": f"DWP · {month}",
+                    "period": period,
+                    "report": "",
+                    "text": f"{label} {file.name}",
+                }
+            )
+        body.append("</ul>")
+        if self.dwp_pages.get(period):
+            body.append(_report_list(path, self.dwp_pages[period], with_period=False))
+        return "\n".join(body), entries
 
     def root(self, audiences: list[Audience], has_dwp: bool) -> None:
         path = PurePosixPath("index.html")
@@ -398,7 +495,24 @@ def _dwp_labels(pages: list[RenderedPage]) -> dict[str, str]:
 def _reports_for(audience: Audience) -> str:
     if audience.kind == COUNCIL:
         return audience.label
+    if audience.kind == ANALYSTS:
+        return "the consortium's analysts: every member's alerts, actions and data quality"
     return "the consortium as a whole and its benchmarks across all members"
+
+
+def _landing_title(audience: Audience) -> str:
+    if audience.kind == CONSORTIUM:
+        return f"{audience.label}: benchmarks across all members,"
+    if audience.kind == ANALYSTS:
+        return f"{audience.label}: early warning and data quality,"
+    return f"{audience.label}:"
+
+
+def _dwp_file_label(name: str) -> str:
+    """The speed-of-processing CSV by what it is; any other file by its name."""
+    if name.startswith("sop-return-") and name.endswith(".csv"):
+        return f"Speed of processing, every member ({name})"
+    return name
 
 
 def _root_label(audience: Audience) -> str:
