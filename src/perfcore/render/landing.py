@@ -3,8 +3,8 @@
 ``story_html`` draws a ``reporting.landing.Story``: first who needs attention
 this month (red indicators; for the analysts also high-severity alerts and
 overdue actions), then what got worse and what improved since last month, the
-most serious alerts, overdue or open actions, and the headline tiles; every
-section links into the month's pages. ``dwp_month_html`` draws DWP's month:
+most serious alerts, overdue or open actions (analysts and a council's own), and the headline
+tiles; every section links into the month's pages. ``dwp_month_html`` draws DWP's month:
 each council's electronic return with its completeness (read from the returns'
 manifests), the PDFs and the speed-of-processing CSV.
 
@@ -95,8 +95,8 @@ def _members_story(story: Story, links: Links, council_href: Callable[[CouncilMo
         if better
         else f"<p>No member's status improved on any indicator since {e(before)}.</p>"
     )
-    parts.append(_alerts(story, links("benchmarks" if not analysts else "analytics", "alerts"), with_area=True))
-    if analysts:
+    if analysts:  # a council's alerts and actions are not for the other members
+        parts.append(_alerts(story, links("analytics", "alerts"), with_area=True))
         parts.append(_overdue(story, links("onboarding", "overdue-actions")))
         parts.append(_returns(story, links("data-quality", "")))
     parts.append(f'<h2 id="headline">{e(story.area)} as a whole</h2>')

@@ -12,11 +12,11 @@ and lives in that audience's folder:
 
 - ``consortium`` (every member): each member's status on the framework's
   indicators this month and last month (the benchmarks page's tables of both
-  months), the consortium's own tiles, the alert count and the most serious
-  of the alerts the benchmarks page lists;
-- ``analysts``: the same, plus each member's alert count, the overdue actions
-  across members (the onboarding page) and the month's missing returns (the
-  data-quality page);
+  months) and the consortium's own tiles; no alerts: a council's alerts are
+  for the analysts and that council (README, "The site");
+- ``analysts``: the same, plus the most serious alerts and each member's alert
+  count (the analytics page), the overdue actions across members (the
+  onboarding page) and the month's missing returns (the data-quality page);
 - ``council``: its own tiles, alerts and open actions (its report page), and
   nothing of any other member.
 
@@ -27,7 +27,7 @@ escaped where it is drawn.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,7 @@ from perfcore.reporting.data import ReportData, value
 
 FORMAT = "perfcore landing 1"  # a story file in another format is ignored (the next build rewrites it)
 FILE = "landing.json"
-CONSORTIUM_ALERTS_SHOWN = 15  # the benchmarks page lists this many alerts: the members' landing picks from them
-TOP_ALERTS = {"consortium": 5, "analysts": 10}
+TOP_ALERTS = 10  # the analysts' landing lists the most serious; the analytics page has every one
 RAG_ORDER = {"green": 0, "amber": 1, "red": 2}
 AUDIENCES = ("consortium", "analysts", "council")  # DWP's landing reads the returns' manifests instead
 
@@ -176,8 +175,8 @@ def story(data: ReportData, audience: str, council: str | None = None) -> Story:
         "members_in": status.members_in if status is not None else 0,
         "members": len(data.consortium.codes),
     }
-    every_alert = analysis.alerts(data)
     if audience == "council":
+        every_alert = analysis.alerts(data)
         assert council is not None
         own = [a for a in every_alert if a.area == council]
         return Story(
@@ -190,18 +189,20 @@ def story(data: ReportData, audience: str, council: str | None = None) -> Story:
             alerts_high=sum(a.severity == "high" for a in own),
             actions=tuple(_action_line(data, a) for a in commentary.open_actions(data, council)),
         )
-    shown = every_alert[:CONSORTIUM_ALERTS_SHOWN] if audience == "consortium" else every_alert
     lines = [_council_month(data, c) for c in data.consortium.members]
-    actions: list = []
-    if audience == "analysts":
-        actions = commentary.overdue_actions(data)
-        lines = _with_analysts_view(data, lines, every_alert, actions)
-    return Story(
+    members = Story(
         **base,
         area=data.consortium.short_name,
         tiles=_tiles(data, CONSORTIUM, narrative.NARRATIVE_INDICATORS),
         councils=tuple(lines),
-        alerts=tuple(_alert_line(data, a) for a in shown[: TOP_ALERTS[audience]]),
+    )
+    if audience == "consortium":  # what every member may see: statuses, not alerts or actions
+        return members
+    every_alert, actions = analysis.alerts(data), commentary.overdue_actions(data)
+    return replace(
+        members,
+        councils=tuple(_with_analysts_view(data, lines, every_alert, actions)),
+        alerts=tuple(_alert_line(data, a) for a in every_alert[:TOP_ALERTS]),
         alerts_total=len(every_alert),
         alerts_high=sum(a.severity == "high" for a in every_alert),
         actions=tuple(_action_line(data, a) for a in actions),
@@ -235,8 +236,6 @@ def _council_month(data: ReportData, council) -> CouncilMonth:
 
 
 def _with_analysts_view(data: ReportData, lines: list[CouncilMonth], alerts: list, actions: list) -> list[CouncilMonth]:
-    from dataclasses import replace
-
     from perfcore.reporting.tables import returns_status
 
     returns = {row["Council"]: row for row in returns_status(data).to_dict("records")}
