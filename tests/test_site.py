@@ -166,3 +166,21 @@ def test_dwp_folder_has_pdfs_and_the_electronic_return(demo_site):
     lines = (folder / f"sop-return-{summary.period}.csv").read_text().splitlines()
     assert lines[0].startswith("gss_code,council,period,new_claims_decided,new_claims_days")
     assert len(lines) == 1 + len(CONSORTIUM.members)
+
+
+def test_landings_tell_the_months_story(demo_site):
+    """A manager sees at once who needs attention: the planted story (Midlothian's new claims) heads the list."""
+    summary, site, _ = demo_site
+    for folder in ("consortium", "analysts", "councils/midlothian"):
+        assert (site / folder / summary.period / "landing.json").exists(), folder
+    consortium = soup(site / "consortium" / "index.html")
+    first = consortium.select_one("section.landing-attention tbody tr")
+    assert first.th.get_text(strip=True) == "Midlothian" and "New claims, days" in first.get_text()
+    assert not consortium.find("h2", id="alerts")  # a council's alerts are for the analysts and that council
+    analysts = soup(site / "analysts" / "index.html")
+    assert analysts.find("h2", id="alerts") and analysts.find("h2", id="overdue")
+    midlothian = soup(site / "councils" / "midlothian" / "index.html")
+    assert "Red on" in midlothian.find("ul", class_="landing-glance").get_text(" ")
+    assert len(midlothian.select(".tiles .tile")) >= 6
+    returns = soup(site / "dwp" / "index.html").find("table")
+    assert len(returns.select("tbody tr")) == len(CONSORTIUM.members)

@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -313,13 +313,20 @@ def build(
                     trust_frozen=trusted,
                 )
             planned, jobs = jobs, shard.select(jobs) if shard is not None else jobs
-            outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress, pool=pool)
-            pool = None  # run has shut it down
+            # The landing pages' stories (figures only, no page; one shard writes them, like DWP's CSV) are
+            # computed on a thread of this process while the workers run the pages, which it only waits for.
+            with ThreadPoolExecutor(1, thread_name_prefix="landing") as side:
+                told = (
+                    side.submit(write_landing_months, months, site, planned, trusted)
+                    if not shard or shard.first
+                    else None
+                )
+                outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress, pool=pool)
+                pool = None  # run has shut it down
+                if told is not None:
+                    told.result()
             pages = [o.page for o in outcomes if o.page is not None]
             for month in months:
-                # the landing pages' story: figures only, no page (written by one shard, like DWP's CSV)
-                if (shard is None or shard.first) and not (trusted and _stories_written(site, month, planned)):
-                    write_landing_stories(month, site, planned)
                 if trusted and not any(o.status == "executed" for o in outcomes) and _dwp_month_written(site, month):
                     continue  # nothing it is made from changed since the last build wrote it
                 if shard is None:
@@ -1081,6 +1088,13 @@ def _stories_written(site: Path, data: ReportData, planned: list[Job]) -> bool:
         for audience, folder, _ in _story_audiences(data, planned)
         if audience in landing.AUDIENCES
     )
+
+
+def write_landing_months(months: list[ReportData], site: Path, planned: list[Job], trusted: bool) -> None:
+    """Each month's stories, unless the build key is unchanged and they are there already."""
+    for month in months:
+        if not (trusted and _stories_written(site, month, planned)):
+            write_landing_stories(month, site, planned)
 
 
 def write_landing_stories(data: ReportData, site: Path, planned: list[Job]) -> None:

@@ -140,8 +140,8 @@ def _attention_table(story: Story, attention: list[CouncilMonth], council_href) 
             f"<td>{_status_list(c.worse) or 'none'}</td>",
         ]
         if analysts:
-            cells.append(f"<td>{c.alerts or 0} ({c.high or 0} high)</td>")
-            cells.append(f"<td>{c.overdue or 0}</td>")
+            cells.append(f'<td class="landing-count">{c.alerts or 0} ({c.high or 0} high)</td>')
+            cells.append(f'<td class="landing-count">{c.overdue or 0}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return _table(f"Members needing attention, {periods.label(story.period)}, worst first", head, rows)
 
@@ -243,10 +243,11 @@ def _council_story(story: Story, links: Links) -> list[str]:
     lines = []
     if own is not None:
         red = "; ".join(f"{e(s.indicator)} {e(s.value)}" for s in own.red)
+        count = len(own.red)
         lines.append(
-            f"<li>{_status_words('red')} on {len(own.red)} indicator{'s' if len(own.red) != 1 else ''}"
-            + (f": {red}" if red else "")
-            + "</li>"
+            f"<li>{_status_words('red')} on {count} indicator{'s' if count != 1 else ''}: {red}</li>"
+            if red
+            else f"<li>{_symbol('green')}No indicator at Red</li>"
         )
         if own.worse:
             lines.append(f"<li>Worse than {e(before)}: " + _inline_moves(own.worse) + "</li>")
