@@ -3,7 +3,11 @@
 ``build_site`` takes the pages just rendered *and* every page already on disk
 (each page leaves a manifest, ``<report>_files/page.json``), so past months
 stay browsable after a month's build writes only that month. Everything it
-writes is derived, so it can be run again at any time.
+writes is derived, so it can be run again at any time; a file whose text is
+unchanged is not written again. A landing page and a month's index page tell
+the month's story (``render.landing``) from the ``landing.json`` the build
+wrote in that month's folder (``reporting.landing``); DWP's from the returns'
+manifests.
 
 Layout (``PageContext`` fixes the report paths; this module the rest)::
 
@@ -12,13 +16,15 @@ Layout (``PageContext`` fixes the report paths; this module the rest)::
     assets/perfcore.css, search.js,      shared: no data
       favicon.svg
     analysts/...                         the same, for the consortium's analysts only (data quality, analytics)
-    consortium/index.html                landing: latest month, all reports, all months, members
+    consortium/index.html                landing: the latest month's story, its reports, all reports, all months
     consortium/search.json               search index of consortium pages only
-    consortium/<period>/index.html       the month's reports
+    consortium/<period>/index.html       the month's story and reports
+    consortium/<period>/landing.json     the month's story (written by the build: reporting.landing)
     consortium/<period>/<report>.html    (+ <report>_files/, PDF)
     consortium/reports/<report>.html     one report, every month
     councils/<slug>/...                  the same, for one council
-    dwp/index.html, dwp/search.json      DWP's PDFs and returns, by month
+    dwp/index.html, dwp/search.json      DWP's landing: the latest month's returns (complete or not), PDFs, CSV
+    dwp/<period>/index.html              the same for each month
     dwp/<period>/<slug>-<period>-<report>.pdf
     dwp/<period>/returns/                each council's electronic return: XML, PDF, manifest
 """
