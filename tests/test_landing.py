@@ -256,3 +256,23 @@ def test_a_story_reads_back_as_written(data, tmp_path):
         assert landing.read_story(tmp_path, folder, data.period) == told
     (tmp_path / "consortium" / data.period / landing.FILE).write_text('{"format": "perfcore landing 0"}')
     assert landing.read_story(tmp_path, "consortium", data.period) is None  # another version's: ignored
+
+
+def test_a_provisional_month_says_so_and_every_name_is_escaped(data):
+    """Names from the parameters and the figures' words are escaped too; a month not yet complete is marked."""
+    from dataclasses import replace
+
+    from perfcore.render.landing import story_html
+
+    told = landing.story(data, "analysts")
+    hostile = "<i>Evil</i> & Co"
+    told = replace(
+        told,
+        provisional=True,
+        members_in=8,
+        councils=tuple(replace(c, name=hostile) if c.code == BORDERS else c for c in told.councils),
+    )
+    page = BeautifulSoup(story_html(told, lambda report, anchor: None, lambda council: None), "html.parser")
+    assert "<i>" not in str(page) and hostile in page.get_text()
+    warning = page.find(class_="landing-provisional").get_text(" ", strip=True)
+    assert warning.startswith("Provisional.") and "8 of 10 members' extracts for October 2026 are in" in warning
