@@ -68,7 +68,7 @@ def test_the_page_shows_steps_feeds_and_overdue_actions(shell, warehouse, tmp_pa
     soup = BeautifulSoup(page.html.read_text(encoding="utf-8"), "html.parser")
 
     def rows(table_id: str) -> dict[str, list[str]]:
-        table = soup.find(id=table_id)
+        table = soup.find(id=f"tbl-{table_id}")  # display.table(id="steps") is the table tbl-steps
         return {
             tr.find_all("td")[0].get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")[1:]]
             for tr in table.find("tbody").find_all("tr")
@@ -88,7 +88,7 @@ def test_the_page_shows_steps_feeds_and_overdue_actions(shell, warehouse, tmp_pa
     extracts = rows("feed-extract")
     assert extracts["Dundee City"][-2:] == ["✔ on time", "⚠ late"] and extracts["Dundee City"][0] == "✖ missing"
     assert len(extracts["Dundee City"]) == 6  # the last six months
-    overdue = soup.find(id="actions-overdue")
+    overdue = soup.find(id="tbl-actions-overdue")
     assert overdue is not None and "Midlothian" in overdue.get_text() and "⚠ Overdue" in overdue.get_text()
     assert HOSTILE_OWNER in overdue.get_text()  # as text, not markup
     main = soup.find("main")

@@ -272,9 +272,9 @@ def test_hostile_commentary_is_escaped_in_html(hostile_page):
     assert not [a for a in main.find_all("a") if "javascript" in (a.get("href") or "")]
     assert not main.find_all("em") and not main.find_all("code")  # *bold*, _under_, `code` stayed text
     assert "<!--" not in str(main).replace("&lt;!--", "")  # no comment hides anything
-    commentary = main.find(id="commentary") or main
+    commentary = main.find("table", id="tbl-commentary")  # display.table(id="commentary")
     assert HOSTILE in flat(commentary.get_text())  # each character as sent
-    actions = main.find(id="actions-open") or main
+    actions = main.find("table", id="tbl-actions-open")
     assert ACTION in actions.get_text() and OWNER in actions.get_text() and "⚠ Overdue" in actions.get_text()
     assert TAIL in main.get_text()  # the full comment, not cut at 200 characters
     callout = main.find(class_=re.compile("callout"))

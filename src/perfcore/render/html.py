@@ -24,6 +24,10 @@ from perfcore.render.pandoc import LUA_FILTER, READER_ARGS, TEMPLATES, run_pando
 
 _PARTS = re.compile(r"<!--perfcore:(title|toc|body)-->\n?")
 _SPACE = re.compile(r"\s+")
+# The ids the page's shell (page.html, body.html, the search form) gives its own elements: the Lua filter keeps
+# the content's ids off them (a heading "Main" must not take the skip link's target). A test reads a rendered
+# shell and checks this list against it.
+SHELL_IDS = ("main", "search-results", "site-search-input", "toc-title")
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ def markdown_to_html(
         f"fallback-title={fallback_title}",
         "--metadata",
         f"toc-title={options.toc_title}",
+        "--metadata",
+        f"shell-ids={' '.join(SHELL_IDS)}",
     ]
     if options.toc:
         args += ["--toc", f"--toc-depth={options.toc_depth}"]

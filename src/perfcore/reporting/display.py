@@ -210,6 +210,24 @@ def _check_id(value: str | None) -> str | None:
     return value
 
 
+# A table's or chart's id lives in the page beside the sections' ids, which pandoc makes from the headings'
+# words: a table "alerts" under the heading "Alerts" gave two elements one id, and "On this page" could land
+# on the table. Tables and charts get Quarto's prefixes, which no heading's words make.
+TABLE_PREFIX = "tbl-"
+FIGURE_PREFIX = "fig-"
+
+
+def element_id(prefix: str, value: str | None) -> str | None:
+    """The page id of a table (``TABLE_PREFIX``) or chart (``FIGURE_PREFIX``) a notebook named ``value``.
+
+    ``"alerts"`` becomes ``"tbl-alerts"``; an id that already has the prefix is kept, so
+    ``"tbl-alerts"`` stays as it is. None stays None."""
+    _check_id(value)
+    if value is None or value.startswith(prefix):
+        return value
+    return prefix + value
+
+
 def format_cell(value: object, decimals: int = 1, limit: int | None = TEXT_LIMIT) -> str:
     """How a table shows a raw value when the notebook did not format it (text cut at ``limit`` characters)."""
     import numpy as np
@@ -342,7 +360,7 @@ def table_bundle(
     table keeps the return's 2,000; at most ``PROSE_LIMIT``, which Typst's strings can hold)."""
     if not caption:
         raise ValueError("a table needs a caption: it is the table's accessible name")
-    _check_id(id)
+    id = element_id(TABLE_PREFIX, id)
     if df.empty:
         text = f"{md_escape(caption)}: no data for this period."
         return Bundle({"text/markdown": text + "\n", "text/plain": text}, {"perfcore": {"kind": "table", "id": id}})
@@ -366,7 +384,9 @@ def table(
     decimals: int = 1,
     limit: int | None = TEXT_LIMIT,
 ) -> None:
-    """Show a DataFrame as a real table on the page and in the PDF (text cells cut at ``limit`` characters)."""
+    """Show a DataFrame as a real table on the page and in the PDF (text cells cut at ``limit`` characters).
+
+    ``id="alerts"`` gives the table the page id ``tbl-alerts`` (``element_id``): never a section's id."""
     _publish(table_bundle(df, caption, id=id, align=align, decimals=decimals, limit=limit))
 
 
@@ -386,7 +406,7 @@ def chart_bundles(
     """The chart (vector SVG) and its data table, as two outputs the renderer pairs by id."""
     if not title or not alt:
         raise ValueError("a chart needs a title and a text alternative (alt): WCAG 1.1.1")
-    _check_id(id)
+    id = element_id(FIGURE_PREFIX, id)
     svg = chart_svg(chart)
     problem = svg_size_problem(svg)
     if problem:
@@ -447,7 +467,7 @@ def chart_data_bundle(
             "text/csv": data.to_csv(index=False),
             "text/plain": caption,
         },
-        {"perfcore": {"kind": "chart-data", "chart": chart_id, "title": title}},
+        {"perfcore": {"kind": "chart-data", "chart": element_id(FIGURE_PREFIX, chart_id), "title": title}},
     )
 
 
@@ -465,7 +485,7 @@ def chart(
 
     ``alt`` says what the chart shows (the trend, not the encoding); ``data``
     is what a reader who cannot see the chart needs: usually the plotted values
-    in wide form, one row per month.
+    in wide form, one row per month. ``id="trend"`` gives the figure the page id ``fig-trend``.
     """
     for bundle in chart_bundles(chart, title=title, alt=alt, data=data, id=id, align=align, decimals=decimals):
         _publish(bundle)

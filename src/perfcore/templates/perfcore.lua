@@ -9,7 +9,8 @@
 --   HTML structure and Typst functions defined in report.typ;
 -- * figures get their text alternative in Typst too (pandoc drops it);
 -- * HTML tables are wrapped in a focusable scroll region for narrow screens;
--- * Quarto's `.content-visible` / `.content-hidden` with `when-format` work.
+-- * Quarto's `.content-visible` / `.content-hidden` with `when-format` work;
+-- * every id is used once on the page (see unique_ids).
 
 local is_html = FORMAT:match("html") ~= nil
 local is_typst = FORMAT:match("typst") ~= nil
@@ -244,7 +245,49 @@ function Pandoc(doc)
   return doc
 end
 
+-- Ids: each once on the page ------------------------------------------------------------
+-- Two elements with one id make the page invalid HTML, and a link to the id (an "On this page" entry) can
+-- land on either. display gives tables and charts ids no heading's words make (tbl-, fig-); this is the
+-- backstop for what a notebook writes itself: an id the page's shell uses (metadata `shell-ids`, from
+-- perfcore.render.html: a heading "Main") or a later duplicate (then with a warning: two tables given one
+-- id is a slip in the notebook) gets pandoc's own "-1", "-2" suffix. Headings claim their ids first: the
+-- contents list links to them.
+
+local function unique_ids(doc)
+  local shell, taken = {}, {}
+  if doc.meta["shell-ids"] then
+    for id in pandoc.utils.stringify(doc.meta["shell-ids"]):gmatch("%S+") do shell[id] = true end
+  end
+  local function claim(el)
+    local id = el.identifier
+    if id == "" then return nil end
+    local new, n = id, 0
+    while taken[new] or shell[new] do
+      n = n + 1
+      new = id .. "-" .. n
+    end
+    taken[new] = true
+    if new == id then return nil end
+    if taken[id] then
+      pandoc.log.warn("the id '" .. id .. "' is used twice on the page: the " .. el.t .. " is given '" .. new .. "'")
+    end
+    el.identifier = new
+    return el
+  end
+  local function heading(h)
+    local renamed = claim(h)
+    taken["toc-" .. h.identifier] = true -- pandoc's contents list gives its entries these ids
+    return renamed
+  end
+  doc.blocks = doc.blocks:walk({ Header = heading })
+  doc.blocks = doc.blocks:walk({
+    Div = claim, Table = claim, Figure = claim, Span = claim, CodeBlock = claim, Code = claim, Image = claim, Link = claim,
+  })
+  return doc
+end
+
 return {
+  { Pandoc = unique_ids },
   { Str = Str, Span = Span, Table = Table, Figure = Figure, Div = Div },
   { Pandoc = Pandoc },
 }
