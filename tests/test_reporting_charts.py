@@ -1,5 +1,6 @@
 """Every chart builder on a small real warehouse: the Vega-Lite spec's data and encodings, the title and the
-text alternative; and the callout in place of a chart when there is nothing to draw. No SVG is drawn here."""
+text alternative; and the callout in place of a chart when there is nothing to draw. At the end each kind is
+drawn once (SVG), for its size, the size of its words and the consortium's legend mark."""
 
 from __future__ import annotations
 
@@ -137,3 +138,90 @@ def test_correlation_matrix_and_impact(data):
     )
     assert figure.data.columns.tolist() == ["Month", "Dundee City", "Peer councils (average)"]
     assert figure.data.iloc[-1].tolist() == ["October 2026", "12.0 days", "13.0 days"]
+
+
+# --- drawn: reading size, palette, legend ---------------------------------------------------------------
+
+
+def _drawn(data) -> dict[str, str]:
+    """Each builder's chart drawn to SVG, as the pages get it."""
+    from perfcore.reporting.display import chart_svg
+
+    indicator = data.framework.indicator("new_claims_days")
+    own = report.series(data, DUNDEE, indicator.id)
+    figures = {
+        "trend": charts.trend(report.trend(data, DUNDEE, indicator.id), indicator, "Dundee City"),
+        "league": charts.league(
+            report.league(data, indicator.id), indicator, report.value(data, "consortium", indicator.id), data.period
+        ),
+        "work on hand": charts.work_on_hand(report.work_on_hand_age(data, DUNDEE), "Dundee City", data.period),
+        "funnel": charts.funnel(report.funnel_for(data, indicator.id), indicator, report.names(data)),
+        "impact": charts.impact(own, indicator, "Dundee City", "2026-10", "Faster claims", own),
+        "matrix": charts.correlation_matrix(
+            pd.DataFrame([[1.0, 0.6], [-0.2, 1.0]], index=["new_claims_days", "changes_days"]).set_axis(
+                ["new_claims_days", "changes_days"], axis=1
+            ),
+            report.short_names(data),
+            1,
+        ),
+    }
+    return {name: chart_svg(figure.chart) for name, figure in figures.items()}
+
+
+@pytest.fixture(scope="module")
+def drawn(data):
+    return _drawn(data)
+
+
+def test_charts_are_drawn_for_the_text_column_with_words_at_reading_size(drawn):
+    import re
+
+    from perfcore.reporting.display import CHART_TEXT, CHART_WIDTH, svg_size, svg_size_problem
+
+    for name, svg in drawn.items():
+        width, _ = svg_size(svg)
+        # the page holds each chart to the column and the PDF to its text width: a few pixels either way is
+        # scaled, a chart far narrower would have its words blown up, far wider shrunk below reading size
+        assert 0.9 * CHART_WIDTH <= width <= 1.03 * CHART_WIDTH, (name, width)
+        assert svg_size_problem(svg) is None
+        sizes = [float(s) for s in re.findall(r'font-size="([\d.]+)px"', svg)]
+        assert sizes and min(sizes) >= CHART_TEXT - 2, (name, sorted(set(sizes)))  # 8 pt or more in the PDF
+        axis_labels = re.findall(r'class="mark-text role-axis-label".*?font-size="([\d.]+)px"', svg)
+        assert axis_labels and {float(s) for s in axis_labels} == {CHART_TEXT}, name
+
+
+def test_the_consortium_line_and_its_legend_mark_are_dashed_alike(drawn):
+    import re
+
+    from perfcore.reporting.display import OKABE_ITO
+
+    for name in ("trend", "impact"):
+        legend = drawn[name][drawn[name].index('aria-roledescription="legend"') :]
+        symbols = re.findall(r'<g class="mark-symbol role-legend-symbol"[^>]*><path ([^>]*)/>', legend)
+        dashes = [re.search(r'stroke-dasharray="([^"]*)"', s).group(1) for s in symbols]
+        strokes = [re.search(r'stroke="([^"]*)"', s).group(1).upper() for s in symbols]
+        # a line for each series, the own council's solid and blue, the other's dashed and black, as drawn
+        assert dashes == ["1,0", "5,4"] and strokes == [OKABE_ITO["blue"], OKABE_ITO["black"]], (name, symbols)
+        assert all("M-" in s and "L" in s for s in symbols)  # short lines, not dots
+        lines = re.findall(r'<path [^>]*stroke="#000000"[^>]*stroke-dasharray="5,4"', drawn[name])
+        assert len(lines) >= 2  # the dashed line itself, and its legend mark
+
+
+def test_the_chart_width_is_the_text_column_of_the_page_and_of_the_pdf():
+    import re
+    from pathlib import Path
+
+    from perfcore.config.site import load_site_config
+    from perfcore.render.pandoc import LUA_FILTER, TEMPLATES
+    from perfcore.reporting.display import CHART_TEXT, CHART_WIDTH
+
+    css = (TEMPLATES / "assets" / "perfcore.css").read_text(encoding="utf-8")
+    assert "p, li { max-width: 44rem; }" in css and re.search(r"figure\.chart img \{[^}]*\bwidth: 44rem;", css)
+    assert CHART_WIDTH == 44 * 16  # the column at the browser's default 16 pixels to the rem
+    # The PDF draws a chart across its text width (A4 less the side margins, _quarto.yml): its words come out
+    # near the body text's size there too.
+    assert "width: 100%" in LUA_FILTER.read_text(encoding="utf-8")
+    typst = load_site_config(Path(__file__).resolve().parents[1]).typst
+    assert (typst.papersize, typst.margin_x, typst.fontsize) == ("a4", "2cm", "10pt")
+    text_width_pt = (210 - 2 * 20) / 25.4 * 72
+    assert 9.0 <= CHART_TEXT * text_width_pt / CHART_WIDTH <= 10.0

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from perfcore import periods
 from perfcore.config.parameters import Indicator
 from perfcore.reporting.data import NotYet
-from perfcore.reporting.display import CATEGORY_COLOURS, OKABE_ITO, RAG_COLOURS
+from perfcore.reporting.display import CATEGORY_COLOURS, CHART_TEXT, CHART_WIDTH, OKABE_ITO, RAG_COLOURS
 from perfcore.reporting.wording import OLDER_THAN_30_DAYS, threshold_words
 
 if TYPE_CHECKING:
@@ -34,9 +34,17 @@ LABEL_LIMIT = 240  # pixels of a council's name on an axis before Vega-Lite shor
 LEAGUE_BAR_PIXELS = 22  # height of one council's bar: the league grows with the membership
 LEAGUE_ALL_BARS = 60  # up to this many councils every one has a bar (1,320 pixels tall)...
 LEAGUE_ENDS = 20  # ...beyond it the best and last 20 (and the page's own council)
-FUNNEL_WIDTH, FUNNEL_HEIGHT = 520, 300
+# Every chart is about CHART_WIDTH wide in all, the page's text column: its plot gets what the axes and labels
+# beside it leave, estimated from their text (``_text_width``), which is cheaper than Vega's autosize "fit" (a
+# second layout pass: about a tenth more time per chart); the page and the PDF scale the few pixels off.
+Y_AXIS = 60  # a numeric y axis: labels of up to five characters, ticks and its title
+LINE_HEIGHT = 260  # the plots' heights: 2:1 to 3:1 at that width
+BARS_HEIGHT = 240
+FUNNEL_WIDTH, FUNNEL_HEIGHT = CHART_WIDTH - Y_AXIS, 360  # its names are placed in pixels: a fixed plot
 FUNNEL_LABEL_ALL = 12  # up to this many councils every point is named; beyond, the outliers and the own council
-FUNNEL_LABEL_FONT = 10
+# The names beside the points: a size smaller than the axes' (8 pt in the PDF) names as many councils of a
+# small consortium, clustered about the target, as 10 pixels did on the narrower plot before.
+FUNNEL_LABEL_FONT = CHART_TEXT - 2
 FUNNEL_MAX_LABELS = 20  # at most this many names on one funnel, worst signals first; the table has every council
 FUNNEL_POSITIONS = {  # position -> (colour, shape), in legend order: each position its own shape too
     "Within limits": ("#858F95", "circle"),
@@ -90,6 +98,24 @@ def _altair():
 
     alt.utils.schemapi.disable_debug_mode()
     return alt
+
+
+SOLID, DASHED = [1, 0], [5, 4]  # the page's own area, and the consortium or peers it is read against
+
+
+def _text_width(texts: Any, size: float = CHART_TEXT) -> float:
+    """Pixels of the longest of ``texts`` at ``size``: 0.62 of the size per character (DejaVu Sans, the charts'
+    font, averages under 0.6)."""
+    return 0.62 * size * max((len(str(t)) for t in texts), default=0)
+
+
+def _series_legend() -> Any:
+    """The legend of a line chart whose series differ in colour and dash: colour and strokeDash share the
+    field, the title and this legend, so Vega-Lite draws one legend whose marks are short lines, each dashed as
+    its series is (a dot for the consortium's dashed line would say nothing about which line is which)."""
+    import altair as alt
+
+    return alt.Legend(orient="top", symbolType="stroke", symbolSize=900, symbolStrokeWidth=2.5)
 
 
 def show_figure(figure: Figure) -> None:
@@ -182,11 +208,14 @@ def trend(
                 color=alt.Color(
                     "series:N",
                     title=None,
-                    legend=alt.Legend(orient="top"),
+                    legend=_series_legend(),
                     scale=alt.Scale(domain=[area_name, "Consortium"], range=[OKABE_ITO["blue"], OKABE_ITO["black"]]),
                 ),
                 strokeDash=alt.StrokeDash(
-                    "series:N", scale=alt.Scale(domain=[area_name, "Consortium"], range=[[1, 0], [5, 4]]), legend=None
+                    "series:N",
+                    title=None,
+                    legend=_series_legend(),
+                    scale=alt.Scale(domain=[area_name, "Consortium"], range=[SOLID, DASHED]),
                 ),
                 tooltip=["month", "series", alt.Tooltip("v:Q", format=".1f")],
             )
@@ -221,8 +250,8 @@ def trend(
         )
         layers.append(
             alt.Chart(bands)
-            .mark_text(align="right", dx=-4, dy=10, fontSize=11, color="#505A5F")
-            .encode(**_typed(y="y1:Q", x=alt.value(556), text="label:N"))
+            .mark_text(align="right", dx=-4, dy=10, color="#505A5F")
+            .encode(**_typed(y="y1:Q", x=alt.value("width"), text="label:N"))
         )
     layers.append(lines)
     for period, label in markers or []:
@@ -235,14 +264,14 @@ def trend(
             )
             layers.append(
                 alt.Chart(rule)
-                .mark_text(align="left", dx=4, dy=-120, color=OKABE_ITO["reddish_purple"])
-                .encode(**_typed(x=alt.X("month:N", sort=order), text="label:N"))
+                .mark_text(align="left", baseline="top", dx=4, dy=2, color=OKABE_ITO["reddish_purple"])
+                .encode(**_typed(x=alt.X("month:N", sort=order), y=alt.value(0), text="label:N"))
             )
     # Bands and lines both use colour: keep their scales apart, or Vega-Lite merges them.
     chart = (
         alt.layer(*layers)
         .resolve_scale(color="independent", strokeDash="independent")
-        .properties(width=560, height=240)
+        .properties(width=CHART_WIDTH - Y_AXIS, height=LINE_HEIGHT)
     )
     table = pd.DataFrame(
         {
@@ -332,7 +361,7 @@ def league(
         .encode(
             **_typed(
                 y=alt.Y("council:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
-                x=alt.X("value:Q", title=indicator.unit, scale=x_scale),
+                x=alt.X("value:Q", title=indicator.unit, scale=x_scale, axis=alt.Axis(tickCount=8)),
                 color=alt.Color(
                     "focus:N",
                     title=None,
@@ -345,7 +374,7 @@ def league(
     )
     text = (
         alt.Chart(data)
-        .mark_text(align="left", dx=8, fontSize=11)
+        .mark_text(align="left", dx=8)
         .encode(**_typed(y=alt.Y("council:N", sort=order), x=alt.X("label_x:Q", scale=x_scale), text="label:N"))
     )
     layers = [bars, text]
@@ -358,7 +387,11 @@ def league(
             .mark_rule(color=OKABE_ITO["black"], strokeDash=[5, 4], strokeWidth=2)
             .encode(**_typed(x=alt.X("value:Q", scale=x_scale)))
         )
-    chart = alt.layer(*layers).properties(width=460, height=max(120, LEAGUE_BAR_PIXELS * len(data)))
+    # beside the bars: the names (at most LABEL_LIMIT) and the figures' column, each with its gap
+    beside = min(_text_width(data["council"]), LABEL_LIMIT) + _text_width(data["label"], CHART_TEXT - 1) + 20
+    chart = alt.layer(*layers).properties(
+        width=max(CHART_WIDTH / 3, CHART_WIDTH - beside), height=max(120, LEAGUE_BAR_PIXELS * len(data))
+    )
     table = pd.DataFrame(
         {
             "Rank": [("" if r != r else f"{int(r)}") for r in frame["rank"]],
@@ -410,7 +443,7 @@ def work_on_hand(frame: pd.DataFrame, area_name: str, period: str, id: str | Non
                 tooltip=["Age", "Kind", "Items"],
             )
         )
-        .properties(width=460, height=200)
+        .properties(width=CHART_WIDTH - Y_AXIS, height=BARS_HEIGHT)
     )
     total = int(long["Items"].sum())
     old = int(long[long["Age"].isin(OLDER_THAN_30_DAYS)]["Items"].sum())
@@ -491,7 +524,7 @@ def spc(
         layers.append(
             alt.Chart(target).mark_rule(color=OKABE_ITO["bluish_green"], strokeWidth=2).encode(**_typed(y="target:Q"))
         )
-    chart = alt.layer(*layers).properties(width=560, height=240)
+    chart = alt.layer(*layers).properties(width=CHART_WIDTH - Y_AXIS, height=LINE_HEIGHT)
     table = pd.DataFrame(
         {
             "Month": [periods.label(p) for p in data["period"]],
@@ -591,7 +624,10 @@ def funnel(
                 y=y,
                 detail="limit:N",
                 strokeDash=alt.StrokeDash(
-                    "level:N", title=None, scale=alt.Scale(range=[[6, 3], [2, 2]]), legend=alt.Legend(orient="top")
+                    "level:N",
+                    title=None,
+                    scale=alt.Scale(range=[[6, 3], [2, 2]]),
+                    legend=alt.Legend(orient="top", symbolType="stroke", symbolSize=900),
                 ),
             )
         )
@@ -727,7 +763,7 @@ def _funnel_labels(
         if len(rows) >= FUNNEL_MAX_LABELS:
             break
         text = str(row["council"])
-        width = 0.62 * FUNNEL_LABEL_FONT * len(text)
+        width = _text_width([text], FUNNEL_LABEL_FONT)
         cx, cy = px(float(row["denominator"]), float(row["value"]))
         gap = 7.0
         # (left edge, top) of the name's box: right, left, above, below, then right and left a line up or down
@@ -776,18 +812,20 @@ def correlation_matrix(matrix: pd.DataFrame, labels: dict[str, str], lag: int, i
                 "follower:N",
                 sort=order,
                 title=f"… this indicator {lag} month(s) later",
-                axis=alt.Axis(labelAngle=-40, labelLimit=160),
+                axis=alt.Axis(labelAngle=-40, labelLimit=LABEL_LIMIT),
             ),
-            y=alt.Y("leader:N", sort=order, title="This indicator now …", axis=alt.Axis(labelLimit=200)),
+            y=alt.Y("leader:N", sort=order, title="This indicator now …", axis=alt.Axis(labelLimit=LABEL_LIMIT)),
         )
     )
     cells = base.mark_rect().encode(
         **_typed(color=alt.Color("r:Q", title="r", scale=alt.Scale(scheme="blueorange", domain=[-1, 1], reverse=True)))
     )
-    text = base.mark_text(fontSize=10).encode(
+    text = base.mark_text().encode(
         **_typed(text="text:N", color=alt.condition("abs(datum.r) > 0.5", alt.value("white"), alt.value("black")))
     )
-    chart = alt.layer(cells, text).properties(width=34 * len(order), height=26 * len(order))
+    # beside the cells: the row names and the axis title, and the colour legend (about 60 pixels)
+    beside = min(_text_width(order), LABEL_LIMIT) + 30 + 60
+    chart = alt.layer(cells, text).properties(width=max(30 * len(order), CHART_WIDTH - beside), height=30 * len(order))
     table = (
         matrix.rename(index=labels, columns=labels)
         .map(lambda r: "" if r != r else f"{r:+.2f}")
@@ -845,10 +883,13 @@ def impact(
                     "series:N",
                     title=None,
                     scale=alt.Scale(domain=domain, range=[OKABE_ITO["blue"], OKABE_ITO["black"]]),
-                    legend=alt.Legend(orient="top"),
+                    legend=_series_legend(),
                 ),
                 strokeDash=alt.StrokeDash(
-                    "series:N", scale=alt.Scale(domain=domain, range=[[1, 0], [5, 4]]), legend=None
+                    "series:N",
+                    title=None,
+                    legend=_series_legend(),
+                    scale=alt.Scale(domain=domain, range=[SOLID, DASHED]),
                 ),
             )
         )
@@ -861,10 +902,10 @@ def impact(
     )
     label = (
         alt.Chart(rule)
-        .mark_text(align="left", dx=4, dy=-110, color=OKABE_ITO["reddish_purple"])
-        .encode(**_typed(x=alt.X("month:N", sort=order), text="label:N"))
+        .mark_text(align="left", baseline="top", dx=4, dy=2, color=OKABE_ITO["reddish_purple"])
+        .encode(**_typed(x=alt.X("month:N", sort=order), y=alt.value(0), text="label:N"))
     )
-    chart = alt.layer(lines, marker, label).properties(width=560, height=240)
+    chart = alt.layer(lines, marker, label).properties(width=CHART_WIDTH - Y_AXIS, height=LINE_HEIGHT)
     table = pd.DataFrame(
         {"Month": [periods.label(p) for p in data["period"]], area_name: [indicator.format(v) for v in data["value"]]}
     )

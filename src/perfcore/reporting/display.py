@@ -68,6 +68,10 @@ RAG_COLOURS: Mapping[str, str] = {
 }
 TEXT_COLOUR = "#0B0C0C"  # 19:1 on white
 CHART_FONT = "DejaVu Sans, Verdana, Arial, sans-serif"  # DejaVu is what typst embeds in the PDF
+# A chart's whole width in pixels: the page's text column (44rem in templates/assets/perfcore.css, where
+# figure.chart is held to it) and, scaled to the PDF's text width (A4 less 2 × 2 cm, _quarto.yml), 482 pt.
+CHART_WIDTH = 704
+CHART_TEXT = 14  # pixels of a chart's words: 14 of the page's 16; 9.6 pt in the PDF beside 10 pt body text
 
 # The status is a word and a distinct shape, so it survives greyscale print
 # and colour-blindness; the colour only reinforces it.
@@ -643,28 +647,42 @@ def markdown(text: str) -> None:
 
 
 def altair_theme() -> dict[str, Any]:
-    """Vega-Lite config: Okabe-Ito colours, dark text, no chart junk, readable sizes."""
+    """Vega-Lite config: Okabe-Ito colours, dark text, no chart junk, sizes for reading.
+
+    A chart is about ``CHART_WIDTH`` pixels wide in all, axes included (the builders in ``charts`` size
+    each plot so; a chart made without a width gets a plot that leaves room for a y axis), the page's text
+    column; its words are ``CHART_TEXT`` pixels: on the page nearly the body text's 16, and in the PDF,
+    where the chart spans the text width (17 cm), about the body's 10 pt."""
     axis = {
         "labelColor": TEXT_COLOUR,
         "titleColor": TEXT_COLOUR,
-        "labelFontSize": 12,
-        "titleFontSize": 12,
+        "labelFontSize": CHART_TEXT,
+        "titleFontSize": CHART_TEXT,
         "titleFontWeight": "normal",
         "gridColor": "#DDDDDD",
         "domainColor": "#505A5F",
         "tickColor": "#505A5F",
     }
+    legend = {
+        "labelColor": TEXT_COLOUR,
+        "titleColor": TEXT_COLOUR,
+        "labelFontSize": CHART_TEXT,
+        "titleFontSize": CHART_TEXT,
+        "symbolSize": 120,
+        "labelLimit": CHART_WIDTH // 2,  # Vega's 160 pixels cut "Special cause: improving" at these sizes
+    }
     return {
         "config": {
             "font": CHART_FONT,
             "background": "#FFFFFF",
-            "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 260},
+            "view": {"stroke": None, "continuousWidth": CHART_WIDTH - 60, "continuousHeight": 260},
             "range": {"category": list(CATEGORY_COLOURS)},
             "axis": axis,
-            "legend": {"labelColor": TEXT_COLOUR, "titleColor": TEXT_COLOUR, "labelFontSize": 12, "titleFontSize": 12},
-            "title": {"color": TEXT_COLOUR, "fontSize": 14, "anchor": "start"},
+            "legend": legend,
+            "title": {"color": TEXT_COLOUR, "fontSize": CHART_TEXT + 2, "anchor": "start"},
+            "text": {"fontSize": CHART_TEXT - 1, "color": TEXT_COLOUR},
             "line": {"strokeWidth": 2.5},
-            "point": {"size": 50, "filled": True},
+            "point": {"size": 60, "filled": True},
             "bar": {"color": OKABE_ITO["blue"]},
             "mark": {"color": OKABE_ITO["blue"]},
         }
