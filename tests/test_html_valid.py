@@ -186,11 +186,21 @@ def test_every_page_of_the_demo_site_passes_the_html_checker(demo_site, tmp_path
 
 
 @pytest.mark.slow
-def test_every_contents_link_of_the_demo_site_lands_on_its_section(demo_site):
+def test_every_link_into_a_page_of_the_demo_site_lands_on_an_element_of_it(demo_site):
+    """An "On this page" link lands on its section; a link to page.html#part (a landing page's "every alert")
+    finds the part: one element with that id."""
     _, site, _ = demo_site
-    problems, with_toc = [], 0
-    for path in sorted(site.rglob("*.html")):
-        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    pages = {path: BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser") for path in site.rglob("*.html")}
+    problems, with_toc, into = [], 0, 0
+    for path, soup in sorted(pages.items()):
         with_toc += soup.find("nav", class_="toc") is not None
         problems += [f"{path.relative_to(site)}: {p}" for p in toc_problems(soup)]
-    assert with_toc > 10 and not problems, "\n".join(problems[:50])
+        for link in soup.find_all("a", href=True):
+            target, _, part = link["href"].partition("#")
+            if not target or not part or "://" in target:
+                continue
+            into += 1
+            other = pages.get((path.parent / target).resolve())
+            if other is None or len(other.find_all(id=part)) != 1:
+                problems.append(f"{path.relative_to(site)}: {link['href']} finds no one element with that id")
+    assert with_toc > 10 and into > 0 and not problems, "\n".join(problems[:50])

@@ -150,7 +150,7 @@ def test_consortium_landing_shows_no_councils_alerts_or_actions(site, data):
     analysts = soup(site / "analysts" / "index.html").find("h2", id="alerts").find_next("table")
     shown = [tr.find_all("td")[-1].get_text() for tr in analysts.select("tbody tr")]
     assert shown == [a.evidence for a in report.alerts(data)[: landing.TOP_ALERTS]]  # worst first
-    assert analysts.find_previous("p").find("a")["href"] == "2026-10/analytics.html#alerts"
+    assert analysts.find_previous("p").find("a")["href"] == "2026-10/analytics.html#early-warning"
 
 
 def test_analysts_landing_adds_alerts_overdue_actions_and_links_each_council(site, data):
@@ -174,7 +174,7 @@ def test_council_landing_shows_its_tiles_alerts_and_actions(site, data):
     assert red and "Red" in red[0].find(class_="tile-status").get_text()
     actions = page.find("h2", id="actions").find_next("table")
     assert actions.select("tbody td")[-1].get_text(strip=True) == "⚠Overdue"
-    assert page.find("h2", id="actions").find_next("a")["href"] == "2026-10/report.html#actions-open"
+    assert page.find("h2", id="actions").find_next("a")["href"] == "2026-10/report.html#open-actions"
     links = {a["href"] for a in page.find_all("a", href=True)}
     assert {"2026-10/report.html", "2026-09/index.html", "reports/report.html"} <= links  # then links
 

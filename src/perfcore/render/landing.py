@@ -96,7 +96,8 @@ def _members_story(story: Story, links: Links, council_href: Callable[[CouncilMo
         else f"<p>No member's status improved on any indicator since {e(before)}.</p>"
     )
     if analysts:  # a council's alerts and actions are not for the other members
-        parts.append(_alerts(story, links("analytics", "alerts"), with_area=True))
+        # the sections' ids (from their headings), which every month's page has: tables' ids are tbl-...
+        parts.append(_alerts(story, links("analytics", "early-warning"), with_area=True))
         parts.append(_overdue(story, links("onboarding", "overdue-actions")))
         parts.append(_returns(story, links("data-quality", "")))
     parts.append(f'<h2 id="headline">{e(story.area)} as a whole</h2>')
@@ -270,7 +271,7 @@ def _council_story(story: Story, links: Links) -> list[str]:
     ]
     if story.actions:
         rows = [_action_row(a, with_council=False) for a in story.actions]
-        more = links("report", "actions-open")
+        more = links("report", "open-actions")
         parts.append(
             '<h2 id="actions">Open actions</h2>'
             + (f"<p>{_link(more, 'The actions with the commentary behind them')}.</p>" if more else "")
