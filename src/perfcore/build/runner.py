@@ -8,6 +8,7 @@
     jobs   = shard(jobs, K, N)                      --shard K/N: every N-th page, so N runners share a build
     stale  = jobs whose fingerprint changed          like Quarto's freeze
     pages  = run stale jobs in parallel             papermill → render_page (HTML + PDF)
+    files  = the month's file per audience          CSV (and Parquet for analysts), no kernel
     site   = build_site(all pages)                  landing pages, indexes, search, DWP folder
 
 A job's fingerprint covers the notebook, its parameters, perfcore's own code,
@@ -278,7 +279,7 @@ def build(
     first shard also writes DWP's month files); ``merge_shards`` then makes the one site."""
     from perfcore import warehouse as wh
     from perfcore.render import build_site, load_site_config
-    from perfcore.reporting import onboarding, report
+    from perfcore.reporting import downloads, onboarding, report
 
     started, pool = time.perf_counter(), None
     root = root or settings.project_root()
@@ -326,6 +327,9 @@ def build(
                 if told is not None:
                     told.result()
             pages = [o.page for o in outcomes if o.page is not None]
+            if shard is None or shard.first:
+                for month in months:  # each audience's file of the month: no kernel, rewritten only when changed
+                    downloads.write_month_files(month, site)
             for month in months:
                 if trusted and not any(o.status == "executed" for o in outcomes) and _dwp_month_written(site, month):
                     continue  # nothing it is made from changed since the last build wrote it

@@ -6,6 +6,7 @@ and hands out frozen values. Nothing else opens these YAML files.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +116,7 @@ class Indicator:
     basis: str | None = None
     source: str = ""
     group: str = ""
+    framework_version: str = ""  # filled in by its Framework: a download of a figure names the version
 
     @property
     def is_ratio(self) -> bool:
@@ -153,6 +155,14 @@ class Framework:
     name: str
     indicators: tuple[Indicator, ...]
     source: str = ""  # where the design authority's definitions are written down
+
+    def __post_init__(self) -> None:
+        # each indicator knows its framework's version, so whatever is made from one indicator can say it
+        stamped = tuple(
+            i if i.framework_version == self.version else dataclasses.replace(i, framework_version=self.version)
+            for i in self.indicators
+        )
+        object.__setattr__(self, "indicators", stamped)
 
     @property
     def ids(self) -> tuple[str, ...]:

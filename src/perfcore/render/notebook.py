@@ -16,7 +16,9 @@ Rules, per cell:
 Outputs made with ``perfcore.reporting.display`` carry ``{"perfcore": {"kind": ...}}``
 metadata: charts get a figure with their text alternative, and their data
 table a ``.chart-data`` block the Lua filter turns into a ``<details>`` (HTML)
-or a table under the chart (PDF).
+or a table under the chart (PDF). A table's CSV (``text/csv``) becomes a file
+beside the page and a ``.table-download`` block: a link on the web page,
+nothing in the PDF.
 
 Nothing here writes files: the result lists the assets for the caller.
 """
@@ -64,6 +66,7 @@ class _State:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     figures: int = 0
+    tables: int = 0  # numbers each table's CSV: ids may repeat on a page, file names may not
     last_chart: tuple[str, str] | None = None  # (figure id, asset stem) for pairing chart data
 
     def add_asset(self, stem: str, suffix: str, content: bytes) -> str:
@@ -148,6 +151,8 @@ def _output_block(output: Any, number: int, state: _State) -> str | None:
         return _chart(_text(data["image/svg+xml"]), meta, state)
     if kind == "chart-data" and "text/markdown" in data:
         return _chart_data(data, meta, state)
+    if kind == "table" and "text/markdown" in data and "text/csv" in data:
+        return _table(data, meta, state)
     if "text/markdown" in data:
         return _text(data["text/markdown"])
     if "image/svg+xml" in data:
@@ -191,6 +196,16 @@ def _chart_data(data: dict[str, Any], meta: dict[str, Any], state: _State) -> st
         csv_src = state.add_asset(stem, ".csv", _text(data["text/csv"]).encode("utf-8"))
         attrs.append(f'data-csv="{csv_src}"')
     return f"::: {{.chart-data {' '.join(attrs)}}}\n{_text(data['text/markdown']).strip()}\n:::"
+
+
+def _table(data: dict[str, Any], meta: dict[str, Any], state: _State) -> str:
+    """The table, then a ``.table-download`` block the Lua filter makes a link to its CSV (HTML only)."""
+    state.tables += 1
+    stem = f"table-{state.tables:02d}" + (f"-{meta['id']}" if meta.get("id") else "")
+    csv_src = state.add_asset(stem, ".csv", _text(data["text/csv"]).encode("utf-8"))
+    caption = _attr(" ".join(str(meta.get("caption") or "").split()))
+    block = f'::: {{.table-download data-csv="{csv_src}" data-title="{caption}"}}\n:::'
+    return f"{_text(data['text/markdown']).strip()}\n\n{block}"
 
 
 def _attr(text: str) -> str:

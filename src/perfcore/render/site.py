@@ -359,6 +359,7 @@ class _Writer:
             )
         story = self.story(path, audience, period, pages, list(councils))
         body = (f"{story}\n<h2>Reports</h2>\n" if story else "") + _report_list(path, pages, with_period=False)
+        body += _downloads_list(self.out_dir, audience, period)
         if links:
             body += '\n<nav aria-label="Other months"><ul><li>' + "</li><li>".join(links) + "</li></ul></nav>"
         crumbs = (Crumb(audience.label, f"{audience.dir}/index.html"), Crumb(periods.label(period)))
@@ -384,6 +385,7 @@ class _Writer:
             }
             for p in sorted(pages, key=lambda p: (p.context.period, p.context.report), reverse=True)
         ]
+        entries += _download_entries(self.out_dir, audience, {p.context.period for p in pages})
         self.write_json(PurePosixPath(audience.dir) / SEARCH_INDEX, [*entries, *extra])
 
     def write_json(self, path: PurePosixPath, data: object) -> None:
@@ -487,6 +489,55 @@ class _Writer:
             + "</ul>"
         )
         self.write(path, self.shell(path, None, self.config.title, body, (Crumb("Home"),)))
+
+
+def _month_files(out_dir: Path, audience: Audience, period: str) -> list[Path]:
+    """The month's downloads in the audience's folder (``reporting.downloads`` writes them), CSV first."""
+    from perfcore.reporting.downloads import month_file_stem
+
+    stem = month_file_stem(period, audience.slug)
+    found = [out_dir / audience.dir / period / f"{stem}{suffix}" for suffix in (".csv", ".parquet")]
+    return [path for path in found if path.is_file()]
+
+
+def _downloads_list(out_dir: Path, audience: Audience, period: str) -> str:
+    """The month's files, linked from its index page with what they hold, their kind and size."""
+    from perfcore.reporting.downloads import month_file_title
+
+    items = [
+        f'<li><a href="{html.escape(path.name)}" download>'
+        f"{html.escape(month_file_title(path, audience.label, period))}</a> "
+        f'<span class="file-meta">({max(1, round(path.stat().st_size / 1024))} KB)</span></li>'
+        for path in _month_files(out_dir, audience, period)
+    ]
+    if not items:
+        return ""
+    return (
+        "\n<h2>Download the month's figures</h2>\n<p>Unrounded, one row per area and indicator, with units and the "
+        "framework version: the figures <code>perfcore indicators</code> prints.</p>\n"
+        '<ul class="report-list">' + "".join(items) + "</ul>"
+    )
+
+
+def _download_entries(out_dir: Path, audience: Audience, months: Iterable[str]) -> list[dict[str, str]]:
+    """The month's files in the audience's search index."""
+    from perfcore.reporting.downloads import month_file_title
+
+    entries = []
+    for period in sorted(months, reverse=True):
+        for path in _month_files(out_dir, audience, period):
+            title = month_file_title(path, audience.label, period)
+            entries.append(
+                {
+                    "url": path.relative_to(out_dir).as_posix(),
+                    "title": title,
+                    "context": f"{audience.label} · {periods.label(period)} · Downloads",
+                    "period": period,
+                    "report": "",
+                    "text": f"{title} {path.name} download data indicators",
+                }
+            )
+    return entries
 
 
 def _dwp_labels(pages: list[RenderedPage]) -> dict[str, str]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from perfcore import periods
-from perfcore.config.parameters import Indicator
+from perfcore.config.parameters import CONSORTIUM, Indicator
 from perfcore.reporting.data import NotYet
 from perfcore.reporting.display import CATEGORY_COLOURS, CHART_TEXT, CHART_WIDTH, OKABE_ITO, RAG_COLOURS
 from perfcore.reporting.wording import OLDER_THAN_30_DAYS, threshold_words
@@ -67,6 +67,7 @@ class Figure:
     data: pd.DataFrame
     id: str | None = None
     notice: str | None = None
+    download: pd.DataFrame | None = None  # what the chart's CSV holds (tidy, unrounded); None: ``data``
 
 
 def _typed(**channels: Any) -> dict[str, Any]:
@@ -124,7 +125,20 @@ def show_figure(figure: Figure) -> None:
     if figure.chart is None:
         display.callout("note", display.md_escape(figure.notice or figure.alt), title=figure.title)
         return
-    display.chart(figure.chart, title=figure.title, alt=figure.alt, data=figure.data, id=figure.id)
+    display.chart(
+        figure.chart, title=figure.title, alt=figure.alt, data=figure.data, id=figure.id, download=figure.download
+    )
+
+
+def indicator_download(frame: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
+    """A chart's CSV of one indicator's figures: ``frame``'s rows (area_name, period, value, ...), tidy and
+    unrounded, with the indicator, its unit and its framework's version (``downloads.TIDY_COLUMNS``' order)."""
+    out = frame.copy()
+    extra = [c for c in out.columns if c not in ("area", "area_name", "period", "value")]
+    out["indicator"], out["indicator_name"] = indicator.id, indicator.name
+    out["unit"], out["framework_version"] = indicator.unit, indicator.framework_version
+    first = [c for c in ("area", "area_name", "period", "indicator", "indicator_name", "value", "unit") if c in out]
+    return out[[*first, *extra, "framework_version"]].reset_index(drop=True)
 
 
 def unavailable(title: str, reason: str, id: str | None = None) -> Figure:
@@ -280,7 +294,12 @@ def trend(
             "Consortium": [indicator.format(v) for v in data["consortium"]],
         }
     )
-    return Figure(chart, title, _trend_alt(data, indicator, area_name), table, id)
+    series = [
+        data[["period", column]].rename(columns={column: "value"}).assign(area_name=name)
+        for column, name in (("value", area_name), ("consortium", "Consortium"))
+    ]
+    download = indicator_download(pd.concat(series, ignore_index=True), indicator)
+    return Figure(chart, title, _trend_alt(data, indicator, area_name), table, id, download=download)
 
 
 def _trend_alt(data: pd.DataFrame, indicator: Indicator, area_name: str) -> str:
@@ -409,7 +428,13 @@ def league(
         )
     if consortium_value is not None:
         alt_text += f" The consortium figure is {indicator.format(consortium_value)}."
-    return Figure(chart, title, alt_text + shown_note, table, id)
+    every = frame.rename(columns={"code": "area", "council": "area_name"}).assign(period=period)
+    every = every[["area", "area_name", "period", "value", "rank", "quartile", "rag"]]
+    if consortium_value is not None:
+        pooled = {"area": CONSORTIUM, "area_name": "Consortium", "period": period, "value": consortium_value}
+        every = pd.concat([every, pd.DataFrame([pooled])], ignore_index=True)
+    download = indicator_download(every.rename(columns={"rag": "status"}), indicator)
+    return Figure(chart, title, alt_text + shown_note, table, id, download=download)
 
 
 def work_on_hand(frame: pd.DataFrame, area_name: str, period: str, id: str | None = None) -> Figure:

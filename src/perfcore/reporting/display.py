@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from perfcore.reporting.downloads import csv_text
 from perfcore.reporting.wording import threshold_words
 
 if TYPE_CHECKING:  # heavy imports stay out of import time
@@ -357,11 +358,14 @@ def table_bundle(
     align: str | Mapping[str, str] | Sequence[str] | None = None,
     decimals: int = 1,
     limit: int | None = TEXT_LIMIT,
+    download: pd.DataFrame | None = None,
 ) -> Bundle:
     """A table output. ``align``: "lrr", {column: "right"}, or None (numbers right, text left).
 
     ``limit``: characters of a text cell before it is cut with "…" (a commentary
-    table keeps the return's 2,000; at most ``PROSE_LIMIT``, which Typst's strings can hold)."""
+    table keeps the return's 2,000; at most ``PROSE_LIMIT``, which Typst's strings can hold).
+    ``download``: what the table's CSV holds (tidy and unrounded, e.g. ``report.benchmark_data``);
+    without it, the table's own columns, every text whole."""
     if not caption:
         raise ValueError("a table needs a caption: it is the table's accessible name")
     id = element_id(TABLE_PREFIX, id)
@@ -373,6 +377,7 @@ def table_bundle(
         {
             "text/markdown": _pipe_table(grid, caption, id),
             "text/html": _html_table(grid, caption, id),
+            "text/csv": csv_text(df if download is None else download),
             "text/plain": caption,
         },
         {"perfcore": {"kind": "table", "id": id, "caption": caption}},
@@ -387,11 +392,13 @@ def table(
     align: str | Mapping[str, str] | Sequence[str] | None = None,
     decimals: int = 1,
     limit: int | None = TEXT_LIMIT,
+    download: pd.DataFrame | None = None,
 ) -> None:
-    """Show a DataFrame as a real table on the page and in the PDF (text cells cut at ``limit`` characters).
+    """Show a DataFrame as a real table on the page and in the PDF (text cells cut at ``limit`` characters),
+    with a CSV of it to download (``download``: the tidy, unrounded figures behind it, if not the table itself).
 
     ``id="alerts"`` gives the table the page id ``tbl-alerts`` (``element_id``): never a section's id."""
-    _publish(table_bundle(df, caption, id=id, align=align, decimals=decimals, limit=limit))
+    _publish(table_bundle(df, caption, id=id, align=align, decimals=decimals, limit=limit, download=download))
 
 
 # --- charts ----------------------------------------------------------------------------
@@ -406,6 +413,7 @@ def chart_bundles(
     id: str | None = None,
     align: str | Mapping[str, str] | Sequence[str] | None = None,
     decimals: int = 1,
+    download: pd.DataFrame | None = None,
 ) -> tuple[Bundle, Bundle]:
     """The chart (vector SVG) and its data table, as two outputs the renderer pairs by id."""
     if not title or not alt:
@@ -421,7 +429,7 @@ def chart_bundles(
     else:
         meta = {"kind": "chart", "id": id, "title": title, "alt": alt}
         figure = Bundle({"image/svg+xml": svg, "text/plain": f"Chart: {title}"}, {"perfcore": meta})
-    return figure, chart_data_bundle(data, title=title, chart_id=id, align=align, decimals=decimals)
+    return figure, chart_data_bundle(data, title=title, chart_id=id, align=align, decimals=decimals, download=download)
 
 
 MAX_CHART_PIXELS = 4000  # wider or taller than any page can hold: the chart's data was degenerate
@@ -460,6 +468,7 @@ def chart_data_bundle(
     chart_id: str | None = None,
     align: str | Mapping[str, str] | Sequence[str] | None = None,
     decimals: int = 1,
+    download: pd.DataFrame | None = None,
 ) -> Bundle:
     caption = f"Data for the chart: {title}"
     grid = _grid(data, align, decimals)
@@ -468,7 +477,7 @@ def chart_data_bundle(
         {
             "text/markdown": _pipe_table(grid, caption, None),
             "text/html": f"<details><summary>{html.escape(caption)}</summary>{table_html}</details>",
-            "text/csv": data.to_csv(index=False),
+            "text/csv": csv_text(data if download is None else download),
             "text/plain": caption,
         },
         {"perfcore": {"kind": "chart-data", "chart": element_id(FIGURE_PREFIX, chart_id), "title": title}},
@@ -484,14 +493,19 @@ def chart(
     id: str | None = None,
     align: str | Mapping[str, str] | Sequence[str] | None = None,
     decimals: int = 1,
+    download: pd.DataFrame | None = None,
 ) -> None:
     """Show an Altair chart as SVG, with a text alternative and its data as a table.
 
     ``alt`` says what the chart shows (the trend, not the encoding); ``data``
     is what a reader who cannot see the chart needs: usually the plotted values
     in wide form, one row per month. ``id="trend"`` gives the figure the page id ``fig-trend``.
+    ``download``: what the chart's CSV holds (tidy and unrounded), if not ``data``.
     """
-    for bundle in chart_bundles(chart, title=title, alt=alt, data=data, id=id, align=align, decimals=decimals):
+    bundles = chart_bundles(
+        chart, title=title, alt=alt, data=data, id=id, align=align, decimals=decimals, download=download
+    )
+    for bundle in bundles:
         _publish(bundle)
 
 

@@ -63,9 +63,16 @@ class FromOtherCouncils:
         return self.peers.get((result.initiative, result.indicator))
 
     def digest(self, data: ReportData) -> dict[str, Any]:
-        """What the page prints from these parts, formatted as printed: the build fingerprints this."""
+        """What the page prints from these parts, formatted as printed, and what its tables' and charts'
+        CSVs hold, unrounded (``downloads``): the build fingerprints this."""
         framework = data.framework
         return {
+            "downloads": {
+                "positions": [
+                    (p.indicator.id, p.rank, p.of, p.quartile, _figure(p.consortium)) for p in self.positions
+                ],
+                "consortium": {i: [_figure(v) for v in frame["value"]] for i, frame in self.consortium.items()},
+            },
             "positions": tables.position_table(self.positions).to_dict("records"),
             "consortium": {
                 i: [framework.indicator(i).format(v) for v in frame["value"]] for i, frame in self.consortium.items()
@@ -76,6 +83,11 @@ class FromOtherCouncils:
                 for (initiative, indicator), frame in self.peers.items()
             },
         }
+
+
+def _figure(value: Any) -> float | None:
+    """An unrounded figure as JSON can hold it (NaN is no figure)."""
+    return None if value is None or value != value else float(value)
 
 
 def from_other_councils(data: ReportData, area: str) -> FromOtherCouncils:

@@ -191,6 +191,57 @@ def best_performers(data: ReportData) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# -- what these tables' CSVs hold: tidy and unrounded (``downloads.indicator_rows``) -------------------
+
+
+def _with_status(data: ReportData, frame: pd.DataFrame) -> pd.DataFrame:
+    """The RAG status a page prints beside a figure, as a word (empty where there is no target)."""
+    statuses = [data.framework.indicator(i).rag(clean(v)) or "" for i, v in zip(frame["indicator"], frame["value"])]
+    return frame.assign(status=statuses)
+
+
+def benchmark_data(data: ReportData, indicator_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """What ``benchmark_table`` shows, one row per area and indicator, unrounded, with rank and status."""
+    from perfcore.reporting.downloads import indicator_rows
+
+    frame = _with_status(data, indicator_rows(data, indicator_ids=indicator_ids))
+    places = _places(data)
+    frame["rank"] = [
+        places.get(i, ({}, 0))[0].get(a, (None, None))[0] for a, i in zip(frame["area"], frame["indicator"])
+    ]
+    return frame.astype({"rank": "Int64"})
+
+
+def best_performers_data(data: ReportData) -> pd.DataFrame:
+    """What ``best_performers`` shows: the best member's row per ranked indicator, then the consortium's."""
+    import pandas as pd
+
+    from perfcore.reporting.downloads import indicator_rows
+
+    parts = []
+    for indicator in data.framework.indicators:
+        if not is_ranked(indicator):
+            continue
+        ranked = league(data, indicator.id).dropna(subset=["rank"])
+        if not ranked.empty:
+            parts.append(indicator_rows(data, areas=[ranked.iloc[0]["code"], CONSORTIUM], indicator_ids=[indicator.id]))
+    return _with_status(data, pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
+
+
+def position_data(data: ReportData, area: str, places: Sequence[Position]) -> pd.DataFrame:
+    """What ``position_table`` shows for ``area``: its figure, status, rank of how many, quartile, and
+    the consortium's figure, unrounded."""
+    from perfcore.reporting.downloads import indicator_rows
+
+    by_id = {p.indicator.id: p for p in places}
+    frame = _with_status(data, indicator_rows(data, areas=[area], indicator_ids=list(by_id)))
+    frame["rank"] = [by_id[i].rank for i in frame["indicator"]]
+    frame["ranked_councils"] = [by_id[i].of for i in frame["indicator"]]
+    frame["quartile"] = [by_id[i].quartile for i in frame["indicator"]]
+    frame["consortium_value"] = [by_id[i].consortium for i in frame["indicator"]]
+    return frame.astype({"rank": "Int64", "quartile": "Int64"})
+
+
 # -- the framework -------------------------------------------------------------------------------------
 
 

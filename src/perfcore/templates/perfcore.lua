@@ -5,6 +5,7 @@
 --   no skipped levels (WCAG 1.3.1: headings in order);
 -- * `.chart-data` blocks become a <details> disclosure in HTML and a table
 --   right under the chart in the PDF;
+-- * `.table-download` blocks become a link to the table's CSV in HTML, nothing in Typst;
 -- * `.callout`, `.tiles`/`.tile` and the tile spans get a landmark-friendly
 --   HTML structure and Typst functions defined in report.typ;
 -- * figures get their text alternative in Typst too (pandoc drops it);
@@ -73,6 +74,20 @@ local function chart_data(div)
   return wrap('<details class="chart-data"><summary>Show the data in this chart as a table</summary>', blocks, "</details>")
 end
 
+-- A link to a table's CSV, on the web page only (the PDF has no files beside it). The visible
+-- words are the same for every table; the caption, read by screen readers, says which table.
+local function table_download(div)
+  if is_typst then return {} end
+  local csv = div.attributes["data-csv"]
+  if not csv then return {} end
+  local text = pandoc.List({ pandoc.Str("Download this table (CSV)") })
+  local title = div.attributes["data-title"]
+  if title and title ~= "" then
+    text:insert(pandoc.Span({ pandoc.Str(": " .. title) }, { class = "visually-hidden" }))
+  end
+  return pandoc.Para({ pandoc.Span({ pandoc.Link(text, csv, "", { download = "" }) }, { class = "table-download" }) })
+end
+
 local function callout(div)
   local kind = class_with_prefix(div, "callout-") or "note"
   local title = div.attributes["title"] or (kind:sub(1, 1):upper() .. kind:sub(2))
@@ -106,6 +121,7 @@ function Div(div)
   local visible = visible_here(div)
   if visible ~= nil then return visible and div.content or {} end
   if has_class(div, "chart-data") then return chart_data(div) end
+  if has_class(div, "table-download") then return table_download(div) end
   if has_class(div, "callout") then return callout(div) end
   if has_class(div, "tiles") then return tiles(div) end
   if has_class(div, "tile") then return tile(div) end

@@ -1,0 +1,173 @@
+"""What a reader can download: a CSV beside every table and chart, and each month's file per audience.
+
+Tables and charts carry their CSV in the notebook output (``display.table``,
+``display.chart``), so the renderer writes it beside the page like a chart's
+SVG: the same audience folder, the same freeze. The month's file is written by
+the build, without a kernel, from the indicator table the build has already
+loaded::
+
+    consortium/<period>/indicators-<period>.csv                  every member and the consortium (aggregates)
+    analysts/<period>/indicators-<period>.csv, .parquet          the same, and as Parquet for analysts' tools
+    councils/<slug>/<period>/<slug>-indicators-<period>.csv      the council's own figures beside the consortium
+
+Indicator figures are tidy (one row per area, month and indicator) and
+unrounded, with the unit and the framework version: the numbers
+``perfcore indicators`` prints. Nothing record-level is in a month's file.
+
+Every CSV is written through ``csv_text``: a text cell that a spreadsheet
+would run as a formula (starting with = + - @, a tab or a line break) is
+prefixed with a quote, and invisible controls are dropped, so hostile refs,
+file names and commentary open as text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from perfcore import files, periods
+from perfcore.config.parameters import CONSORTIUM
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from perfcore.reporting.data import ReportData
+
+# What makes Excel, LibreOffice and Sheets read a cell as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+# C0/C1 controls (but tab and line breaks, which CSV quoting carries) and bidi overrides/isolates.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+TIDY_COLUMNS = (
+    "area",
+    "area_name",
+    "period",
+    "indicator",
+    "indicator_name",
+    "value",
+    "unit",
+    "numerator",
+    "denominator",
+    "framework_version",
+)
+
+
+def csv_cell(value: object) -> object:
+    """A cell safe in a spreadsheet: text that would run as a formula gets a leading quote."""
+    if not isinstance(value, str):
+        return value
+    value = _CONTROLS.sub("", value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """The frame as CSV (RFC 4180: header row, CRLF; no index, an index that means something becomes columns).
+
+    Numbers keep every digit (Python's shortest round-trip form), so a value
+    read back is the value computed; a missing value is an empty cell."""
+    import pandas as pd
+
+    frame = frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index()
+    safe = frame.copy()
+    safe.columns = [csv_cell(str(c)) for c in frame.columns]
+    for position in range(safe.shape[1]):
+        column = safe.iloc[:, position]
+        if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            safe.isetitem(position, column.map(csv_cell))
+    # RFC 4180's CRLF: the writer quotes a cell holding either character, so a lone CR stays inside its cell
+    return safe.to_csv(index=False, lineterminator="\r\n")
+
+
+def indicator_rows(
+    data: ReportData,
+    *,
+    areas: Iterable[str] | None = None,
+    indicator_ids: Iterable[str] | None = None,
+    months: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """The indicator table's rows, tidy and unrounded, with names and units (``TIDY_COLUMNS``).
+
+    Default: every area (members in consortium order, then the consortium) and
+    every indicator for the report's month. Rows follow the areas, then the
+    framework's order of indicators."""
+    import pandas as pd
+
+    areas = list(areas) if areas is not None else [*data.consortium.codes, CONSORTIUM]
+    ids = list(indicator_ids) if indicator_ids is not None else list(data.framework.ids)
+    months = list(months) if months is not None else [data.period]
+    table = data.table
+    rows = table[table["area"].isin(areas) & table["indicator"].isin(ids) & table["period"].isin(months)].copy()
+    rows["_area"] = rows["area"].map({a: n for n, a in enumerate(areas)})
+    rows["_indicator"] = rows["indicator"].map({i: n for n, i in enumerate(ids)})
+    rows = rows.sort_values(["_area", "period", "_indicator"])
+    framework = data.framework
+    rows["area_name"] = rows["area"].map(data.area_name)
+    rows["indicator_name"] = rows["indicator"].map(lambda i: framework.indicator(i).name)
+    rows["unit"] = rows["indicator"].map(lambda i: framework.indicator(i).unit)
+    return pd.DataFrame(rows[list(TIDY_COLUMNS)]).reset_index(drop=True)
+
+
+# -- the month's files -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthFile:
+    """One download of a month, ``path`` from the site's root (inside its audience's folder)."""
+
+    path: PurePosixPath
+    content: bytes
+
+
+def month_file_stem(period: str, council_slug: str | None = None) -> str:
+    """'indicators-2026-10', or 'dundee-city-indicators-2026-10': a name that says what it is once downloaded."""
+    return f"{council_slug}-indicators-{period}" if council_slug else f"indicators-{period}"
+
+
+def month_files(data: ReportData) -> tuple[MonthFile, ...]:
+    """Each audience's file for the month: aggregates for the consortium and analysts, a council's own for it."""
+    every = indicator_rows(data)
+    everything = csv_text(every).encode("utf-8")
+    stem = month_file_stem(data.period)
+    out = [
+        MonthFile(PurePosixPath("consortium") / data.period / f"{stem}.csv", everything),
+        MonthFile(PurePosixPath("analysts") / data.period / f"{stem}.csv", everything),
+        MonthFile(PurePosixPath("analysts") / data.period / f"{stem}.parquet", parquet_bytes(every)),
+    ]
+    for council in data.consortium.members:
+        own = indicator_rows(data, areas=[council.code, CONSORTIUM])
+        name = f"{month_file_stem(data.period, council.slug)}.csv"
+        path = PurePosixPath("councils") / council.slug / data.period / name
+        out.append(MonthFile(path, csv_text(own).encode("utf-8")))
+    return tuple(out)
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """The frame as Parquet (pyarrow), without pandas' index: the same bytes for the same rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+    return sink.getvalue().to_pybytes()
+
+
+def write_month_files(data: ReportData, site: Path) -> list[Path]:
+    """Write the month's files into the site; a file whose bytes are unchanged is left alone (freeze)."""
+    written = []
+    for month_file in month_files(data):
+        path = site / month_file.path
+        if path.exists() and path.read_bytes() == month_file.content:
+            continue
+        written.append(files.write_bytes(path, month_file.content))
+    return written
+
+
+def month_file_title(path: Path, audience_label: str, period: str) -> str:
+    """What a month's file holds, in words, for its link and the search index."""
+    kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+    shared = path.name.startswith("indicators-")
+    whose = "every member and the consortium" if shared else f"{audience_label} and the consortium"
+    return f"Every indicator for {whose}, {periods.label(period)} ({kind})"
