@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -184,3 +185,62 @@ def test_landings_tell_the_months_story(demo_site):
     assert len(midlothian.select(".tiles .tile")) >= 6
     returns = soup(site / "dwp" / "index.html").find("table")
     assert len(returns.select("tbody tr")) == len(CONSORTIUM.members)
+
+
+def test_every_table_and_chart_has_a_csv_and_every_csv_parses_safely(demo_site):
+    _, site, _ = demo_site
+    for page in site.glob("*/**/*.html"):
+        if page.name == "guide.html" or not page.with_name(f"{page.stem}_files").is_dir():
+            continue  # the guide's one table is prose; index and landing pages are drawn by the site, not notebooks
+        html = soup(page)
+        tables = [t for t in html.find_all("table") if not t.find_parent("details")]
+        links = html.select(".table-download a[download]")
+        assert len(links) == len(tables), page.relative_to(site)  # beside every table, its CSV
+        assert len(html.select("details.chart-data a[download]")) == len(html.select("details.chart-data"))
+        for link in links:
+            assert (page.parent / link["href"]).is_file()
+    for path in site.rglob("*.csv"):
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        assert rows and all(len(row) == len(rows[0]) for row in rows), path
+        for cell in (c for row in rows for c in row):
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), (path, cell)
+            if cell.startswith("-"):
+                float(cell)  # only a number may start with a minus sign
+
+
+def test_the_months_files_hold_what_perfcore_indicators_prints(demo_site, demo_warehouse):
+    from perfcore import warehouse
+    from perfcore.config.parameters import load_framework
+    from perfcore.warehouse import indicators
+
+    summary, site, _ = demo_site
+    framework = load_framework(ROOT / "parameters" / "framework.yaml")
+    con = warehouse.connect(demo_warehouse, read_only=True)
+    table = indicators.compute(con, framework, CONSORTIUM.codes)
+    con.close()
+    printed = {
+        area: indicators.values_for(table, framework, area, summary.period)
+        for area in (*CONSORTIUM.codes, "consortium")
+    }
+    month = summary.period
+    files = {
+        site / "consortium" / month / f"indicators-{month}.csv": {*CONSORTIUM.codes, "consortium"},
+        site / "analysts" / month / f"indicators-{month}.csv": {*CONSORTIUM.codes, "consortium"},
+        **{
+            site / "councils" / c.slug / month / f"{c.slug}-indicators-{month}.csv": {c.code, "consortium"}
+            for c in CONSORTIUM.members
+        },
+    }
+    for path, areas in files.items():
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert {r["area"] for r in rows} == areas, path  # a council's file: its own figures and the pooled ones
+        for row in rows:
+            expected = printed[row["area"]][row["indicator"]]
+            assert (None if row["value"] == "" else float(row["value"])) == expected, (path, row)
+            assert row["period"] == month and row["framework_version"] == framework.version
+    index = soup(site / "analysts" / month / "index.html")
+    assert index.find("a", href=f"indicators-{month}.parquet") is not None
+    searched = json.dumps(json.loads((site / "consortium" / "search.json").read_text()))
+    assert f"consortium/{month}/indicators-{month}.csv" in searched and ".parquet" not in searched

@@ -45,6 +45,7 @@ _MIME_TYPES = {
     "image/svg+xml": "svg",
     "application/pdf": "pdf",
     "text/csv": "csv",
+    "application/vnd.apache.parquet": "parquet",  # the analysts' month file (IANA-registered in 2024)
     "application/xml": "xml",
     "image/x-icon": "ico",
     "image/png": "png",

@@ -327,11 +327,13 @@ def build(
                 if told is not None:
                     told.result()
             pages = [o.page for o in outcomes if o.page is not None]
-            if shard is None or shard.first:
-                for month in months:  # each audience's file of the month: no kernel, rewritten only when changed
+            nothing_ran = trusted and not any(o.status == "executed" for o in outcomes)
+            for month in months if shard is None or shard.first else []:
+                # each audience's file of the month: no kernel, and a file is rewritten only when its bytes change
+                if not (nothing_ran and downloads.month_files_written(month, site)):
                     downloads.write_month_files(month, site)
             for month in months:
-                if trusted and not any(o.status == "executed" for o in outcomes) and _dwp_month_written(site, month):
+                if nothing_ran and _dwp_month_written(site, month):
                     continue  # nothing it is made from changed since the last build wrote it
                 if shard is None:
                     write_dwp_return(month, site)

@@ -68,6 +68,11 @@ def csv_text(frame: pd.DataFrame) -> str:
 
     Numbers keep every digit (Python's shortest round-trip form), so a value
     read back is the value computed; a missing value is an empty cell."""
+    return _csv(safe_frame(frame))
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the frame whose text cells and column names are ``csv_cell``-safe."""
     import pandas as pd
 
     frame = frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index()
@@ -77,6 +82,10 @@ def csv_text(frame: pd.DataFrame) -> str:
         column = safe.iloc[:, position]
         if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
             safe.isetitem(position, column.map(csv_cell))
+    return safe
+
+
+def _csv(safe: pd.DataFrame) -> str:
     # RFC 4180's CRLF: the writer quotes a cell holding either character, so a lone CR stays inside its cell
     return safe.to_csv(index=False, lineterminator="\r\n")
 
@@ -126,22 +135,35 @@ def month_file_stem(period: str, council_slug: str | None = None) -> str:
     return f"{council_slug}-indicators-{period}" if council_slug else f"indicators-{period}"
 
 
-def month_files(data: ReportData) -> tuple[MonthFile, ...]:
-    """Each audience's file for the month: aggregates for the consortium and analysts, a council's own for it."""
-    every = indicator_rows(data)
-    everything = csv_text(every).encode("utf-8")
+def month_file_paths(data: ReportData) -> list[PurePosixPath]:
+    """Where the month's files go, from the site's root: the consortium's CSV, the analysts' CSV and
+    Parquet, then each member's CSV in consortium order."""
     stem = month_file_stem(data.period)
-    out = [
-        MonthFile(PurePosixPath("consortium") / data.period / f"{stem}.csv", everything),
-        MonthFile(PurePosixPath("analysts") / data.period / f"{stem}.csv", everything),
-        MonthFile(PurePosixPath("analysts") / data.period / f"{stem}.parquet", parquet_bytes(every)),
+    paths = [
+        PurePosixPath("consortium") / data.period / f"{stem}.csv",
+        PurePosixPath("analysts") / data.period / f"{stem}.csv",
+        PurePosixPath("analysts") / data.period / f"{stem}.parquet",
     ]
     for council in data.consortium.members:
-        own = indicator_rows(data, areas=[council.code, CONSORTIUM])
         name = f"{month_file_stem(data.period, council.slug)}.csv"
-        path = PurePosixPath("councils") / council.slug / data.period / name
-        out.append(MonthFile(path, csv_text(own).encode("utf-8")))
-    return tuple(out)
+        paths.append(PurePosixPath("councils") / council.slug / data.period / name)
+    return paths
+
+
+def month_files(data: ReportData) -> tuple[MonthFile, ...]:
+    """Each audience's file for the month: aggregates for the consortium and analysts, a council's own for it."""
+    import pandas as pd
+
+    every = indicator_rows(data)
+    safe = safe_frame(every)  # made safe once: each council's file is a slice of it
+    everything = _csv(safe).encode("utf-8")
+    contents = [everything, everything, parquet_bytes(every)]
+    by_area = dict(tuple(safe.groupby("area", sort=False)))  # the month's rows, filtered once for all councils
+    pooled = by_area.get(CONSORTIUM, safe.iloc[:0])
+    for council in data.consortium.members:
+        own = pd.concat([by_area.get(council.code, safe.iloc[:0]), pooled], ignore_index=True)
+        contents.append(_csv(own).encode("utf-8"))
+    return tuple(MonthFile(path, content) for path, content in zip(month_file_paths(data), contents, strict=True))
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -163,6 +185,11 @@ def write_month_files(data: ReportData, site: Path) -> list[Path]:
             continue
         written.append(files.write_bytes(path, month_file.content))
     return written
+
+
+def month_files_written(data: ReportData, site: Path) -> bool:
+    """Whether every one of the month's files is on disk (a build that changed nothing need not remake them)."""
+    return all((site / path).is_file() for path in month_file_paths(data))
 
 
 def month_file_title(path: Path, audience_label: str, period: str) -> str:

@@ -64,28 +64,34 @@ end
 
 -- Blocks ------------------------------------------------------------------------------
 
+-- A download link's words: the same visible words under every table or chart; the title,
+-- read by screen readers only, says which one (WCAG 2.4.9: the link alone names its purpose).
+local function link_text(words, div)
+  local text = pandoc.List({ pandoc.Str(words) })
+  local title = div.attributes["data-title"]
+  if title and title ~= "" then
+    text:insert(pandoc.Span({ pandoc.Str(": " .. title) }, { class = "visually-hidden" }))
+  end
+  return text
+end
+
 local function chart_data(div)
   if is_typst then return div.content end
   local blocks = pandoc.List(div.content)
   local csv = div.attributes["data-csv"]
   if csv then
-    blocks:insert(pandoc.Para({ pandoc.Link("Download this data (CSV file)", csv, "", { download = "" }) }))
+    blocks:insert(pandoc.Para({ pandoc.Link(link_text("Download this data (CSV file)", div), csv, "", { download = "" }) }))
   end
   return wrap('<details class="chart-data"><summary>Show the data in this chart as a table</summary>', blocks, "</details>")
 end
 
--- A link to a table's CSV, on the web page only (the PDF has no files beside it). The visible
--- words are the same for every table; the caption, read by screen readers, says which table.
+-- A link to a table's CSV, on the web page only (the PDF has no files beside it).
 local function table_download(div)
   if is_typst then return {} end
   local csv = div.attributes["data-csv"]
   if not csv then return {} end
-  local text = pandoc.List({ pandoc.Str("Download this table (CSV)") })
-  local title = div.attributes["data-title"]
-  if title and title ~= "" then
-    text:insert(pandoc.Span({ pandoc.Str(": " .. title) }, { class = "visually-hidden" }))
-  end
-  return pandoc.Para({ pandoc.Span({ pandoc.Link(text, csv, "", { download = "" }) }, { class = "table-download" }) })
+  local link = pandoc.Link(link_text("Download this table (CSV)", div), csv, "", { download = "" })
+  return pandoc.Para({ pandoc.Span({ link }, { class = "table-download" }) })
 end
 
 local function callout(div)
