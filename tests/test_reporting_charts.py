@@ -102,6 +102,11 @@ def test_control_chart_marks_special_causes_by_shape(data):
     points = next(m for m in marks(figure) if m["mark"]["type"] == "point")
     assert points["encoding"]["shape"]["field"] == "point"
     assert figure.data.iloc[-1]["Special cause"] == "beyond limits"
+    # its CSV: the values charted, unrounded, with the limits, the unit and the framework version
+    download = figure.download
+    assert list(download["value"]) == values and list(download["period"]) == list(series.index)
+    assert set(download["unit"]) == {"days"} and set(download["framework_version"]) == {data.framework.version}
+    assert {"mean", "lower", "upper", "special_cause"} <= set(download.columns)
     not_yet = charts.control_chart(report.spc_for(data, DUNDEE, indicator.id), indicator, "Dundee City")
     assert not_yet.chart is None and "it needs 8 months" in not_yet.notice
 

@@ -244,3 +244,35 @@ def test_the_months_files_hold_what_perfcore_indicators_prints(demo_site, demo_w
     assert index.find("a", href=f"indicators-{month}.parquet") is not None
     searched = json.dumps(json.loads((site / "consortium" / "search.json").read_text()))
     assert f"consortium/{month}/indicators-{month}.csv" in searched and ".parquet" not in searched
+
+
+def test_every_tidy_csv_holds_what_perfcore_indicators_prints(demo_site, demo_warehouse):
+    """Tables' and charts' CSVs with framework figures (benchmarks, positions, trends, leagues, control
+    charts) and the month's files: every value is the warehouse's, unrounded."""
+    from perfcore import warehouse
+    from perfcore.config.parameters import load_framework
+    from perfcore.warehouse import indicators
+
+    _, site, _ = demo_site
+    framework = load_framework(ROOT / "parameters" / "framework.yaml")
+    con = warehouse.connect(demo_warehouse, read_only=True)
+    table = indicators.compute(con, framework, CONSORTIUM.codes)
+    con.close()
+    computed = {
+        (area, period, indicator): None if value != value else value
+        for area, period, indicator, value in zip(table["area"], table["period"], table["indicator"], table["value"])
+    }
+    codes = {c.name: c.code for c in CONSORTIUM.members}
+    codes |= {"Consortium": "consortium", CONSORTIUM.short_name: "consortium"}
+    kinds = set()
+    for path in site.rglob("*.csv"):
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        if not rows or not {"indicator", "period", "value", "framework_version"} <= set(rows[0]):
+            continue
+        for row in rows:
+            area = row.get("area") or codes[row["area_name"]]
+            expected = computed.get((area, row["period"], row["indicator"]))
+            assert (None if row["value"] == "" else float(row["value"])) == expected, (path.relative_to(site), row)
+        kinds.add(re.sub(r"[-\d]+$", "", path.stem.split("-")[0]))
+    assert kinds >= {"table", "chart", "indicators"}, kinds

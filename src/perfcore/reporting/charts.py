@@ -297,6 +297,7 @@ def trend(
     series = [
         data[["period", column]].rename(columns={column: "value"}).assign(area_name=name)
         for column, name in (("value", area_name), ("consortium", "Consortium"))
+        if column == "value" or data[column].notna().any()  # the consortium's own trend draws no second line
     ]
     download = indicator_download(pd.concat(series, ignore_index=True), indicator)
     return Figure(chart, title, _trend_alt(data, indicator, area_name), table, id, download=download)
@@ -572,7 +573,9 @@ def spc(
         alt_text += "Special-cause months: " + ", ".join(periods.label(p) for p in flagged["period"]) + "."
     else:
         alt_text += "No special-cause months."
-    return Figure(chart, title, alt_text, table, id)
+    limits = data[["period", "value", "mean", "lower", "upper", "rules"]].rename(columns={"rules": "special_cause"})
+    download = indicator_download(limits.assign(area_name=area_name), indicator)
+    return Figure(chart, title, alt_text, table, id, download=download)
 
 
 def control_chart(result: SpcChart | NotYet, indicator: Indicator, area_name: str, id: str | None = None) -> Figure:
