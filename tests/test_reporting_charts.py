@@ -119,6 +119,11 @@ def test_funnel_plots_each_council_against_limits(data):
     kinds = [m["mark"]["type"] for m in marks(figure)]
     assert kinds == ["line", "line", "point", "text"]
     assert len(figure.data) == 10 and set(figure.data["Council"]) == set(report.names(data).values()) - {"Consortium"}
+    # its CSV: each council's pooled figure unrounded, its cases and limits, over the window named
+    download = figure.download
+    assert len(download) == 10 and "period" not in download and set(download["unit"]) == {"days"}
+    assert (download["value"] == indicator.scale * download["numerator"] / download["denominator"]).all()
+    assert (download["lower_95"] <= download["upper_95"]).all() and download["last_period"].eq(data.period).all()
 
 
 def test_correlation_matrix_and_impact(data):

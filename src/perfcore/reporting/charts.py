@@ -748,7 +748,26 @@ def funnel(
             + ("this council and " if highlight in set(points["area"]) else "")
             + "those outside the limits are named on the chart; the table lists every council."
         )
-    return Figure(chart, f"{indicator.short}: funnel plot, {window}", alt_text, table, id)
+    return Figure(
+        chart,
+        f"{indicator.short}: funnel plot, {window}",
+        alt_text,
+        table,
+        id,
+        download=_funnel_download(plot, points, indicator),
+    )
+
+
+def _funnel_download(plot: FunnelPlot, points: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
+    """The funnel's CSV: each council's figure pooled over the window (numerator, cases) and its limits,
+    unrounded. No ``period`` column: a pooled figure is not one month's (``first_period``..``last_period``)."""
+    limits = [c for c in points.columns if c.startswith(("lower_", "upper_"))]
+    frame = points.rename(columns={"council": "area_name"})[
+        ["area", "area_name", "numerator", "denominator", "value", *limits, "position"]
+    ].assign(first_period=plot.periods[0], last_period=plot.periods[-1], consortium_value=plot.target)
+    out = indicator_download(frame, indicator)
+    first = ["area", "area_name", "first_period", "last_period", "indicator", "indicator_name", "value", "unit"]
+    return out[[*first, *(c for c in out.columns if c not in first)]]
 
 
 def _funnel_labels(
