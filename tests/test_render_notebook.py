@@ -36,7 +36,7 @@ def test_errors_are_reported_not_shown():
 
 def test_chart_becomes_a_figure_with_alt_an_svg_file_and_its_data():
     result = _convert(report_notebook())
-    assert [a.name for a in result.assets] == ["table-01-tbl-headline.csv", "chart-01.svg", "chart-01.csv"]
+    assert [a.name for a in result.assets] == ["table-01-headline.csv", "chart-01.svg", "chart-01.csv"]
     assert result.assets[1].content.startswith(b"<svg")
     assert '](summary_files/chart-01.svg){#fig-claims alt="Line chart: average days' in result.markdown
     assert '::: {.chart-data data-chart="fig-claims"' in result.markdown

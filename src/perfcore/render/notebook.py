@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from perfcore.exceptions import BuildError
-from perfcore.reporting.display import md_escape
+from perfcore.reporting.display import TABLE_PREFIX, md_escape
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _OPTION = re.compile(r"^#\|\s*([\w-]+)\s*:\s*(.*?)\s*$")
@@ -201,7 +201,9 @@ def _chart_data(data: dict[str, Any], meta: dict[str, Any], state: _State) -> st
 def _table(data: dict[str, Any], meta: dict[str, Any], state: _State) -> str:
     """The table, then a ``.table-download`` block the Lua filter makes a link to its CSV (HTML only)."""
     state.tables += 1
-    stem = f"table-{state.tables:02d}" + (f"-{meta['id']}" if meta.get("id") else "")
+    # the file is named for the table, not for its page id (``tbl-`` + id, see display.element_id)
+    name = str(meta.get("id") or "").removeprefix(TABLE_PREFIX)
+    stem = f"table-{state.tables:02d}" + (f"-{name}" if name else "")
     csv_src = state.add_asset(stem, ".csv", _text(data["text/csv"]).encode("utf-8"))
     caption = _attr(" ".join(str(meta.get("caption") or "").split()))
     block = f'::: {{.table-download data-csv="{csv_src}" data-title="{caption}"}}\n:::'
