@@ -229,6 +229,47 @@ def cmd_submissions(args) -> int:
     return 0
 
 
+def _explain_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--council", required=True, metavar="CODE", help="a member's GSS code")
+    sub.add_argument(
+        "--period",
+        metavar="YYYY-MM",
+        help="the month (default: the latest complete month; see complete_after_days in consortium.yaml)",
+    )
+    sub.add_argument("--indicator", required=True, metavar="ID", help="an indicator id from parameters/framework.yaml")
+    sub.add_argument("--format", choices=("json", "text"), default="text")
+
+
+def cmd_explain(args) -> int:
+    """Where one figure comes from: definition, numerator and denominator, components, the files behind it."""
+    from perfcore.exceptions import IndicatorError
+    from perfcore.reporting import explain
+    from perfcore.warehouse import indicators
+
+    consortium, framework = _consortium(args), _framework(args)
+    council = consortium.council(args.council)
+    framework.indicator(args.indicator)  # an unknown id fails before the warehouse is read
+    with _connect(args, read_only=True) as con:
+        evidence = explain.read_evidence(con, consortium, framework)
+        counts = indicators.extracts_in(con, consortium)
+    table = evidence.table
+    today = settings.today(args.today)
+    period = args.period or indicators.default_period(table, framework, counts, consortium, today)
+    if period is None:
+        raise IndicatorError("the warehouse holds no data yet; ingest some files first")
+    found = explain.explain(evidence, council.code, period, args.indicator)
+    if args.format == "json":
+        print(json.dumps(found.to_json(), indent=1, ensure_ascii=False))
+        return 0
+    note = indicators.month_status(period, counts, consortium, today).note
+    lines = explain.text_lines(found, consortium.short_name)
+    if note:
+        lines[0] += f" ({note})"
+    for line in lines:
+        print(safe(line))
+    return 0
+
+
 def _demo_data_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "out",
@@ -543,6 +584,12 @@ COMMANDS = (
     ),
     ("rejections", cmd_rejections, "List every rejected file and record with its reason.", _rejections_arguments),
     ("submissions", cmd_submissions, "List every submitted file with its outcome.", _submissions_arguments),
+    (
+        "explain",
+        cmd_explain,
+        "Show where one of a council's figures comes from: numerator, denominator, components, files.",
+        _explain_arguments,
+    ),
     ("alerts", cmd_alerts, "List early-warning alerts, worst first.", _alerts_arguments),
     ("build", cmd_build, "Execute the report notebooks and build the site and PDFs.", _build_arguments),
     (

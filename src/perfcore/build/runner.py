@@ -347,6 +347,8 @@ def build(
                     site,
                     councils=shard.councils_for_dwp(planned, jobs, month.period, set(month.consortium.codes)),
                 )
+            unchanged = trusted and not any(o.status == "executed" for o in outcomes)
+            pages += write_figures(months, site, config, today=today, unchanged=unchanged, only=only, shard=shard)
             build_site(pages, config, site)
             _remember_build_key(reports_dir, key)
     finally:
@@ -1067,6 +1069,42 @@ def _freeze(job: Job) -> None:
 
 def _thaw(job: Job) -> None:
     _freeze_path(job).unlink(missing_ok=True)
+
+
+# -- where each figure comes from ------------------------------------------------------------------------------
+
+
+def write_figures(
+    months: list[ReportData],
+    site: Path,
+    config: SiteConfig,
+    *,
+    today: str | None = None,
+    unchanged: bool = False,
+    only: tuple[str, ...] = (),
+    shard: Shard | None = None,
+) -> list[RenderedPage]:
+    """Each month's figures pages (``render.figures``): plain HTML from one read of the warehouse, no kernel.
+
+    Skipped when nothing changed since the last build wrote them, in a build of chosen reports only
+    (``--report``), and by every shard but the first (they need no report page)."""
+    from perfcore import warehouse as wh
+    from perfcore.render import figures
+    from perfcore.reporting import explain
+
+    if only or (shard is not None and not shard.first) or not months:
+        return []
+    todo = [m for m in months if not (unchanged and (site / "consortium" / m.period / "figures.html").exists())]
+    if not todo:
+        return []
+    data = months[0]
+    con = wh.connect(data.warehouse, read_only=True)
+    try:
+        evidence = explain.read_evidence(con, data.consortium, data.framework, data.table)
+    finally:
+        con.close()
+    chosen = [figures.Month(m.period, m.provisional) for m in todo]
+    return figures.write_pages(evidence, chosen, site, config, published=settings.today(today))
 
 
 # -- DWP electronic return --------------------------------------------------------------------------------

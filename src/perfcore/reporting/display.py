@@ -176,6 +176,7 @@ class Tile:
     improving: bool | None = None  # None: context measure, or no change
     change: str | None = None  # e.g. "down from 19.5 days last month"
     target: str | None = None  # e.g. "Target: 20 days or fewer"
+    href: str | None = None  # the figure links to its explanation, e.g. "figures.html#new_claims_days"
 
     def __post_init__(self) -> None:
         if self.rag not in (None, *RAG_WORDS):
@@ -539,11 +540,12 @@ def tile_for(
     previous: float | None = None,
     *,
     previous_label: str = "last month",
+    href: str | None = None,
 ) -> Tile:
     """A tile from a framework indicator: status from its thresholds, travel from ``previous``.
 
     ``previous_label`` finishes the sentence "down from 19.5 days ...": "last month",
-    "in September 2026", "a year ago".
+    "in September 2026", "a year ago". ``href``: where the figure links (its explanation).
     """
     direction = improving = change = None
     if value is not None and previous is not None and value == value and previous == previous:
@@ -565,6 +567,7 @@ def tile_for(
         improving=improving,
         change=change,
         target=target,
+        href=href,
     )
 
 
@@ -593,7 +596,7 @@ def _tile_markdown(tile: Tile) -> str:
         f"::: {{.tile .rag-{rag}}}",
         f"[{md_escape(tile.label)}]{{.tile-label}}",
         "",
-        f"[{md_escape(tile.value)}]{{.tile-value}}",
+        f"[{_explain_link(md_escape(tile.value), tile.href)}]{{.tile-value}}",
         "",
         _symbol_span(rag_text(tile.rag), "tile-status", bool(tile.rag)),
     ]
@@ -603,6 +606,13 @@ def _tile_markdown(tile: Tile) -> str:
     if tile.target:
         lines += ["", f"[{md_escape(tile.target)}]{{.tile-target}}"]
     return "\n".join(lines + [":::"])
+
+
+def _explain_link(text: str, href: str | None) -> str:
+    """``text`` as a link to its explanation (web only: the PDF drops the link, keeping the text)."""
+    if href is None:
+        return text
+    return f'[{text}]({href}){{.explain title="{_attr("How this figure is worked out")}"}}'
 
 
 def _symbol_span(text: str, cls: str, has_symbol: bool) -> str:

@@ -11,6 +11,7 @@ DataFrames, so each is tested without a notebook (tests/test_reporting_*.py).
     narrative   sentences, and the framework in words
     pages       what a council page shows from other councils' data (drawn and fingerprinted from one object)
     commentary  the manager's commentary for the month, open and overdue actions
+    explain     where each figure comes from: links from tiles, tables and charts to the month's figures page
     wording     words shared by sentences, tiles and tables (thresholds, ordinals, quartiles, age bands)
 """
 
@@ -62,6 +63,7 @@ from perfcore.reporting.data import (
     trend,
     value,
 )
+from perfcore.reporting.explain import explained, explained_href
 from perfcore.reporting.narrative import (
     NARRATIVE_INDICATORS,
     Headline,
@@ -110,6 +112,8 @@ from perfcore.reporting.tables import (
 from perfcore.reporting.wording import AGE_BANDS, ordinal
 
 __all__ = [
+    "explained",
+    "explained_href",
     "COMMENTARY_LIMIT",
     "MONTH_AS_A_WHOLE",
     "Action",

@@ -9,6 +9,7 @@
 -- * `.callout`, `.tiles`/`.tile` and the tile spans get a landmark-friendly
 --   HTML structure and Typst functions defined in report.typ;
 -- * figures get their text alternative in Typst too (pandoc drops it);
+-- * links to a figure's explanation (`.explain`, `.explained`) are the web page's only;
 -- * HTML tables are wrapped in a focusable scroll region for narrow screens;
 -- * Quarto's `.content-visible` / `.content-hidden` with `when-format` work;
 -- * every id is used once on the page (see unique_ids).
@@ -131,6 +132,13 @@ function Div(div)
   if has_class(div, "callout") then return callout(div) end
   if has_class(div, "tiles") then return tiles(div) end
   if has_class(div, "tile") then return tile(div) end
+  if has_class(div, "explained") and is_typst then return {} end
+  return nil
+end
+
+-- A figure's link to its explanation is the web site's: the PDF keeps the figure, not the link.
+function Link(link)
+  if is_typst and has_class(link, "explain") then return link.content end
   return nil
 end
 
@@ -310,6 +318,6 @@ end
 
 return {
   { Pandoc = unique_ids },
-  { Str = Str, Span = Span, Table = Table, Figure = Figure, Div = Div },
+  { Str = Str, Span = Span, Link = Link, Table = Table, Figure = Figure, Div = Div },
   { Pandoc = Pandoc },
 }

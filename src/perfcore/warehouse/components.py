@@ -29,33 +29,41 @@ class Component:
     name: str
     source: str
     help: str
+    unit: str = ""  # what one of it is ("days", "claims", "£"): how an explanation words a sum of it
 
 
 COMPONENTS: dict[str, Component] = {
     c.name: c
     for c in (
-        Component("claims_decided", "extract", "Claims with outcome awarded or refused"),
-        Component("claims_days", "extract", "Σ (decided − received + 1) over decided claims"),
+        Component("claims_decided", "extract", "Claims with outcome awarded or refused", "claims"),
+        Component("claims_days", "extract", "Σ (decided − received + 1) over decided claims", "days"),
         Component(
-            "claims_within_14", "extract", "Decided claims with decided ≤ (infoComplete, else received) + 14 days"
+            "claims_within_14",
+            "extract",
+            "Decided claims with decided ≤ (infoComplete, else received) + 14 days",
+            "claims",
         ),
-        Component("changes_actioned", "extract", "Change events other than uprating and revision"),
+        Component("changes_actioned", "extract", "Change events other than uprating and revision", "changes"),
         Component(
             "changes_days",
             "extract",
             "Σ change days: from notified, or effective when later; 1 day when actioned on or before start",
+            "days",
         ),
-        Component("woh_items", "extract", "Items of work on hand at month end"),
-        Component("woh_over_30", "extract", "Items with (last day of month − received) > 30"),
-        Component("caseload", "extract", "Caseload@claims"),
-        Component("expenditure", "extract", "Expenditure@amount (£)"),
-        Component("overpaid", "extract", "Σ Overpayment@amount, all causes, identified in the month"),
-        Component("overpaid_la_error", "extract", "Σ Overpayment@amount with cause la-error or admin-delay"),
-        Component("recovered", "extract", "Σ Recovery@amount in the month"),
-        Component("written_off", "extract", "Σ WriteOff@amount in the month"),
+        Component("woh_items", "extract", "Items of work on hand at month end", "items"),
+        Component("woh_over_30", "extract", "Items with (last day of month − received) > 30", "items"),
+        Component("caseload", "extract", "Caseload@claims", "claims"),
+        Component("expenditure", "extract", "Expenditure@amount (£)", "£"),
+        Component("overpaid", "extract", "Σ Overpayment@amount, all causes, identified in the month", "£"),
+        Component("overpaid_la_error", "extract", "Σ Overpayment@amount with cause la-error or admin-delay", "£"),
+        Component("recovered", "extract", "Σ Recovery@amount in the month", "£"),
+        Component("written_off", "extract", "Σ WriteOff@amount in the month", "£"),
         # Each manual-return measure is a component as sent: the measures are declared
         # once, with their bounds, in intake.manual.MEASURE_RULES (the return's format).
-        *(Component(measure, "manual", "Manual return") for measure in MEASURES),
+        *(
+            Component(measure, "manual", "Manual return", "£" if measure.endswith("_gbp") else "")
+            for measure in MEASURES
+        ),
     )
 }
 

@@ -1,0 +1,339 @@
+"""The figures pages: where each figure of a month comes from, written straight as HTML.
+
+One page per council and month (``councils/<slug>/<period>/figures.html``) and
+one for the consortium (``consortium/<period>/figures.html``), a section per
+indicator whose id is the indicator's id, so a tile, table or chart links to
+``figures.html#new_claims_days``. A council's page names its own submitted
+files (name, received, Sequence, SHA-256, counted or replaced); the
+consortium's shows aggregates only: each member's numerator and denominator
+and the pooled figure, never a file name.
+
+No notebook, no kernel, no pandoc: the pages are made from
+``reporting.explain.Evidence`` (read once for the whole build) in the site's
+page shell, with a manifest beside each so ``build_site`` lists them in the
+month's index, the report index and the search. A page whose bytes are
+unchanged is not rewritten. Every text from outside (file names above all) is
+escaped here.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path, PurePosixPath
+
+from perfcore import files, periods
+from perfcore.config.parameters import Council
+from perfcore.config.site import SiteConfig
+from perfcore.render.context import CONSORTIUM, COUNCIL, MANIFEST, PageContext, RenderedPage
+from perfcore.render.html import page_text, relative, render_shell
+from perfcore.reporting.display import safe_text
+from perfcore.reporting.explain import (
+    Evidence,
+    Explanation,
+    PooledExplanation,
+    amount,
+    explain,
+    explain_pooled,
+)
+
+REPORT = "figures"  # the page's file name: figures.html beside the month's reports
+TITLE = "Where each figure comes from"
+
+
+@dataclass(frozen=True)
+class Month:
+    """One month to write: its period and whether it is provisional (``ReportData.status``)."""
+
+    period: str
+    provisional: bool = False
+
+
+def write_pages(
+    evidence: Evidence,
+    months: Iterable[Month],
+    site: Path,
+    config: SiteConfig,
+    *,
+    published: date,
+) -> list[RenderedPage]:
+    """Every member's figures page and the consortium's, for each month; unchanged files left alone."""
+    from perfcore.render.site import page_context
+
+    pages = []
+    for month in months:
+        common = dict(period=month.period, report=REPORT, report_title=TITLE, provisional=month.provisional)
+        context = page_context(config, audience=CONSORTIUM, **common)
+        pages.append(_write(site, context, config, published, consortium_body(evidence, month.period, context)))
+        for council in evidence.consortium.members:
+            context = page_context(
+                config, audience=COUNCIL, council_name=council.name, council_slug=council.slug, **common
+            )
+            pages.append(_write(site, context, config, published, council_body(evidence, council, month.period)))
+    return pages
+
+
+def _write(site: Path, context: PageContext, config: SiteConfig, published: date, body: str) -> RenderedPage:
+    from perfcore.render.page import _page_shell
+
+    title = f"{context.audience_label}: {TITLE.lower()}, {context.period_label}"
+    shell = _page_shell(context, config, html.escape(title), "", body, None, published)
+    out = site / context.page_path
+    write_if_changed(out, render_shell(shell))
+    page = RenderedPage(context=context, html=out, pdf=None, title=title, text=page_text(body))
+    manifest = out.parent / f"{REPORT}_files" / MANIFEST
+    write_if_changed(manifest, json.dumps(page.to_json(), indent=1, ensure_ascii=False))
+    return page
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write ``text`` unless the file already holds exactly it: a rebuild with nothing changed writes nothing."""
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    files.write_bytes(path, data)
+    return True
+
+
+# -- a council's page ------------------------------------------------------------------------------------------
+
+
+def council_body(evidence: Evidence, council: Council, period: str) -> str:
+    found = [explain(evidence, council.code, period, i.id, strict=False) for i in evidence.framework.indicators]
+    page = PurePosixPath("councils") / council.slug / period / f"{REPORT}.html"
+    pooled = relative(page, f"consortium/{period}/{REPORT}.html")
+    intro = (
+        f"<p>How each of {_e(council.name)}'s figures for {_e(periods.label(period))} is worked out: the "
+        f"definition (framework version {_e(evidence.framework.version)}), the numerator and denominator, the "
+        "components they add up and the files they came from. Each file is named as received, with its SHA-256 "
+        "to check it against your copy; a file replaced by a later Sequence is listed as replaced. The same "
+        "is printed by <code>perfcore explain --council "
+        f"{_e(council.code)} --period {_e(period)} --indicator ID</code>.</p>"
+    )
+    return "\n".join([intro, _summary(found, period), *(_council_section(e, pooled) for e in found)])
+
+
+def _summary(found: list[Explanation], period: str) -> str:
+    rows = "".join(
+        f'<tr><th scope="row"><a href="#{e.indicator.id}">{_e(e.indicator.name)}</a></th>'
+        f'<td class="num">{_e(e.shown)}</td><td class="num">{_e(_side(e, "numerator"))}</td>'
+        f'<td class="num">{_e(_side(e, "denominator"))}</td></tr>'
+        for e in found
+    )
+    head = _head("Indicator", "Figure", "Numerator", "Denominator")
+    return _table(f"The figures for {periods.label(period)}", head, rows, "explain-summary")
+
+
+def _side(e: Explanation | PooledExplanation, role: str) -> str:
+    value = e.numerator if role == "numerator" else e.denominator
+    if role == "denominator" and not e.indicator.is_ratio:
+        return "—"
+    return amount(value, _unit(e, role))
+
+
+def _unit(e: Explanation | PooledExplanation, role: str) -> str:
+    from perfcore.warehouse.components import COMPONENTS
+
+    names = e.indicator.numerator if role == "numerator" else e.indicator.denominator
+    units = {COMPONENTS[n].unit for n in names}
+    return next(iter(units)) if len(units) == 1 else ""
+
+
+def _council_section(e: Explanation, pooled_page: str) -> str:
+    indicator = e.indicator
+    facts = [
+        ("Worked out", _e(e.formula)),
+        *([("No figure because", _e(e.why_null))] if e.why_null else []),
+        ("Numerator", _amount_data("numerator", e.numerator, _side(e, "numerator"), indicator.numerator)),
+    ]
+    if indicator.is_ratio:
+        facts.append(
+            ("Denominator", _amount_data("denominator", e.denominator, _side(e, "denominator"), indicator.denominator))
+        )
+    facts += [
+        ("Definition", _e(indicator.definition)),
+        ("Framework", f"version {_e(e.framework_version)}; {_e(_window_words(e.window, indicator.window))}"),
+        ("Source", _e(indicator.source)),
+        ("Month before", f"{_e(periods.label(e.previous_period))}: {_e(indicator.format(e.previous))}"),
+        (
+            "Consortium",
+            f"{_e(indicator.format(e.consortium))}, pooled over the members "
+            f'(<a href="{_e(pooled_page)}#{indicator.id}">how the consortium figure is worked out</a>)',
+        ),
+    ]
+    parts = [
+        f'<section id="{indicator.id}" class="explain" aria-labelledby="{indicator.id}-title">',
+        f'<h2 id="{indicator.id}-title">{_e(indicator.name)}</h2>',
+        f'<p class="explain-figure"><span class="explain-value">{_e(e.shown)}</span> '
+        f"{_e(_status(indicator.rag(e.value)))}</p>",
+        _facts(facts),
+        _components_table(e),
+    ]
+    if len(e.months) > 1:
+        parts.append(_months_table(e))
+    parts += [_files_table(e), "</section>"]
+    return "\n".join(parts)
+
+
+def _amount_data(role: str, value: float | None, shown: str, names: tuple[str, ...]) -> str:
+    data = (
+        f'<data class="{role}" value="{value:g}">{_e(shown)}</data>'
+        if value is not None
+        else f'<span class="{role}">{_e(shown)}</span>'
+    )
+    return f"{data} ({_e(' + '.join(names))})"
+
+
+def _window_words(window: tuple[str, ...], kind: str) -> str:
+    if kind == "fytd":
+        return f"financial year to date: {periods.label(window[0])} to {periods.label(window[-1])}"
+    return f"the month: {periods.label(window[0])}"
+
+
+def _components_table(e: Explanation) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(p.role)}</td><th scope='row'><code>{_e(p.name)}</code></th><td>{_e(p.meaning)}</td>"
+        f'<td>{_e(p.source)}</td><td class="num">{_e(amount(p.value, p.unit))}</td></tr>'
+        for p in e.parts
+    )
+    head = _head("Part", "Component", "What it counts", "Source", "Total")
+    return _table(f"Components of {e.indicator.name}, summed over the months that count", head, rows)
+
+
+def _months_table(e: Explanation) -> str:
+    from perfcore.warehouse.components import COMPONENTS
+
+    names = list(e.months[0].values)
+    rows = "".join(
+        f'<tr><th scope="row">{_e(periods.label(m.period))}</th><td>{"yes" if m.counted else "no"}</td>'
+        + "".join(f'<td class="num">{_e(amount(m.values[n], COMPONENTS[n].unit))}</td>' for n in names)
+        + "</tr>"
+        for m in e.months
+    )
+    head = _head("Month", "Counts", *names)
+    return _table(f"{e.indicator.name}: month by month", head, rows)
+
+
+def _files_table(e: Explanation) -> str:
+    caption = f"Files behind {e.indicator.name}"
+    if not e.files:
+        return f"<p>{_e(caption)}: no accepted file for the months this figure covers.</p>"
+    rows = "".join(
+        f'<tr><th scope="row" class="file-name">{_e(f.name)}</th><td>{_e(f.kind)}</td>'
+        f"<td>{_e(periods.label(f.period))}</td><td>{f.received:%d %b %Y %H:%M}</td>"
+        f'<td class="num">{"" if f.sequence is None else f.sequence}</td>'
+        f'<td><code class="sha256">{_e(f.sha256)}</code></td>'
+        f'<td class="file-status file-{f.status}">{_e(_file_status(f.status, f.replaced_by))}</td></tr>'
+        for f in e.files
+    )
+    head = _head("File", "Kind", "Month", "Received", "Sequence", "SHA-256", "Status")
+    return _table(caption, head, rows)
+
+
+def _file_status(status: str, replaced_by: str | None) -> str:
+    if status == "counted":
+        return "Accepted: counted"
+    return f"Replaced by {safe_text(replaced_by)}" if replaced_by else "Replaced"
+
+
+def _status(rag: str | None) -> str:
+    return {"green": "✔ Green", "amber": "▲ Amber", "red": "✖ Red"}.get(rag or "", "No target")
+
+
+# -- the consortium's page ---------------------------------------------------------------------------------------
+
+
+def consortium_body(evidence: Evidence, period: str, context: PageContext) -> str:
+    found = [explain_pooled(evidence, period, i.id, strict=False) for i in evidence.framework.indicators]
+    intro = (
+        f"<p>How each consortium figure for {_e(periods.label(period))} is worked out (framework version "
+        f"{_e(evidence.framework.version)}): the members' numerators added up, divided by their denominators "
+        "added up, over the members with data: a pooled figure, never a mean of the members' figures. Each "
+        "member's own page names the files its figures came from.</p>"
+    )
+    rows = "".join(
+        f'<tr><th scope="row"><a href="#{e.indicator.id}">{_e(e.indicator.name)}</a></th>'
+        f'<td class="num">{_e(e.shown)}</td><td class="num">{_e(_side(e, "numerator"))}</td>'
+        f'<td class="num">{_e(_side(e, "denominator"))}</td></tr>'
+        for e in found
+    )
+    head = _head("Indicator", "Figure", "Numerator", "Denominator")
+    caption = f"{evidence.consortium.short_name} figures for {periods.label(period)}"
+    summary = _table(caption, head, rows, "explain-summary")
+    return "\n".join([intro, summary, *(_pooled_section(e, evidence.consortium.short_name) for e in found)])
+
+
+def _pooled_section(e: PooledExplanation, pooled_name: str) -> str:
+    indicator = e.indicator
+    facts = [
+        ("Worked out", _e(e.formula)),
+        ("Numerator", _amount_data("numerator", e.numerator, _side(e, "numerator"), indicator.numerator)),
+    ]
+    if indicator.is_ratio:
+        facts.append(
+            ("Denominator", _amount_data("denominator", e.denominator, _side(e, "denominator"), indicator.denominator))
+        )
+    facts += [
+        ("Definition", _e(indicator.definition)),
+        ("Framework", f"version {_e(e.framework_version)}; {_e(_window_words(e.window, indicator.window))}"),
+        ("Month before", f"{_e(periods.label(e.previous_period))}: {_e(indicator.format(e.previous))}"),
+    ]
+    rows = "".join(
+        f'<tr><th scope="row">{_e(m.name)}</th><td class="num">{_e(amount(m.numerator, _unit(e, "numerator")))}</td>'
+        f'<td class="num">{_e(amount(m.denominator, _unit(e, "denominator")) if indicator.is_ratio else "—")}</td>'
+        f'<td class="num">{_e(indicator.format(m.value))}</td></tr>'
+        for m in e.members
+    )
+    rows += (
+        f'<tr class="pooled"><th scope="row">{_e(pooled_name)} (pooled)</th>'
+        f'<td class="num">{_e(_side(e, "numerator"))}</td><td class="num">{_e(_side(e, "denominator"))}</td>'
+        f'<td class="num">{_e(e.shown)}</td></tr>'
+    )
+    table = _table(
+        f"{indicator.name}: each member and the pooled figure",
+        _head("Member", "Numerator", "Denominator", "Figure"),
+        rows,
+    )
+    return "\n".join(
+        [
+            f'<section id="{indicator.id}" class="explain" aria-labelledby="{indicator.id}-title">',
+            f'<h2 id="{indicator.id}-title">{_e(indicator.name)}</h2>',
+            f'<p class="explain-figure"><span class="explain-value">{_e(e.shown)}</span> '
+            f"{_e(_status(indicator.rag(e.value)))}</p>",
+            _facts(facts),
+            table,
+            "</section>",
+        ]
+    )
+
+
+# -- HTML helpers ----------------------------------------------------------------------------------------------
+
+
+def _e(text: object) -> str:
+    """Text from anywhere, made safe for the page: invisible and control characters out, then escaped."""
+    return html.escape(safe_text(text, None))
+
+
+def _facts(facts: list[tuple[str, str]]) -> str:
+    items = "".join(f"<dt>{_e(term)}</dt><dd>{value}</dd>" for term, value in facts)
+    return f'<dl class="explain-facts">{items}</dl>'
+
+
+def _head(*names: str) -> str:
+    return "<tr>" + "".join(f'<th scope="col">{_e(n)}</th>' for n in names) + "</tr>"
+
+
+def _table(caption: str, head: str, rows: str, cls: str = "") -> str:
+    # a scrollable region is reachable by keyboard and named (as the report pages' tables are)
+    kind = f' class="{cls}"' if cls else ""
+    return (
+        f'<div class="table-scroll" tabindex="0" role="region" aria-label="{_e(caption)}">'
+        f"<table{kind}><caption>{_e(caption)}</caption><thead>{head}</thead><tbody>{rows}</tbody></table></div>"
+    )
