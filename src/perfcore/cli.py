@@ -237,6 +237,13 @@ def _explain_arguments(sub: argparse.ArgumentParser) -> None:
         help="the month (default: the latest complete month; see complete_after_days in consortium.yaml)",
     )
     sub.add_argument("--indicator", required=True, metavar="ID", help="an indicator id from parameters/framework.yaml")
+    sub.add_argument(
+        "--refs",
+        type=int,
+        default=20,
+        metavar="N",
+        help="list the refs of the first N records counted, per component (default 20; 0: counts only)",
+    )
     sub.add_argument("--format", choices=("json", "text"), default="text")
 
 
@@ -252,17 +259,18 @@ def cmd_explain(args) -> int:
     with _connect(args, read_only=True) as con:
         evidence = explain.read_evidence(con, consortium, framework)
         counts = indicators.extracts_in(con, consortium)
-    table = evidence.table
-    today = settings.today(args.today)
-    period = args.period or indicators.default_period(table, framework, counts, consortium, today)
-    if period is None:
-        raise IndicatorError("the warehouse holds no data yet; ingest some files first")
-    found = explain.explain(evidence, council.code, period, args.indicator)
+        today = settings.today(args.today)
+        period = args.period or indicators.default_period(evidence.table, framework, counts, consortium, today)
+        if period is None:
+            raise IndicatorError("the warehouse holds no data yet; ingest some files first")
+        found = explain.explain(evidence, council.code, period, args.indicator)
+        records = explain.counted_records(con, found, max(args.refs, 0))
     if args.format == "json":
-        print(json.dumps(found.to_json(), indent=1, ensure_ascii=False))
+        data = found.to_json() | {"records": [r.to_json() for r in records]}
+        print(json.dumps(data, indent=1, ensure_ascii=False))
         return 0
     note = indicators.month_status(period, counts, consortium, today).note
-    lines = explain.text_lines(found, consortium.short_name)
+    lines = explain.text_lines(found, consortium.short_name) + explain.records_lines(records)
     if note:
         lines[0] += f" ({note})"
     for line in lines:

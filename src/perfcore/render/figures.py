@@ -225,11 +225,11 @@ def _files_table(e: Explanation) -> str:
     if not e.files:
         return f"<p>{_e(caption)}: no accepted file for the months this figure covers.</p>"
     rows = "".join(
-        f'<tr><th scope="row" class="file-name">{_e(f.name)}</th><td>{_e(f.kind)}</td>'
+        f'<tr><th scope="row" class="file-name">{_outside(f.name)}</th><td>{_e(f.kind)}</td>'
         f"<td>{_e(periods.label(f.period))}</td><td>{f.received:%d %b %Y %H:%M}</td>"
         f'<td class="num">{"" if f.sequence is None else f.sequence}</td>'
         f'<td><code class="sha256">{_e(f.sha256)}</code></td>'
-        f'<td class="file-status file-{f.status}">{_e(_file_status(f.status, f.replaced_by))}</td></tr>'
+        f'<td class="file-status file-{f.status}">{_outside(_file_status(f.status, f.replaced_by))}</td></tr>'
         for f in e.files
     )
     head = _head("File", "Kind", "Month", "Received", "Sequence", "SHA-256", "Status")
@@ -239,7 +239,7 @@ def _files_table(e: Explanation) -> str:
 def _file_status(status: str, replaced_by: str | None) -> str:
     if status == "counted":
         return "Accepted: counted"
-    return f"Replaced by {safe_text(replaced_by)}" if replaced_by else "Replaced"
+    return f"Replaced by {replaced_by}" if replaced_by else "Replaced"
 
 
 def _status(rag: str | None) -> str:
@@ -317,7 +317,12 @@ def _pooled_section(e: PooledExplanation, pooled_name: str) -> str:
 
 
 def _e(text: object) -> str:
-    """Text from anywhere, made safe for the page: invisible and control characters out, then escaped."""
+    """Our own text (parameters, numbers, words) escaped for the page."""
+    return html.escape(str(text))
+
+
+def _outside(text: object) -> str:
+    """Text from outside (a submitted file's name): control, bidi and invisible characters out, then escaped."""
     return html.escape(safe_text(text, None))
 
 

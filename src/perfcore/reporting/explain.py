@@ -559,6 +559,109 @@ def _amount_of(e: Explanation, role: str, value: float | None) -> str:
     return f"{amount(value, _one(units))} ({names})"
 
 
+# -- the counted records (council-private) ---------------------------------------------------------------------
+
+# The records each extract component counts, as warehouse.components' SQL selects them:
+# (table, ref column, condition). tests/test_explain.py holds each count to the component's value.
+_DECIDED = "c.outcome in ('awarded', 'refused')"
+_ACTIONED = "c.type not in ('uprating', 'revision')"
+RECORDS: dict[str, tuple[str, str, str]] = {
+    "claims_decided": ("claims", "ref", _DECIDED),
+    "claims_days": ("claims", "ref", _DECIDED),
+    "claims_within_14": (
+        "claims",
+        "ref",
+        f"{_DECIDED} and c.decided <= coalesce(c.info_complete, c.received) + interval 14 day",
+    ),
+    "changes_actioned": ("changes", "ref", _ACTIONED),
+    "changes_days": ("changes", "ref", _ACTIONED),
+    "woh_items": ("work_items", "ref", "true"),
+    "woh_over_30": ("work_items", "ref", "date_diff('day', c.received, month_end) > 30"),
+    "overpaid": ("overpayments", "ref", "true"),
+    "overpaid_la_error": ("overpayments", "ref", "c.cause in ('la-error', 'admin-delay')"),
+    "recovered": ("recoveries", "overpayment", "true"),
+    "written_off": ("write_offs", "overpayment", "true"),
+}
+REFS_SHOWN = 20
+# one council's records of a section in the current extracts of the given months, with each month's last day
+_SELECTED = """
+    select ce.period, last_day(strptime(ce.period || '-01', '%Y-%m-%d')::date) as month_end, c.*
+    from current_extracts ce join {table} c using (submission_id)
+    where ce.authority = ? and list_contains(?, ce.period)
+"""
+
+
+@dataclass(frozen=True)
+class Records:
+    """The records one component counts over the months that count: the first refs and how many in all."""
+
+    component: str
+    table: str
+    count: int
+    refs: tuple[tuple[str, str], ...]  # (month, ref), first ``limit`` by month and ref
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.refs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "component": self.component,
+            "table": self.table,
+            "count": self.count,
+            "refs": [{"period": p, "ref": r} for p, r in self.refs],
+            "more": self.more,
+        }
+
+
+def counted_records(
+    con: duckdb.DuckDBPyConnection, explanation: Explanation, limit: int = REFS_SHOWN
+) -> tuple[Records, ...]:
+    """The refs of the records behind a council's figure (council-private: never on a consortium page).
+
+    One query per component counted from records (a component from the extract's header or a manual
+    return has none); components counting the same records (days and decided claims) are listed once."""
+    months = [m.period for m in explanation.months if m.counted]
+    seen, out = set(), []
+    for part in explanation.parts:
+        if part.name not in RECORDS or not months:
+            continue
+        table, ref, condition = RECORDS[part.name]
+        if (table, condition) in seen:
+            continue
+        seen.add((table, condition))
+        rows = con.execute(
+            f"""
+            select c.period, c.{ref} as counted_ref, count(*) over () as total from ({_SELECTED.format(table=table)}) c
+            where {condition}
+            order by c.period, counted_ref limit ?
+            """,
+            [explanation.area, months, limit],
+        ).fetchall()
+        count = int(rows[0][2]) if rows else 0
+        if not rows and limit == 0:
+            count = _count(con, table, condition, explanation.area, months)
+        out.append(Records(part.name, table, count, tuple((str(p), str(r)) for p, r, _ in rows)))
+    return tuple(out)
+
+
+def _count(con, table: str, condition: str, area: str, months: list[str]) -> int:
+    return con.execute(
+        f"select count(*) from ({_SELECTED.format(table=table)}) c where {condition}", [area, months]
+    ).fetchone()[0]
+
+
+def records_lines(records: tuple[Records, ...]) -> list[str]:
+    lines = []
+    for found in records:
+        lines.append(f"records counted in {found.component} ({found.table}): {found.count:,}")
+        for period, ref in found.refs:
+            lines.append(f"  {period}  {ref}")
+        if found.refs and found.more > 0:
+            lines.append(f"  ... and {found.more:,} more")
+    return lines
+
+
 def explained_href(indicator_id: str, page: str = "figures.html") -> str:
     """The link from a report page to an indicator's explanation, beside it in the same month's folder."""
     return f"{page}#{indicator_id}"
