@@ -335,3 +335,14 @@ def test_the_records_counted_are_as_many_as_the_component_says(evidence, reporti
     assert records[component].count == everything[component].count == held > 0
     assert len(records[component].refs) == min(2, held) and everything[component].refs == ()
     assert all(period == PERIOD for period, _ in records[component].refs)
+
+
+def test_the_command_explains_the_consortium_figure_from_aggregates_only(reporting_warehouse, capsys, monkeypatch):
+    monkeypatch.setenv("PERFCORE_TODAY", reporting_builders.TODAY)
+    args = ("explain", "--warehouse", str(reporting_warehouse), "--council", "consortium", "--indicator")
+    status, out, _ = cli(capsys, *args, "new_claims_days", "--format", "json")
+    data = json.loads(out)
+    assert status == 0 and data["numerator"] == sum(m["numerator"] for m in data["members"])
+    status, out, _ = cli(capsys, *args, "new_claims_days")
+    assert status == 0 and "pooled over the members" in out
+    assert not [r["file_name"] for r in listed(reporting_warehouse) if r["file_name"] in out]

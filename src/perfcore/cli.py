@@ -230,7 +230,12 @@ def cmd_submissions(args) -> int:
 
 
 def _explain_arguments(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--council", required=True, metavar="CODE", help="a member's GSS code")
+    sub.add_argument(
+        "--council",
+        required=True,
+        metavar="CODE|consortium",
+        help="a member's GSS code, or 'consortium' for the pooled figure (aggregates only)",
+    )
     sub.add_argument(
         "--period",
         metavar="YYYY-MM",
@@ -249,12 +254,14 @@ def _explain_arguments(sub: argparse.ArgumentParser) -> None:
 
 def cmd_explain(args) -> int:
     """Where one figure comes from: definition, numerator and denominator, components, the files behind it."""
+    from perfcore.config.parameters import CONSORTIUM
     from perfcore.exceptions import IndicatorError
     from perfcore.reporting import explain
     from perfcore.warehouse import indicators
 
     consortium, framework = _consortium(args), _framework(args)
-    council = consortium.council(args.council)
+    pooled = args.council == CONSORTIUM
+    council = None if pooled else consortium.council(args.council)
     framework.indicator(args.indicator)  # an unknown id fails before the warehouse is read
     with _connect(args, read_only=True) as con:
         evidence = explain.read_evidence(con, consortium, framework)
@@ -263,6 +270,8 @@ def cmd_explain(args) -> int:
         period = args.period or indicators.default_period(evidence.table, framework, counts, consortium, today)
         if period is None:
             raise IndicatorError("the warehouse holds no data yet; ingest some files first")
+        if pooled:
+            return _print_pooled(args, explain.explain_pooled(evidence, period, args.indicator), consortium)
         found = explain.explain(evidence, council.code, period, args.indicator)
         records = explain.counted_records(con, found, max(args.refs, 0))
     if args.format == "json":
@@ -274,6 +283,17 @@ def cmd_explain(args) -> int:
     if note:
         lines[0] += f" ({note})"
     for line in lines:
+        print(safe(line))
+    return 0
+
+
+def _print_pooled(args, pooled, consortium) -> int:
+    from perfcore.reporting import explain
+
+    if args.format == "json":
+        print(json.dumps(explain.pooled_json(pooled), indent=1, ensure_ascii=False))
+        return 0
+    for line in explain.pooled_lines(pooled, consortium.short_name):
         print(safe(line))
     return 0
 

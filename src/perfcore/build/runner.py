@@ -1074,6 +1074,9 @@ def _thaw(job: Job) -> None:
 # -- where each figure comes from ------------------------------------------------------------------------------
 
 
+EXPLAINED_BY = ("report", "benchmarks")  # the reports whose tiles, tables and charts link to figures.html
+
+
 def write_figures(
     months: list[ReportData],
     site: Path,
@@ -1086,13 +1089,13 @@ def write_figures(
 ) -> list[RenderedPage]:
     """Each month's figures pages (``render.figures``): plain HTML from one read of the warehouse, no kernel.
 
-    Skipped when nothing changed since the last build wrote them, in a build of chosen reports only
-    (``--report``), and by every shard but the first (they need no report page)."""
+    Skipped when nothing changed since the last build wrote them, in a build of chosen reports none of
+    which links to them (``--report``), and by every shard but the first (they need no report page)."""
     from perfcore import warehouse as wh
     from perfcore.render import figures
     from perfcore.reporting import explain
 
-    if only or (shard is not None and not shard.first) or not months:
+    if (only and not set(only) & set(EXPLAINED_BY)) or (shard is not None and not shard.first) or not months:
         return []
     todo = [m for m in months if not (unchanged and (site / "consortium" / m.period / "figures.html").exists())]
     if not todo:

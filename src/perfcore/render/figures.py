@@ -30,7 +30,7 @@ from perfcore.config.parameters import Council
 from perfcore.config.site import SiteConfig
 from perfcore.render.context import CONSORTIUM, COUNCIL, MANIFEST, PageContext, RenderedPage
 from perfcore.render.html import page_text, relative, render_shell
-from perfcore.reporting.display import safe_text
+from perfcore.reporting.display import rag_text, safe_text
 from perfcore.reporting.explain import (
     Evidence,
     Explanation,
@@ -243,7 +243,7 @@ def _file_status(status: str, replaced_by: str | None) -> str:
 
 
 def _status(rag: str | None) -> str:
-    return {"green": "✔ Green", "amber": "▲ Amber", "red": "✖ Red"}.get(rag or "", "No target")
+    return rag_text(rag)  # as the tiles word it
 
 
 # -- the consortium's page ---------------------------------------------------------------------------------------

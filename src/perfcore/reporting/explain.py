@@ -478,6 +478,40 @@ class PooledExplanation:
         return formula(self.indicator, self.value, self.numerator, self.denominator, parts)
 
 
+def pooled_json(pooled: PooledExplanation) -> dict[str, Any]:
+    return {
+        "area": CONSORTIUM,
+        "period": pooled.period,
+        "indicator": {"id": pooled.indicator.id, "name": pooled.indicator.name},
+        "framework_version": pooled.framework_version,
+        "window": list(pooled.window),
+        "value": pooled.value,
+        "shown": pooled.shown,
+        "numerator": pooled.numerator,
+        "denominator": pooled.denominator,
+        "formula": pooled.formula,
+        "members": [vars(m) for m in pooled.members],
+        "previous": {"period": pooled.previous_period, "value": pooled.previous},
+    }
+
+
+def pooled_lines(pooled: PooledExplanation, name: str) -> list[str]:
+    indicator = pooled.indicator
+    lines = [
+        f"{name}, {periods.label(pooled.period)}: {indicator.name} (pooled over the members)",
+        f"  value        {pooled.shown}",
+        f"  worked out   {pooled.formula}",
+        f"  definition   {indicator.definition}",
+        f"  framework    version {pooled.framework_version}",
+        f"  month before {periods.label(pooled.previous_period)}: {indicator.format(pooled.previous)}",
+        "members",
+    ]
+    for m in pooled.members:
+        bottom = f" ÷ {amount(m.denominator)}" if indicator.is_ratio else ""
+        lines.append(f"  {m.name:28} {amount(m.numerator)}{bottom} = {indicator.format(m.value)}")
+    return lines
+
+
 def explain_pooled(evidence: Evidence, period: str, indicator_id: str, *, strict: bool = True) -> PooledExplanation:
     indicator = evidence.framework.indicator(indicator_id)
     _check_month(evidence, CONSORTIUM, period, "The consortium", strict)
