@@ -346,3 +346,14 @@ def test_the_command_explains_the_consortium_figure_from_aggregates_only(reporti
     status, out, _ = cli(capsys, *args, "new_claims_days")
     assert status == 0 and "pooled over the members" in out
     assert not [r["file_name"] for r in listed(reporting_warehouse) if r["file_name"] in out]
+
+
+def test_an_analysts_chart_links_to_the_figures_page_of_the_council_it_shows():
+    import posixpath
+
+    page = explain.figures_page(CONSORTIUM, FIRST, PERIOD)
+    slug = CONSORTIUM.council(FIRST).slug
+    assert posixpath.normpath(f"analysts/{PERIOD}/{page}") == f"councils/{slug}/{PERIOD}/figures.html"
+    pooled = explain.figures_page(CONSORTIUM, "consortium", PERIOD)
+    assert posixpath.normpath(f"analysts/{PERIOD}/{pooled}") == f"consortium/{PERIOD}/figures.html"
+    assert f"({page}#rti_days)" in explain.explained(FRAMEWORK, ["rti_days"], page=page)

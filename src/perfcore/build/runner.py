@@ -1074,7 +1074,7 @@ def _thaw(job: Job) -> None:
 # -- where each figure comes from ------------------------------------------------------------------------------
 
 
-EXPLAINED_BY = ("report", "benchmarks")  # the reports whose tiles, tables and charts link to figures.html
+EXPLAINED_BY = ("report", "benchmarks", "analytics")  # the reports whose tiles, tables and charts link to them
 
 
 def write_figures(

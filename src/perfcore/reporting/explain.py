@@ -701,6 +701,13 @@ def explained_href(indicator_id: str, page: str = "figures.html") -> str:
     return f"{page}#{indicator_id}"
 
 
+def figures_page(consortium: Consortium, area: str, period: str) -> str:
+    """An area's figures page for the month, linked from a page in another audience's month folder
+    (``analysts/<period>/``: the consortium's analysts may open every council's folder)."""
+    folder = "consortium" if area == CONSORTIUM else f"councils/{consortium.council(area).slug}"
+    return f"../../{folder}/{period}/figures.html"
+
+
 def explained(framework: Framework, ids: list[str] | tuple[str, ...] = (), *, page: str = "figures.html") -> str:
     """Markdown under a table or chart: links to the explanation of each indicator it shows (no ids: to the
     page of every figure). A web page's links only: the PDF leaves the paragraph out (the filter drops

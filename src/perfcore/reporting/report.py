@@ -63,7 +63,7 @@ from perfcore.reporting.data import (
     trend,
     value,
 )
-from perfcore.reporting.explain import explained, explained_href
+from perfcore.reporting.explain import explained, explained_href, figures_page
 from perfcore.reporting.narrative import (
     NARRATIVE_INDICATORS,
     Headline,
@@ -114,6 +114,7 @@ from perfcore.reporting.wording import AGE_BANDS, ordinal
 __all__ = [
     "explained",
     "explained_href",
+    "figures_page",
     "COMMENTARY_LIMIT",
     "MONTH_AS_A_WHOLE",
     "Action",
