@@ -87,6 +87,12 @@ def test_new_claims_days_reads_as_days_over_claims(evidence):
     assert (found.numerator, found.denominator, found.value) == (48, 4, 12)
     assert found.formula == "48 days ÷ 4 claims = 12.0 days"
     assert found.window == (PERIOD,) and found.why_null is None
+    assert [(p.name, p.role, p.source) for p in found.parts] == [
+        ("claims_days", "numerator", "HBPE NewClaims"),
+        ("claims_decided", "denominator", "HBPE NewClaims"),
+    ]
+    cost = explain.explain(evidence, FIRST, PERIOD, "cost_per_case")
+    assert [p.source for p in cost.parts] == ["manual return", "HBPE Caseload"]
 
 
 def test_a_financial_year_to_date_figure_counts_only_months_with_data(evidence):

@@ -324,8 +324,22 @@ def _parts(indicator: Indicator, months: tuple[Month, ...]) -> tuple[Part, ...]:
         for name in names:
             component = COMPONENTS[name]
             total = math.fsum(m.values[name] for m in counted) if counted else None
-            parts.append(Part(name, role, component.help, SOURCE_WORDS[component.source], component.unit, total))
+            meaning = component.help if component.source == "extract" else "the value the manual return states"
+            parts.append(Part(name, role, meaning, source_of(name), component.unit, total))
     return tuple(parts)
+
+
+def source_of(component: str) -> str:
+    """Where a component comes from: 'HBPE NewClaims' (the section), 'HBPE Caseload', 'manual return'."""
+    from perfcore.intake.hbpe import SECTIONS
+    from perfcore.warehouse.components import COMPONENTS
+
+    if COMPONENTS[component].source == "manual":
+        return "manual return"
+    if component in RECORDS:
+        table = RECORDS[component][0]
+        return "HBPE " + next(s.parent for s in SECTIONS if s.table == table)
+    return "HBPE " + COMPONENTS[component].help.split("@")[0]  # a total the extract states: Caseload, Expenditure
 
 
 def _files(evidence: Evidence, area: str, window: tuple[str, ...], inputs: tuple[str, ...]) -> tuple[SourceFile, ...]:
