@@ -314,19 +314,24 @@ def build(
                     trust_frozen=trusted,
                 )
             planned, jobs = jobs, shard.select(jobs) if shard is not None else jobs
-            # The landing pages' stories (figures only, no page; one shard writes them, like DWP's CSV) are
-            # computed on a thread of this process while the workers run the pages, which it only waits for.
+            # The landing pages' stories (figures only, no page; one shard writes them, like DWP's CSV) and
+            # the figures pages (where each figure comes from: no kernel) are made on a thread of this
+            # process while the workers run the pages, which it only waits for.
             with ThreadPoolExecutor(1, thread_name_prefix="landing") as side:
                 told = (
                     side.submit(write_landing_months, months, site, planned, trusted)
                     if not shard or shard.first
                     else None
                 )
+                explained = side.submit(
+                    write_figures, months, site, config, today=today, unchanged=trusted, only=only, shard=shard
+                )
                 outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress, pool=pool)
                 pool = None  # run has shut it down
                 if told is not None:
                     told.result()
-            pages = [o.page for o in outcomes if o.page is not None]
+                figures_pages = explained.result()
+            pages = [o.page for o in outcomes if o.page is not None] + figures_pages
             nothing_ran = trusted and not any(o.status == "executed" for o in outcomes)
             for month in months if shard is None or shard.first else []:
                 # each audience's file of the month: no kernel, and a file is rewritten only when its bytes change
@@ -347,8 +352,6 @@ def build(
                     site,
                     councils=shard.councils_for_dwp(planned, jobs, month.period, set(month.consortium.codes)),
                 )
-            unchanged = trusted and not any(o.status == "executed" for o in outcomes)
-            pages += write_figures(months, site, config, today=today, unchanged=unchanged, only=only, shard=shard)
             build_site(pages, config, site)
             _remember_build_key(reports_dir, key)
     finally:
@@ -1089,7 +1092,8 @@ def write_figures(
 ) -> list[RenderedPage]:
     """Each month's figures pages (``render.figures``): plain HTML from one read of the warehouse, no kernel.
 
-    Skipped when nothing changed since the last build wrote them, in a build of chosen reports none of
+    Skipped when nothing changed since the last build wrote them (``unchanged``: the build key is the
+    last build's, and the pages are made from nothing the key leaves out), in a build of chosen reports none of
     which links to them (``--report``), and by every shard but the first (they need no report page)."""
     from perfcore import warehouse as wh
     from perfcore.render import figures
