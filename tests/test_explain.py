@@ -363,3 +363,10 @@ def test_an_analysts_chart_links_to_the_figures_page_of_the_council_it_shows():
     pooled = explain.figures_page(CONSORTIUM, "consortium", PERIOD)
     assert posixpath.normpath(f"analysts/{PERIOD}/{pooled}") == f"consortium/{PERIOD}/figures.html"
     assert f"({page}#rti_days)" in explain.explained(FRAMEWORK, ["rti_days"], page=page)
+
+
+def test_a_count_or_total_reads_as_such(evidence):
+    assert explain.explain(evidence, FIRST, PERIOD, "new_claims_decided").formula == (
+        "4 claims: a count or total, with no denominator"
+    )
+    assert explain.explain(evidence, FIRST, PERIOD, "expenditure").formula == "£400,000.00 = £400,000"

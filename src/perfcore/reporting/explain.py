@@ -417,7 +417,10 @@ def formula(
     top = amount(numerator, _one(units["numerator"]))
     if not indicator.is_ratio:
         scaled = f"{_scale(indicator.scale)} × {top}" if indicator.scale != 1 else top
-        return f"{scaled} = {indicator.format(value)}"
+        shown = indicator.format(value)
+        if shown == top or shown == top.split(" ")[0]:
+            return f"{top}: a count or total, with no denominator"
+        return f"{scaled} = {shown}"
     bottom = amount(denominator, _one(units["denominator"]))
     scaled = f"{_scale(indicator.scale)} × {top}" if indicator.scale != 1 else top
     return f"{scaled} ÷ {bottom} = {indicator.format(value)}"
