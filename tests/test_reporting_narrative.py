@@ -71,3 +71,18 @@ def test_not_enough_data_is_said_in_words(data):
     assert isinstance(spc, report.NotYet) and "it needs 8 months, and there are 2 months" in spc.reason
     funnel = report.funnel_for(data, "accuracy_pct")  # one council sent a manual return
     assert isinstance(funnel, report.NotYet) and "it needs 3 councils with cases, and 1 of the 10" in funnel.reason
+
+
+def test_the_members_alerts_sentence_counts_alerts_and_names_no_council(data):
+    """The benchmarks page is what every member opens: alerts are counted there, never attributed."""
+    from types import SimpleNamespace
+
+    items = [
+        SimpleNamespace(area=DUNDEE, severity="high"),
+        SimpleNamespace(area=DUNDEE, severity="medium"),
+        SimpleNamespace(area=RENFREWSHIRE, severity="high"),
+    ]
+    sentence = report.members_alerts_sentence(data, items)
+    assert sentence.startswith("3 alert(s) across 2 of 10 members in October 2026, 2 of high severity.")
+    assert not any(council.name in sentence for council in data.consortium.members)
+    assert report.members_alerts_sentence(data, []).startswith("No alerts for any member in October 2026")

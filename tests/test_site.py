@@ -142,6 +142,24 @@ def test_nothing_of_one_council_sits_in_another_councils_folder(demo_site):
                 assert not leaked, (path.relative_to(site), leaked)
 
 
+def test_what_every_member_opens_attributes_no_alert_to_a_council(demo_site, demo_warehouse):
+    """consortium/ is what every member sees: a council's alerts stay in its own folder and analysts/ (README)."""
+    import html
+
+    from perfcore.reporting import report
+
+    summary, site, _ = demo_site
+    data = report.load(summary.period, warehouse=demo_warehouse, parameters=ROOT / "parameters")
+    evidence = [a.evidence for a in report.alerts(data) if a.area != "consortium"]
+    assert evidence  # the demo plants alerts: otherwise this test would prove nothing
+    for path in (site / "consortium").rglob("*"):
+        if path.suffix in (".html", ".json", ".csv"):
+            text = html.unescape(path.read_text(encoding="utf-8"))
+            assert not [e for e in evidence if e in text], path.relative_to(site)
+    analytics = html.unescape((site / "analysts" / summary.period / "analytics.html").read_text(encoding="utf-8"))
+    assert any(e in analytics for e in evidence)  # the analysts still see them
+
+
 def test_planted_stories_are_visible(demo_site):
     summary, site, _ = demo_site
     midlothian = soup(council_page(site, "midlothian", summary.period)).get_text(" ")

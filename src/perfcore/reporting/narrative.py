@@ -160,6 +160,25 @@ def alerts_sentence(data: ReportData, items: list, area_name: str) -> str:
     )
 
 
+def members_alerts_sentence(data: ReportData, items: list) -> str:
+    """The consortium's alerts counted, naming no council: what every member may read (README, Access).
+
+    A council's alerts are on its own report and on the analysts' pages, never in what other members open."""
+    month = periods.label(data.period)
+    where = (
+        "Each council's alerts are on its own report; the consortium's analysts see every alert, "
+        "with its process control chart, on the Early warning and analysis page."
+    )
+    if not items:
+        return f"No alerts for any member in {month}: variation is within what each process usually shows. " + where
+    high = sum(a.severity == "high" for a in items)
+    members = len({a.area for a in items})
+    return (
+        f"{len(items)} alert(s) across {members} of {len(data.consortium.codes)} members in {month}, "
+        f"{high} of high severity. " + where
+    )
+
+
 def data_quality_sentence(data: ReportData, area: str) -> str:
     frame = submissions(data, area, data.period)
     if frame.empty:
