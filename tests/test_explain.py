@@ -292,6 +292,37 @@ def test_the_pages_are_written_once_and_listed_in_the_site(reporting_warehouse, 
     assert any(entry["url"].endswith("figures.html") for entry in search)
 
 
+def test_every_table_on_a_figures_page_downloads_what_it_shows(hostile, tmp_path):
+    """Each table's CSV beside the page: the figures unrounded, the files with their SHA-256, and a hostile
+    file name that cannot run as a spreadsheet formula."""
+    import csv
+    from datetime import date
+
+    from perfcore.render import figures, load_site_config
+
+    config = load_site_config(ROOT)
+    site = tmp_path / "site"
+    figures.write_pages(hostile, [figures.Month(PERIOD)], site, config, published=date(2026, 11, 26))
+    folder = site / "councils" / CONSORTIUM.council(FIRST).slug / PERIOD
+    page = BeautifulSoup((folder / "figures.html").read_text(encoding="utf-8"), "html.parser")
+    links = page.select(".table-download a[download]")
+    assert len(links) == len(page.find_all("table")) > 3
+
+    def read(href):
+        with (folder / href).open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+
+    summary = {row["indicator"]: row for row in read(links[0]["href"])}
+    shown = explain.explain(hostile, FIRST, PERIOD, "new_claims_days")
+    assert float(summary["new_claims_days"]["value"]) == shown.value
+    assert float(summary["new_claims_days"]["numerator"]) == shown.numerator
+    files = read(next(a["href"] for a in links if a["href"].endswith("new_claims_days-files.csv")))
+    assert [r["sha256"] for r in files] == [f.sha256 for f in shown.files]
+    assert all(not r["file"].startswith(("=", "+", "-", "@")) and "\u202e" not in r["file"] for r in files)
+    pooled = BeautifulSoup((site / "consortium" / PERIOD / "figures.html").read_text(encoding="utf-8"), "html.parser")
+    assert len(pooled.select(".table-download a[download]")) == len(pooled.find_all("table"))
+
+
 def test_a_tile_links_its_figure_to_the_explanation():
     from perfcore.reporting import display
 

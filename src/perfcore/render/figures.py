@@ -42,6 +42,32 @@ from perfcore.reporting.explain import (
 
 REPORT = "figures"  # the page's file name: figures.html beside the month's reports
 TITLE = "Where each figure comes from"
+FILES = f"{REPORT}_files"  # beside the page: its manifest and each table's CSV
+
+
+class Downloads:
+    """Each table's CSV on a figures page, collected while the page is drawn and written beside it.
+
+    The CSVs hold exactly what the tables show, with figures unrounded (``downloads.csv_text``: text from
+    outside, such as a file's name, can never run as a spreadsheet formula)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, list[dict]] = {}
+
+    def link(self, stem: str, rows: list[dict], caption: str) -> str:
+        self.files[stem] = rows
+        return (
+            f'<p><span class="table-download"><a href="{FILES}/{_e(stem)}.csv" download="">Download this table '
+            f'(CSV)<span class="visually-hidden">: {_e(caption)}</span></a></span></p>'
+        )
+
+    def write(self, folder: Path) -> None:
+        import pandas as pd
+
+        from perfcore.reporting.downloads import csv_text
+
+        for stem, rows in self.files.items():
+            write_if_changed(folder / f"{stem}.csv", csv_text(pd.DataFrame(rows)))
 
 
 @dataclass(frozen=True)
@@ -67,16 +93,22 @@ def write_pages(
     for month in months:
         common = dict(period=month.period, report=REPORT, report_title=TITLE, provisional=month.provisional)
         context = page_context(config, audience=CONSORTIUM, **common)
-        pages.append(_write(site, context, config, published, consortium_body(evidence, month.period, context)))
+        tables = Downloads()
+        body = consortium_body(evidence, month.period, context, tables)
+        pages.append(_write(site, context, config, published, body, tables))
         for council in evidence.consortium.members:
             context = page_context(
                 config, audience=COUNCIL, council_name=council.name, council_slug=council.slug, **common
             )
-            pages.append(_write(site, context, config, published, council_body(evidence, council, month.period)))
+            tables = Downloads()
+            body = council_body(evidence, council, month.period, tables)
+            pages.append(_write(site, context, config, published, body, tables))
     return pages
 
 
-def _write(site: Path, context: PageContext, config: SiteConfig, published: date, body: str) -> RenderedPage:
+def _write(
+    site: Path, context: PageContext, config: SiteConfig, published: date, body: str, tables: Downloads
+) -> RenderedPage:
     from perfcore.render.page import _page_shell
 
     title = f"{context.audience_label}: {TITLE.lower()}, {context.period_label}"
@@ -84,8 +116,8 @@ def _write(site: Path, context: PageContext, config: SiteConfig, published: date
     out = site / context.page_path
     write_if_changed(out, render_shell(shell))
     page = RenderedPage(context=context, html=out, pdf=None, title=title, text=page_text(body))
-    manifest = out.parent / f"{REPORT}_files" / MANIFEST
-    write_if_changed(manifest, json.dumps(page.to_json(), indent=1, ensure_ascii=False))
+    write_if_changed(out.parent / FILES / MANIFEST, json.dumps(page.to_json(), indent=1, ensure_ascii=False))
+    tables.write(out.parent / FILES)
     return page
 
 
@@ -104,7 +136,7 @@ def write_if_changed(path: Path, text: str) -> bool:
 # -- a council's page ------------------------------------------------------------------------------------------
 
 
-def council_body(evidence: Evidence, council: Council, period: str) -> str:
+def council_body(evidence: Evidence, council: Council, period: str, tables: Downloads | None = None) -> str:
     found = [explain(evidence, council.code, period, i.id, strict=False) for i in evidence.framework.indicators]
     page = PurePosixPath("councils") / council.slug / period / f"{REPORT}.html"
     pooled = relative(page, f"consortium/{period}/{REPORT}.html")
@@ -116,10 +148,12 @@ def council_body(evidence: Evidence, council: Council, period: str) -> str:
         "is printed by <code>perfcore explain --council "
         f"{_e(council.code)} --period {_e(period)} --indicator ID</code>.</p>"
     )
-    return "\n".join([intro, _summary(found, period), *(_council_section(e, pooled) for e in found)])
+    tables = tables if tables is not None else Downloads()
+    sections = (_council_section(e, pooled, tables) for e in found)
+    return "\n".join([intro, _summary(found, period, tables), *sections])
 
 
-def _summary(found: list[Explanation], period: str) -> str:
+def _summary(found: list[Explanation], period: str, tables: Downloads) -> str:
     rows = "".join(
         f'<tr><th scope="row"><a href="#{e.indicator.id}">{_e(e.indicator.name)}</a></th>'
         f'<td class="num">{_e(e.shown)}</td><td class="num">{_e(_side(e, "numerator"))}</td>'
@@ -127,7 +161,26 @@ def _summary(found: list[Explanation], period: str) -> str:
         for e in found
     )
     head = _head("Indicator", "Figure", "Numerator", "Denominator")
-    return _table(f"The figures for {periods.label(period)}", head, rows, "explain-summary")
+    caption = f"The figures for {periods.label(period)}"
+    return _table(caption, head, rows, "explain-summary") + tables.link("figures", _figure_rows(found), caption)
+
+
+def _figure_rows(found: list[Explanation | PooledExplanation]) -> list[dict]:
+    """The summary table's rows: the figures unrounded, in the month file's tidy columns."""
+    return [
+        {
+            "area": getattr(e, "area", "consortium"),
+            "period": e.period,
+            "indicator": e.indicator.id,
+            "indicator_name": e.indicator.name,
+            "value": e.value,
+            "unit": e.indicator.unit,
+            "numerator": e.numerator,
+            "denominator": e.denominator,
+            "framework_version": e.framework_version,
+        }
+        for e in found
+    ]
 
 
 def _side(e: Explanation | PooledExplanation, role: str) -> str:
@@ -145,7 +198,7 @@ def _unit(e: Explanation | PooledExplanation, role: str) -> str:
     return next(iter(units)) if len(units) == 1 else ""
 
 
-def _council_section(e: Explanation, pooled_page: str) -> str:
+def _council_section(e: Explanation, pooled_page: str, tables: Downloads) -> str:
     indicator = e.indicator
     facts = [
         ("Worked out", _e(e.formula)),
@@ -173,11 +226,11 @@ def _council_section(e: Explanation, pooled_page: str) -> str:
         f'<p class="explain-figure"><span class="explain-value">{_e(e.shown)}</span> '
         f"{_e(_status(indicator.rag(e.value)))}</p>",
         _facts(facts),
-        _components_table(e),
+        _components_table(e, tables),
     ]
     if len(e.months) > 1:
-        parts.append(_months_table(e))
-    parts += [_files_table(e), "</section>"]
+        parts.append(_months_table(e, tables))
+    parts += [_files_table(e, tables), "</section>"]
     return "\n".join(parts)
 
 
@@ -196,17 +249,29 @@ def _window_words(window: tuple[str, ...], kind: str) -> str:
     return f"the month: {periods.label(window[0])}"
 
 
-def _components_table(e: Explanation) -> str:
+def _components_table(e: Explanation, tables: Downloads) -> str:
     rows = "".join(
         f"<tr><td>{_e(p.role)}</td><th scope='row'><code>{_e(p.name)}</code></th><td>{_e(p.meaning)}</td>"
         f'<td>{_e(p.source)}</td><td class="num">{_e(amount(p.value, p.unit))}</td></tr>'
         for p in e.parts
     )
     head = _head("Part", "Component", "What it counts", "Source", "Total")
-    return _table(f"Components of {e.indicator.name}, summed over the months that count", head, rows)
+    caption = f"Components of {e.indicator.name}, summed over the months that count"
+    download = [
+        {
+            "part": p.role,
+            "component": p.name,
+            "what_it_counts": p.meaning,
+            "source": p.source,
+            "total": p.value,
+            "unit": p.unit,
+        }
+        for p in e.parts
+    ]
+    return _table(caption, head, rows) + tables.link(f"{e.indicator.id}-components", download, caption)
 
 
-def _months_table(e: Explanation) -> str:
+def _months_table(e: Explanation, tables: Downloads) -> str:
     from perfcore.warehouse.components import COMPONENTS
 
     names = list(e.months[0].values)
@@ -217,10 +282,12 @@ def _months_table(e: Explanation) -> str:
         for m in e.months
     )
     head = _head("Month", "Counts", *names)
-    return _table(f"{e.indicator.name}: month by month", head, rows)
+    caption = f"{e.indicator.name}: month by month"
+    download = [{"period": m.period, "counts": m.counted, **{n: m.values[n] for n in names}} for m in e.months]
+    return _table(caption, head, rows) + tables.link(f"{e.indicator.id}-months", download, caption)
 
 
-def _files_table(e: Explanation) -> str:
+def _files_table(e: Explanation, tables: Downloads) -> str:
     caption = f"Files behind {e.indicator.name}"
     if not e.files:
         return f"<p>{_e(caption)}: no accepted file for the months this figure covers.</p>"
@@ -233,7 +300,19 @@ def _files_table(e: Explanation) -> str:
         for f in e.files
     )
     head = _head("File", "Kind", "Month", "Received", "Sequence", "SHA-256", "Status")
-    return _table(caption, head, rows)
+    download = [
+        {
+            "file": f.name,
+            "kind": f.kind,
+            "period": f.period,
+            "received": f.received.isoformat(),
+            "sequence": f.sequence,
+            "sha256": f.sha256,
+            "status": _file_status(f.status, f.replaced_by),
+        }
+        for f in e.files
+    ]
+    return _table(caption, head, rows) + tables.link(f"{e.indicator.id}-files", download, caption)
 
 
 def _file_status(status: str, replaced_by: str | None) -> str:
@@ -249,7 +328,7 @@ def _status(rag: str | None) -> str:
 # -- the consortium's page ---------------------------------------------------------------------------------------
 
 
-def consortium_body(evidence: Evidence, period: str, context: PageContext) -> str:
+def consortium_body(evidence: Evidence, period: str, context: PageContext, tables: Downloads | None = None) -> str:
     found = [explain_pooled(evidence, period, i.id, strict=False) for i in evidence.framework.indicators]
     intro = (
         f"<p>How each consortium figure for {_e(periods.label(period))} is worked out (framework version "
@@ -265,11 +344,13 @@ def consortium_body(evidence: Evidence, period: str, context: PageContext) -> st
     )
     head = _head("Indicator", "Figure", "Numerator", "Denominator")
     caption = f"{evidence.consortium.short_name} figures for {periods.label(period)}"
-    summary = _table(caption, head, rows, "explain-summary")
-    return "\n".join([intro, summary, *(_pooled_section(e, evidence.consortium.short_name) for e in found)])
+    tables = tables if tables is not None else Downloads()
+    summary = _table(caption, head, rows, "explain-summary") + tables.link("figures", _figure_rows(found), caption)
+    sections = (_pooled_section(e, evidence.consortium.short_name, tables) for e in found)
+    return "\n".join([intro, summary, *sections])
 
 
-def _pooled_section(e: PooledExplanation, pooled_name: str) -> str:
+def _pooled_section(e: PooledExplanation, pooled_name: str, tables: Downloads) -> str:
     indicator = e.indicator
     facts = [
         ("Worked out", _e(e.formula)),
@@ -295,10 +376,21 @@ def _pooled_section(e: PooledExplanation, pooled_name: str) -> str:
         f'<td class="num">{_e(_side(e, "numerator"))}</td><td class="num">{_e(_side(e, "denominator"))}</td>'
         f'<td class="num">{_e(e.shown)}</td></tr>'
     )
-    table = _table(
-        f"{indicator.name}: each member and the pooled figure",
-        _head("Member", "Numerator", "Denominator", "Figure"),
-        rows,
+    caption = f"{indicator.name}: each member and the pooled figure"
+    download = [
+        {"area": m.code, "area_name": m.name, "numerator": m.numerator, "denominator": m.denominator, "value": m.value}
+        for m in e.members
+    ] + [
+        {
+            "area": "consortium",
+            "area_name": f"{pooled_name} (pooled)",
+            "numerator": e.numerator,
+            "denominator": e.denominator,
+            "value": e.value,
+        }
+    ]
+    table = _table(caption, _head("Member", "Numerator", "Denominator", "Figure"), rows) + tables.link(
+        f"{indicator.id}-members", download, caption
     )
     return "\n".join(
         [
