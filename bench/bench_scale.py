@@ -97,9 +97,10 @@ def copy_councils(con, members: list[str], extras: list[str]) -> None:
         for table in ("submissions", *_RECORDS, *_OWN_ROWS)
     }
     con.execute("begin")
+    # a copy's digest must stay unique and still look like one (DWP's return validates it as 64 hex digits)
     con.execute(
         "insert into submissions select s.* replace (s.id + c.shift as id, c.target as authority, "
-        "s.sha256 || '-' || c.target as sha256) from submissions s join copies c on s.authority = c.source "
+        "sha256(s.sha256 || '-' || c.target) as sha256) from submissions s join copies c on s.authority = c.source "
         "or s.id in (select submission_id from manual_values where authority = c.source "
         "union select submission_id from commentary_rows where authority = c.source)"
     )
