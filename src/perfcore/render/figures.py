@@ -150,10 +150,11 @@ def council_body(evidence: Evidence, council: Council, period: str, tables: Down
     )
     tables = tables if tables is not None else Downloads()
     sections = (_council_section(e, pooled, tables) for e in found)
-    return "\n".join([intro, _summary(found, period, tables), *sections])
+    return "\n".join([intro, _summary(found, f"The figures for {periods.label(period)}", tables), *sections])
 
 
-def _summary(found: list[Explanation], period: str, tables: Downloads) -> str:
+def _summary(found: list[Explanation] | list[PooledExplanation], caption: str, tables: Downloads) -> str:
+    """Every figure of the page in one table, each linked to its section, and its CSV."""
     rows = "".join(
         f'<tr><th scope="row"><a href="#{e.indicator.id}">{_e(e.indicator.name)}</a></th>'
         f'<td class="num">{_e(e.shown)}</td><td class="num">{_e(_side(e, "numerator"))}</td>'
@@ -161,7 +162,6 @@ def _summary(found: list[Explanation], period: str, tables: Downloads) -> str:
         for e in found
     )
     head = _head("Indicator", "Figure", "Numerator", "Denominator")
-    caption = f"The figures for {periods.label(period)}"
     return _table(caption, head, rows, "explain-summary") + tables.link("figures", _figure_rows(found), caption)
 
 
@@ -201,19 +201,7 @@ def _unit(e: Explanation | PooledExplanation, role: str) -> str:
 def _council_section(e: Explanation, pooled_page: str, tables: Downloads) -> str:
     indicator = e.indicator
     facts = [
-        ("Worked out", _e(e.formula)),
-        *([("No figure because", _e(e.why_null))] if e.why_null else []),
-        ("Numerator", _amount_data("numerator", e.numerator, _side(e, "numerator"), indicator.numerator)),
-    ]
-    if indicator.is_ratio:
-        facts.append(
-            ("Denominator", _amount_data("denominator", e.denominator, _side(e, "denominator"), indicator.denominator))
-        )
-    facts += [
-        ("Definition", _e(indicator.definition)),
-        ("Framework", f"version {_e(e.framework_version)}; {_e(_window_words(e.window, indicator.window))}"),
-        ("Source", _e(indicator.source)),
-        ("Month before", f"{_e(periods.label(e.previous_period))}: {_e(indicator.format(e.previous))}"),
+        *_worked_out(e, why_null=e.why_null, source=indicator.source),
         (
             "Consortium",
             f"{_e(indicator.format(e.consortium))}, pooled over the members "
@@ -232,6 +220,29 @@ def _council_section(e: Explanation, pooled_page: str, tables: Downloads) -> str
         parts.append(_months_table(e, tables))
     parts += [_files_table(e, tables), "</section>"]
     return "\n".join(parts)
+
+
+def _worked_out(
+    e: Explanation | PooledExplanation, *, why_null: str | None = None, source: str | None = None
+) -> list[tuple[str, str]]:
+    """The facts every explanation states: the sum, its parts, the definition, the framework, the month before
+    (a council's also why a figure is missing and where its data comes from)."""
+    indicator = e.indicator
+    facts = [("Worked out", _e(e.formula))]
+    if why_null:
+        facts.append(("No figure because", _e(why_null)))
+    facts.append(("Numerator", _amount_data("numerator", e.numerator, _side(e, "numerator"), indicator.numerator)))
+    if indicator.is_ratio:
+        facts.append(
+            ("Denominator", _amount_data("denominator", e.denominator, _side(e, "denominator"), indicator.denominator))
+        )
+    facts += [
+        ("Definition", _e(indicator.definition)),
+        ("Framework", f"version {_e(e.framework_version)}; {_e(_window_words(e.window, indicator.window))}"),
+        *([("Source", _e(source))] if source else []),
+        ("Month before", f"{_e(periods.label(e.previous_period))}: {_e(indicator.format(e.previous))}"),
+    ]
+    return facts
 
 
 def _amount_data(role: str, value: float | None, shown: str, names: tuple[str, ...]) -> str:
@@ -336,35 +347,16 @@ def consortium_body(evidence: Evidence, period: str, context: PageContext, table
         "added up, over the members with data: a pooled figure, never a mean of the members' figures. Each "
         "member's own page names the files its figures came from.</p>"
     )
-    rows = "".join(
-        f'<tr><th scope="row"><a href="#{e.indicator.id}">{_e(e.indicator.name)}</a></th>'
-        f'<td class="num">{_e(e.shown)}</td><td class="num">{_e(_side(e, "numerator"))}</td>'
-        f'<td class="num">{_e(_side(e, "denominator"))}</td></tr>'
-        for e in found
-    )
-    head = _head("Indicator", "Figure", "Numerator", "Denominator")
     caption = f"{evidence.consortium.short_name} figures for {periods.label(period)}"
     tables = tables if tables is not None else Downloads()
-    summary = _table(caption, head, rows, "explain-summary") + tables.link("figures", _figure_rows(found), caption)
+    summary = _summary(found, caption, tables)
     sections = (_pooled_section(e, evidence.consortium.short_name, tables) for e in found)
     return "\n".join([intro, summary, *sections])
 
 
 def _pooled_section(e: PooledExplanation, pooled_name: str, tables: Downloads) -> str:
     indicator = e.indicator
-    facts = [
-        ("Worked out", _e(e.formula)),
-        ("Numerator", _amount_data("numerator", e.numerator, _side(e, "numerator"), indicator.numerator)),
-    ]
-    if indicator.is_ratio:
-        facts.append(
-            ("Denominator", _amount_data("denominator", e.denominator, _side(e, "denominator"), indicator.denominator))
-        )
-    facts += [
-        ("Definition", _e(indicator.definition)),
-        ("Framework", f"version {_e(e.framework_version)}; {_e(_window_words(e.window, indicator.window))}"),
-        ("Month before", f"{_e(periods.label(e.previous_period))}: {_e(indicator.format(e.previous))}"),
-    ]
+    facts = _worked_out(e)
     rows = "".join(
         f'<tr><th scope="row">{_e(m.name)}</th><td class="num">{_e(amount(m.numerator, _unit(e, "numerator")))}</td>'
         f'<td class="num">{_e(amount(m.denominator, _unit(e, "denominator")) if indicator.is_ratio else "—")}</td>'
