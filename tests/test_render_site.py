@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from datetime import date
@@ -213,3 +214,19 @@ def test_bad_quarto_config_is_a_config_error(tmp_path, text, message):
 def test_missing_quarto_config_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_site_config(tmp_path)
+
+
+def test_a_pdf_copied_for_dwp_is_copied_again_only_when_the_page_changed(tmp_path):
+    from perfcore import files
+
+    source, target = tmp_path / "report.pdf", tmp_path / "dwp" / "report.pdf"
+    source.write_bytes(b"%PDF first")
+    files.copy_if_changed(source, target)
+    assert target.read_bytes() == b"%PDF first"
+    before = target.stat().st_mtime_ns
+    files.copy_if_changed(source, target)
+    assert target.stat().st_mtime_ns == before  # unchanged: not copied again
+    source.write_bytes(b"%PDF other")  # the page rebuilt, same size
+    os.utime(source, ns=(before + 1_000_000, before + 1_000_000))
+    files.copy_if_changed(source, target)
+    assert target.read_bytes() == b"%PDF other"

@@ -103,6 +103,18 @@ def copy_file(source: Path, target: Path) -> Path:
     return target
 
 
+def copy_if_changed(source: Path, target: Path) -> Path:
+    """``copy_file``, unless ``target`` is already a copy made after ``source`` last changed (same size,
+    written later): a rebuild with nothing changed copies nothing (DWP's PDFs were most of its time)."""
+    try:
+        have, want = target.stat(), source.stat()
+        if have.st_size == want.st_size and have.st_mtime_ns >= want.st_mtime_ns:
+            return target
+    except FileNotFoundError:
+        pass
+    return copy_file(source, target)
+
+
 def remove_leftovers(folder: Path, *also: str) -> None:
     """Temporary files and folders a killed process could not remove (SIGKILL runs no cleanup);
     ``also``: names of further scratch folders directly under ``folder``."""

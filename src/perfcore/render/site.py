@@ -188,7 +188,9 @@ def _copy_dwp_pdfs(pages: list[RenderedPage], out_dir: Path, written: list[Path]
         # a page that failed is never sent (the runner keeps a good one in place instead)
         if page.context.for_dwp and page.ok and page.pdf is not None and page.pdf.exists():
             target = out_dir / DWP / page.context.period / page.pdf.name
-            written.append(files.copy_file(page.pdf, target))
+            # the build wrote the page's PDF: a copy made after that is the same file (assets are always
+            # copied: an installed package's files may carry an older time than the site's copy)
+            written.append(files.copy_if_changed(page.pdf, target))
     folder = out_dir / DWP
     if not folder.exists():
         return []
