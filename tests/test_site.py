@@ -26,6 +26,20 @@ def council_page(site: Path, slug: str, period: str) -> Path:
     return site / "councils" / slug / period / "report.html"
 
 
+def warehouse_indicators(database: Path):
+    """The framework and every indicator the warehouse computes: what ``perfcore indicators`` prints."""
+    from perfcore import warehouse
+    from perfcore.config.parameters import load_framework
+    from perfcore.warehouse import indicators
+
+    framework = load_framework(ROOT / "parameters" / "framework.yaml")
+    con = warehouse.connect(database, read_only=True)
+    try:
+        return framework, indicators.compute(con, framework, CONSORTIUM.codes)
+    finally:
+        con.close()
+
+
 def test_every_page_built_without_failure(demo_site):
     summary, site, _ = demo_site
     assert not summary.failed, [(o.job.label, o.error) for o in summary.failed]
@@ -42,15 +56,10 @@ def test_every_page_built_without_failure(demo_site):
 
 
 def test_tables_are_real_tables_with_the_right_figures(demo_site, demo_warehouse):
-    from perfcore import warehouse
-    from perfcore.config.parameters import load_framework
+    summary, site, _ = demo_site
     from perfcore.warehouse import indicators
 
-    summary, site, _ = demo_site
-    framework = load_framework(ROOT / "parameters" / "framework.yaml")
-    con = warehouse.connect(demo_warehouse, read_only=True)
-    table = indicators.compute(con, framework, CONSORTIUM.codes)
-    con.close()
+    framework, table = warehouse_indicators(demo_warehouse)
     days = indicators.values_for(table, framework, "S12000019", summary.period)["new_claims_days"]
     page = soup(council_page(site, "midlothian", summary.period))
     position = next(t for t in page.find_all("table") if "against the other members" in t.caption.get_text())
@@ -228,15 +237,10 @@ def test_every_table_and_chart_has_a_csv_and_every_csv_parses_safely(demo_site):
 
 
 def test_the_months_files_hold_what_perfcore_indicators_prints(demo_site, demo_warehouse):
-    from perfcore import warehouse
-    from perfcore.config.parameters import load_framework
+    summary, site, _ = demo_site
     from perfcore.warehouse import indicators
 
-    summary, site, _ = demo_site
-    framework = load_framework(ROOT / "parameters" / "framework.yaml")
-    con = warehouse.connect(demo_warehouse, read_only=True)
-    table = indicators.compute(con, framework, CONSORTIUM.codes)
-    con.close()
+    framework, table = warehouse_indicators(demo_warehouse)
     printed = {
         area: indicators.values_for(table, framework, area, summary.period)
         for area in (*CONSORTIUM.codes, "consortium")
@@ -267,15 +271,8 @@ def test_the_months_files_hold_what_perfcore_indicators_prints(demo_site, demo_w
 def test_every_tidy_csv_holds_what_perfcore_indicators_prints(demo_site, demo_warehouse):
     """Tables' and charts' CSVs with framework figures (benchmarks, positions, trends, leagues, control
     charts) and the month's files: every value is the warehouse's, unrounded."""
-    from perfcore import warehouse
-    from perfcore.config.parameters import load_framework
-    from perfcore.warehouse import indicators
-
     _, site, _ = demo_site
-    framework = load_framework(ROOT / "parameters" / "framework.yaml")
-    con = warehouse.connect(demo_warehouse, read_only=True)
-    table = indicators.compute(con, framework, CONSORTIUM.codes)
-    con.close()
+    framework, table = warehouse_indicators(demo_warehouse)
     computed = {
         (area, period, indicator): None if value != value else value
         for area, period, indicator, value in zip(table["area"], table["period"], table["indicator"], table["value"])
