@@ -274,3 +274,46 @@ def test_the_month_index_links_the_files_and_each_audiences_search_lists_its_own
     table_link = page.select_one(".table-download a")
     assert table_link.get_text(" ", strip=True).startswith("Download this table (CSV)")
     assert (pages[0].html.parent / table_link["href"]).is_file()
+
+
+def _pandas_csv(frame):
+    return downloads._csv(downloads.safe_frame(frame))
+
+
+def _frames():
+    import numpy as np
+    import pandas as pd
+
+    hostile = ["=cmd()", "+1", "-2", "@a", "\tx", "a,b", 'say "hi"', "line\nbreak", "cr\rx", "\u202eevil", None, ""]
+    yield pd.DataFrame({"text": hostile, "n": range(len(hostile))})
+    yield pd.DataFrame({"f": [0.1, 1 / 3, 1e-05, 1e16, 123456789.0, -0.0, float("nan"), 2.0, float("inf"), 7e22]})
+    yield pd.DataFrame({"i": [1, -2, 3], "b": [True, False, True], "u": np.array([1, 2, 3], dtype="uint8")})
+    yield pd.DataFrame({"mixed": ["x", 1, 2.5, True, None, float("nan")]}, dtype=object)
+    yield pd.DataFrame({"a": pd.Series([], dtype=float), "b": pd.Series([], dtype=str)})
+    yield pd.DataFrame({"v": [1.5, 2.5]}, index=pd.Index(["x", "y"], name="area"))
+    yield pd.DataFrame({3: [1], "=x": [2]})
+    yield pd.DataFrame({"d": pd.to_datetime(["2026-10-01", None]), "c": pd.Categorical(["a", "b"])})
+    yield pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "f32": np.array([0.1, 0.2], dtype="float32")})
+
+
+def test_the_csv_writer_gives_pandas_bytes_for_every_kind_of_column():
+    for frame in _frames():
+        assert downloads.csv_text(frame) == _pandas_csv(frame), frame.dtypes
+
+
+def test_records_give_the_bytes_of_their_data_frame():
+    import pandas as pd
+
+    cases = [
+        [{"a": 1, "b": "x"}, {"a": 2, "b": None}],
+        [{"a": 1, "b": None}, {"c": 2.5, "a": None}],  # a gap makes integers floats: 1.0
+        [{"flag": True}, {"flag": None}],
+        [{"flag": True}, {"flag": False}],
+        [{"n": 1}, {"n": 2.25}],
+        [{"v": None}, {"v": None}],
+        [{"text": "=SUM(A1)", "sha": "-abc", "n": 10**20}],
+        [{"x": 1, "y": "two"}, {"x": "1", "y": 2}],
+        [],
+    ]
+    for records in cases:
+        assert downloads.records_csv(records) == downloads.csv_text(pd.DataFrame(records)), records

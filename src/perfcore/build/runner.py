@@ -279,6 +279,7 @@ def build(
     first shard also writes DWP's month files); ``merge_shards`` then makes the one site."""
     from perfcore import warehouse as wh
     from perfcore.render import build_site, load_site_config
+    from perfcore.reporting import data as reporting_data
     from perfcore.reporting import downloads, onboarding, report
 
     started, pool = time.perf_counter(), None
@@ -289,8 +290,14 @@ def build(
     files.remove_leftovers(site, STAGING)
     files.remove_leftovers(reports_dir / "executed")
     try:
-        with _stopped_by_signals(), warehouse_snapshot(warehouse, reports_dir) as snapshot:
+        with (
+            _stopped_by_signals(),
+            warehouse_snapshot(warehouse, reports_dir) as snapshot,
+            contextlib.ExitStack() as held,
+        ):
             data = report.load(period, warehouse=snapshot, parameters=parameters, today=today)
+            # the snapshot is the build's alone: this process's reads share a connection instead of opening it
+            held.enter_context(reporting_data.kept_open(data.warehouse))
             months = every_month(data, today) if all_periods else [data]
             users_file = onboarding.users_file(wh.warehouse_path(warehouse), users)  # beside the real warehouse
             code, inputs = code_fingerprint(root), data_fingerprints(data)

@@ -62,12 +62,10 @@ class Downloads:
         )
 
     def write(self, folder: Path) -> None:
-        import pandas as pd
-
-        from perfcore.reporting.downloads import csv_text
+        from perfcore.reporting.downloads import records_csv
 
         for stem, rows in self.files.items():
-            write_if_changed(folder / f"{stem}.csv", csv_text(pd.DataFrame(rows)))
+            write_if_changed(folder / f"{stem}.csv", records_csv(rows))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ is too little data, and the page's choice of what to show.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perfcore import periods
@@ -23,9 +25,20 @@ FUNNEL_MIN_COUNCILS = 3  # analytics.funnel: fewer councils give no sensible lim
 
 
 def analytics_settings(data: ReportData):
+    """thresholds.yaml's analytics settings: read once per parameters stamp in a process (a history's landing
+    stories and plan ask for them hundreds of times; ``data.stamp`` changes when any parameters file does)."""
     from perfcore import analytics
 
-    return analytics.load_settings(data.parameters)
+    if not data.stamp:
+        return analytics.load_settings(data.parameters)
+    return _settings(data.parameters, data.stamp)
+
+
+@functools.lru_cache(maxsize=2)
+def _settings(parameters: Path, stamp: str):
+    from perfcore import analytics
+
+    return analytics.load_settings(parameters)
 
 
 def ranks(data: ReportData, indicator_ids: list[str] | None = None, period: str | None = None) -> pd.DataFrame:
