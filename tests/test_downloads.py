@@ -294,11 +294,14 @@ def _frames():
     yield pd.DataFrame({3: [1], "=x": [2]})
     yield pd.DataFrame({"d": pd.to_datetime(["2026-10-01", None]), "c": pd.Categorical(["a", "b"])})
     yield pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "f32": np.array([0.1, 0.2], dtype="float32")})
+    yield pd.DataFrame({"rank": pd.array([None, 2], dtype="Int64"), "share": pd.array([0.5, None], dtype="Float64")})
 
 
 def test_the_csv_writer_gives_pandas_bytes_for_every_kind_of_column():
     for frame in _frames():
         assert downloads.csv_text(frame) == _pandas_csv(frame), frame.dtypes
+        for name in frame.columns:  # each column alone too: one column left to pandas sends its whole frame there
+            assert downloads.csv_text(frame[[name]]) == _pandas_csv(frame[[name]]), frame[name].dtype
 
 
 def test_records_give_the_bytes_of_their_data_frame():

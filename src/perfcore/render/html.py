@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from perfcore.config.site import HtmlFormat, NavLink
-from perfcore.render.pandoc import LUA_FILTER, READER_ARGS, TEMPLATES, run_pandoc
+from perfcore.render.pandoc import TEMPLATES, WriterRun, write_formats
 
 _PARTS = re.compile(r"<!--perfcore:(title|toc|body)-->\n?")
 _SPACE = re.compile(r"\s+")
@@ -67,31 +67,35 @@ class Shell:
     council_slug: str | None = None  # lets the search remember the reader's council
 
 
-def markdown_to_html(
-    markdown: str, *, fallback_title: str, options: HtmlFormat, what: str, reader: Sequence[str] = READER_ARGS
-) -> HtmlParts:
+def markdown_to_html(markdown: str, *, fallback_title: str, options: HtmlFormat, what: str) -> HtmlParts:
     """Pandoc's HTML for a page's markdown, split into title, table of contents and body."""
-    args = [
-        "--template",
-        str(TEMPLATES / "body.html"),
-        "--lua-filter",
-        str(LUA_FILTER),
-        "--section-divs",
-        "--metadata",
-        f"fallback-title={fallback_title}",
-        "--metadata",
-        f"toc-title={options.toc_title}",
-        "--metadata",
-        f"shell-ids={' '.join(SHELL_IDS)}",
-    ]
-    if options.toc:
-        args += ["--toc", f"--toc-depth={options.toc_depth}"]
-    result = run_pandoc(markdown, to="html5", args=args, what=what, reader=reader)
-    parts = _split(result.output)
+    (output,), warnings = write_formats(markdown, [html_run(fallback_title, options)], what=what)
+    return html_parts(output, warnings)
+
+
+def html_run(fallback_title: str, options: HtmlFormat) -> WriterRun:
+    """How pandoc writes a page's HTML (``templates/body.html``, the perfcore Lua filter, sections)."""
+    return WriterRun(
+        to="html5",
+        template=TEMPLATES / "body.html",
+        metadata=(
+            ("fallback-title", fallback_title),
+            ("toc-title", options.toc_title),
+            ("shell-ids", " ".join(SHELL_IDS)),
+        ),
+        toc=options.toc,
+        toc_depth=options.toc_depth if options.toc else None,
+        section_divs=True,
+    )
+
+
+def html_parts(output: str, warnings: Sequence[str] = ()) -> HtmlParts:
+    """The title, contents list and body of what ``html_run`` wrote."""
+    parts = _split(output)
     toc = parts.get("toc", "").strip()
     if toc.count("<li") < 2:  # a contents list of one heading is noise
         toc = ""
-    return HtmlParts(parts.get("title", "").strip(), toc, parts.get("body", "").strip(), result.warnings)
+    return HtmlParts(parts.get("title", "").strip(), toc, parts.get("body", "").strip(), tuple(warnings))
 
 
 def _split(output: str) -> dict[str, str]:

@@ -12,10 +12,10 @@ from perfcore import settings
 from perfcore.config.site import SiteConfig
 from perfcore.exceptions import BuildError
 from perfcore.render.context import MANIFEST, PageContext, RenderedPage
-from perfcore.render.html import Crumb, Shell, markdown_to_html, page_text, relative, render_shell
+from perfcore.render.html import Crumb, Shell, html_parts, html_run, page_text, relative, render_shell
 from perfcore.render.notebook import NotebookMarkdown, notebook_to_markdown, read_notebook
-from perfcore.render.pandoc import AST_READER, read_markdown
-from perfcore.render.pdf import compile_pdf, markdown_to_typst
+from perfcore.render.pandoc import write_formats
+from perfcore.render.pdf import compile_pdf, typst_run
 
 
 def render_page(
@@ -42,14 +42,15 @@ def render_page(
 
     converted = notebook_to_markdown(read_notebook(executed_ipynb), assets_prefix=context.assets_path.name)
     assets = _write_assets(converted, out_html.parent / context.assets_path.name)
-    document = read_markdown(converted.markdown, what=what)  # read once, written as PDF and as HTML
-    warnings = list(converted.warnings) + list(document.warnings)
+    # the markdown read once by one pandoc process, written as HTML and (if asked) as Typst
+    runs = [html_run(context.report_title, config.html)]
     if out_pdf is not None:
-        warnings += _write_pdf(document.output, out_pdf, out_html.parent, context, config, published, what)
-    parts = markdown_to_html(
-        document.output, fallback_title=context.report_title, options=config.html, what=what, reader=AST_READER
-    )
-    warnings += parts.warnings
+        runs.append(typst_run(context, config.typst, published))
+    outputs, pandoc_warnings = write_formats(converted.markdown, runs, what=what)
+    warnings = list(converted.warnings) + list(pandoc_warnings)
+    if out_pdf is not None:
+        _write_pdf(outputs[1], out_pdf, out_html.parent, config, published, what)
+    parts = html_parts(outputs[0])
     pdf_href = out_pdf.resolve().relative_to(site_dir.resolve()).as_posix() if out_pdf is not None else None
     shell = _page_shell(context, config, parts.title_html, parts.toc, parts.body, pdf_href, published)
     _write_text(out_html, render_shell(shell))
@@ -101,23 +102,11 @@ def _write_assets(converted: NotebookMarkdown, folder: Path) -> tuple[Path, ...]
 
 
 def _write_pdf(
-    document: str,
-    out_pdf: Path,
-    page_dir: Path,
-    context: PageContext,
-    config: SiteConfig,
-    published: date,
-    what: str,
-) -> tuple[str, ...]:
-    typst_doc = markdown_to_typst(
-        document, context=context, options=config.typst, published=published, what=what, reader=AST_READER
-    )
-    pdf = compile_pdf(
-        typst_doc.source, root=page_dir, standards=config.typst.pdf_standards, published=published, what=what
-    )
+    typst_source: str, out_pdf: Path, page_dir: Path, config: SiteConfig, published: date, what: str
+) -> None:
+    pdf = compile_pdf(typst_source, root=page_dir, standards=config.typst.pdf_standards, published=published, what=what)
     out_pdf.parent.mkdir(parents=True, exist_ok=True)
     out_pdf.write_bytes(pdf)
-    return typst_doc.warnings
 
 
 def _write_text(path: Path, text: str) -> None:

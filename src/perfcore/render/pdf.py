@@ -9,7 +9,6 @@ default: archival for DWP, accessible for readers).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 from perfcore.config.site import TypstFormat
 from perfcore.exceptions import BuildError
 from perfcore.render.context import ANALYSTS, CONSORTIUM, DWP, PageContext
-from perfcore.render.pandoc import LUA_FILTER, READER_ARGS, TEMPLATES, run_pandoc
+from perfcore.render.pandoc import TEMPLATES, WriterRun, write_formats
 
 _LENGTH = re.compile(r"^\d+(\.\d+)?(pt|mm|cm|in|em)$")
 _FONT = re.compile(r"^[\w .-]+$")
@@ -54,15 +53,16 @@ def _owner(context: PageContext) -> str:
 
 
 def markdown_to_typst(
-    markdown: str,
-    *,
-    context: PageContext,
-    options: TypstFormat,
-    published: date,
-    what: str,
-    reader: Sequence[str] = READER_ARGS,
+    markdown: str, *, context: PageContext, options: TypstFormat, published: date, what: str
 ) -> TypstSource:
     """The Typst document for a page's markdown (the same markdown the HTML page is made from)."""
+    (output,), warnings = write_formats(markdown, [typst_run(context, options, published)], what=what)
+    return TypstSource(output, warnings)
+
+
+def typst_run(context: PageContext, options: TypstFormat, published: date) -> WriterRun:
+    """How pandoc writes a page's Typst (``templates/report.typ``, the perfcore Lua filter, the title block's
+    variables)."""
     _check(options)
     lang, _, region = context.lang.partition("-")
     values = {
@@ -75,34 +75,22 @@ def markdown_to_typst(
         # the month is not complete yet (see periods.is_complete): the PDF says so as the page does
         "status": "Provisional: not every member's extract is in, figures may change" if context.provisional else "",
     }
-    args = [
-        "--template",
-        str(TEMPLATES / "report.typ"),
-        "--lua-filter",
-        str(LUA_FILTER),
-        "--metadata",
-        f"fallback-title={context.report_title}",
-        "-V",
-        f"lang={lang.lower()}",
-        "-V",
-        f"region={(region or 'gb').lower()}",
-        "-V",
-        f"papersize={options.papersize}",
-        "-V",
-        f"margin-x={options.margin_x}",
-        "-V",
-        f"margin-y={options.margin_y}",
-        "-V",
-        f"mainfont={options.mainfont}",
-        "-V",
-        f"fontsize={options.fontsize}",
-    ]
-    for key, value in values.items():
-        args += ["-V", f"{key}={typst_string(value)}"]
-    if options.toc:
-        args.append("--toc")
-    result = run_pandoc(markdown, to="typst", args=args, what=what, reader=reader)
-    return TypstSource(result.output, result.warnings)
+    variables = {
+        "lang": lang.lower(),
+        "region": (region or "gb").lower(),
+        "papersize": options.papersize,
+        "margin-x": options.margin_x,
+        "margin-y": options.margin_y,
+        "mainfont": options.mainfont,
+        "fontsize": options.fontsize,
+    } | {key: typst_string(value) for key, value in values.items()}
+    return WriterRun(
+        to="typst",
+        template=TEMPLATES / "report.typ",
+        metadata=(("fallback-title", context.report_title),),
+        variables=tuple(variables.items()),
+        toc=options.toc,
+    )
 
 
 def compile_pdf(source: str, *, root: Path, standards: tuple[str, ...], published: date, what: str) -> bytes:

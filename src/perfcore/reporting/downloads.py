@@ -106,12 +106,18 @@ def _write_rows(header: list, rows: Iterable[tuple]) -> str:
 
 def _plain_cells(column: pd.Series) -> list | None:
     """The column's cells as ``to_csv`` writes them, or None for a dtype left to pandas."""
-    kind = column.dtype.kind
-    if kind == "f" and column.dtype.itemsize == 8:
+    import numpy as np
+
+    dtype = column.dtype
+    if str(dtype) == "str":  # pandas' text: str, or NaN for a missing value
+        return _text_cells(column.tolist())
+    if not isinstance(dtype, np.dtype):  # pandas' own types (nullable integers, categories, ...)
+        return None
+    if dtype.kind == "f" and dtype.itemsize == 8:
         return [_float_cell(v) for v in column.tolist()]
-    if kind in "iu" or kind == "b":
+    if dtype.kind in "iub":
         return [str(v) for v in column.tolist()]
-    if kind in ("O", "T", "U") or str(column.dtype) == "str":
+    if dtype.kind == "O":
         return _text_cells(column.tolist())
     return None
 
