@@ -24,6 +24,7 @@ from perfcore.demo.councils import COUNCIL_TYPES, SYSTEMS, TABLE, council_type
 from perfcore.demo.plan import make_plan
 from perfcore.reporting import charts
 from perfcore.reporting.display import MAX_CHART_PIXELS, chart_svg, svg_size
+from vegalite_schema import validated
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMETERS = ROOT / "parameters"
@@ -134,9 +135,9 @@ def _funnel_plot(count: int, outliers: int):
 
 
 def _label_layer(figure: charts.Figure) -> tuple[dict, list[dict]]:
-    spec = figure.chart.to_dict()
+    spec = validated(figure.chart)
     text = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "text")
-    return spec, spec["datasets"][text["data"]["name"]]
+    return spec, text["data"]["values"]
 
 
 def _boxes(spec: dict, labels: list[dict]) -> list[tuple[float, float, float, float]]:
@@ -203,19 +204,16 @@ def _league_frame(count: int) -> pd.DataFrame:
 def test_the_league_grows_with_27_members_and_shows_the_ends_and_the_own_council_of_400():
     indicator = FRAMEWORK.indicator("new_claims_days")
     figure = charts.league(_league_frame(27), indicator, 20.0, "2026-10")
-    spec = figure.chart.to_dict()
+    spec = validated(figure.chart)
     assert figure.title.endswith(": all members") and spec["height"] == 27 * charts.LEAGUE_BAR_PIXELS
     bars = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "bar")
-    assert len(spec["datasets"][bars["data"]["name"]]) == 27
+    assert len(bars["data"]["values"]) == 27
 
     frame = _league_frame(400)
     own = frame["code"][200]
     big = charts.league(frame, indicator, 20.0, "2026-10", highlight=own)
-    spec = big.chart.to_dict()
-    shown = [
-        row["council"]
-        for row in spec["datasets"][next(x for x in spec["layer"] if x["mark"]["type"] == "bar")["data"]["name"]]
-    ]
+    spec = validated(big.chart)
+    shown = [row["council"] for row in next(x for x in spec["layer"] if x["mark"]["type"] == "bar")["data"]["values"]]
     ends = charts.LEAGUE_ENDS
     assert shown == list(frame["council"][:ends]) + ["Council number 201"] + list(frame["council"][-ends:])
     assert big.title == f"New claims, days, October 2026: best and last {ends} of 400 members"

@@ -357,6 +357,7 @@ def compile_svg(svg: str, folder: Path) -> bytes:
 @pytest.mark.parametrize("name", CHART_NAMES)
 def test_every_chart_has_a_defined_shape_for_degenerate_data(name, shape, three_councils, tmp_path):
     from perfcore.reporting import display
+    from vegalite_schema import validated
 
     figure = _chart(name, shape, three_councils)
     if figure.chart is None:
@@ -365,6 +366,7 @@ def test_every_chart_has_a_defined_shape_for_degenerate_data(name, shape, three_
         assert re.search(r"\b(No|Not enough|nothing)\b", figure.notice), figure.notice
         assert figure.title
         return
+    validated(figure.chart)  # a spec Vega-Lite's schema accepts, whatever the data's shape
     svg = display.chart_svg(figure.chart)
     width, height = svg_dimensions(svg)
     assert math.isfinite(width) and math.isfinite(height)

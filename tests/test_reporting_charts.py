@@ -10,6 +10,7 @@ import pytest
 import reporting_builders as rb
 from perfcore import analytics
 from perfcore.reporting import charts, report
+from vegalite_schema import validated
 
 DUNDEE = "S12000042"
 
@@ -20,17 +21,26 @@ def data(reporting_warehouse):
 
 
 def marks(figure: charts.Figure) -> list[dict]:
-    """Every mark of a (possibly layered) chart, each with its encoding."""
+    """Every mark of a (possibly layered) chart, each with its encoding; the spec checked against the schema."""
 
     def walk(spec: dict) -> list[dict]:
         return [m for layer in spec["layer"] for m in walk(layer)] if "layer" in spec else [spec]
 
-    return walk(figure.chart.to_dict())
+    return walk(validated(figure.chart))
 
 
 def rows(figure: charts.Figure) -> list[dict]:
-    """Every row of every data set the chart carries."""
-    return [row for dataset in figure.chart.to_dict()["datasets"].values() for row in dataset]
+    """Every row of every data set the chart carries (a data set shared by layers once)."""
+    found: dict[int, list[dict]] = {}
+
+    def walk(spec: dict) -> None:
+        if "data" in spec:
+            found[id(spec["data"])] = spec["data"]["values"]
+        for layer in spec.get("layer", []):
+            walk(layer)
+
+    walk(figure.chart)
+    return [row for dataset in found.values() for row in dataset]
 
 
 def test_trend_draws_the_council_and_the_consortium_with_labelled_bands(data):

@@ -150,9 +150,10 @@ class WarmKernel:
 
 
 # What every page imports, and vl-convert's JavaScript runtime started by one tiny chart: paid by each kernel
-# once, while the build is still planning (``warm_up``), instead of by its first page.
+# once, while the build is still planning (``warm_up``), instead of by its first page. Not Altair: the report
+# charts are Vega-Lite dicts (``reporting.vegalite``), so no page needs it.
 _WARM_UP_CODE = """
-import altair, pandas, vl_convert
+import pandas, vl_convert
 import perfcore.reporting.report, perfcore.reporting.charts, perfcore.reporting.display
 vl_convert.vegalite_to_svg({"data": {"values": [{"x": 1}]}, "mark": "point", "encoding": {"x": {"field": "x"}}})
 """

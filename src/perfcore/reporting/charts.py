@@ -1,10 +1,13 @@
-"""Altair charts for the reports, each paired with a sentence and its data.
+"""The reports' charts, each paired with a sentence and its data.
 
 Every builder returns a ``Figure``: the chart, a title, a text alternative
 that says what the chart shows (the story, not the encoding), and the data a
 reader who cannot see it needs. Notebooks pass it to ``show_figure``.
 Colours come from ``display`` (Okabe-Ito); RAG bands are labelled in words,
 and points that matter carry a shape as well as a colour.
+
+A chart is a Vega-Lite v6 spec, a plain dict written by ``vegalite`` (the same JSON Altair wrote for these
+builders, so the same SVG, at a fraction of the CPU: Altair is not imported to build a page).
 
 Every builder has a defined shape for data it cannot draw (none, all missing,
 or a ``NotYet`` in place of an analysis): a ``Figure`` without a chart
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfcore import periods
 from perfcore.config.parameters import CONSORTIUM, Indicator
+from perfcore.reporting import vegalite as vl
 from perfcore.reporting.data import NotYet
 from perfcore.reporting.display import CATEGORY_COLOURS, CHART_TEXT, CHART_WIDTH, OKABE_ITO, RAG_COLOURS
 from perfcore.reporting.wording import OLDER_THAN_30_DAYS, threshold_words
@@ -61,44 +65,13 @@ FUNNEL_POSITIONS = {  # position -> (colour, shape), in legend order: each posit
 
 @dataclass(frozen=True)
 class Figure:
-    chart: Any  # None: nothing to draw, ``notice`` says why
+    chart: dict[str, Any] | None  # a Vega-Lite spec; None: nothing to draw, ``notice`` says why
     title: str
     alt: str
     data: pd.DataFrame
     id: str | None = None
     notice: str | None = None
     download: pd.DataFrame | None = None  # what the chart's CSV holds (tidy, unrounded); None: ``data``
-
-
-def _typed(**channels: Any) -> dict[str, Any]:
-    """Encoding channels as Altair's channel objects (``"v:Q"`` for ``y`` becomes ``alt.Y("v:Q")``, and
-    ``alt.value(3)`` for ``x`` becomes ``alt.XValue(3)``): the same spec, made without Altair turning each
-    plain value into a channel through ``from_dict``, which hashes the whole Vega-Lite schema every time
-    (about a third of a page's chart time)."""
-    import altair as alt
-
-    typed = {}
-    for name, value in channels.items():
-        channel = name[0].upper() + name[1:]
-        if isinstance(value, str):
-            value = getattr(alt, channel)(value)
-        elif isinstance(value, dict) and value.keys() == {"value"}:
-            value = getattr(alt, channel + "Value")(value["value"])
-        typed[name] = value
-    return typed
-
-
-def _altair():
-    """Altair, without its validation of every object as it is made (``DEBUG_MODE``).
-
-    Why: a build draws hundreds of charts from these few builders, and validating each piece at
-    construction cost about a third of a page's chart time. The finished spec of every builder is
-    validated against the Vega-Lite schema by the tests (``to_dict`` in tests/test_reporting_charts.py),
-    so a builder that made an invalid chart fails there, not in a build."""
-    import altair as alt
-
-    alt.utils.schemapi.disable_debug_mode()
-    return alt
 
 
 SOLID, DASHED = [1, 0], [5, 4]  # the page's own area, and the consortium or peers it is read against
@@ -110,13 +83,41 @@ def _text_width(texts: Any, size: float = CHART_TEXT) -> float:
     return 0.62 * size * max((len(str(t)) for t in texts), default=0)
 
 
-def _series_legend() -> Any:
+def _series_legend() -> dict[str, Any]:
     """The legend of a line chart whose series differ in colour and dash: colour and strokeDash share the
     field, the title and this legend, so Vega-Lite draws one legend whose marks are short lines, each dashed as
     its series is (a dot for the consortium's dashed line would say nothing about which line is which)."""
-    import altair as alt
+    return {"orient": "top", "symbolType": "stroke", "symbolSize": 900, "symbolStrokeWidth": 2.5}
 
-    return alt.Legend(orient="top", symbolType="stroke", symbolSize=900, symbolStrokeWidth=2.5)
+
+def _series(field: str, domain: list[str], colours: list[str]) -> dict[str, Any]:
+    """Colour and dash of a line chart's series, both on ``field``: the first solid, the second dashed."""
+    legend = _series_legend()
+    return {
+        "color": vl.field(field, "nominal", title=None, legend=legend, scale={"domain": domain, "range": colours}),
+        "strokeDash": vl.field(
+            field, "nominal", title=None, legend=legend, scale={"domain": domain, "range": [SOLID, DASHED]}
+        ),
+    }
+
+
+def _month_marker(label: str, month: str, order: list[str]) -> list[dict[str, Any]]:
+    """A dashed vertical rule at ``month`` with ``label`` at its top, in the initiatives' colour."""
+    import pandas as pd
+
+    rows = vl.data(pd.DataFrame({"month": [month], "label": [label]}))
+    x = vl.field("month", "nominal", sort=order)
+    colour = OKABE_ITO["reddish_purple"]
+    return [
+        vl.unit(rows, vl.mark("rule", strokeDash=[2, 2], color=colour), x=x),
+        vl.unit(
+            rows,
+            vl.mark("text", align="left", baseline="top", dx=4, dy=2, color=colour),
+            x=x,
+            y=vl.value(0),
+            text=vl.field("label", "nominal"),
+        ),
+    ]
 
 
 def show_figure(figure: Figure) -> None:
@@ -181,6 +182,37 @@ def _bands(indicator: Indicator, low: float, high: float) -> pd.DataFrame:
     )
 
 
+def _band_layers(indicator: Indicator, low: float, high: float) -> list[dict[str, Any]]:
+    """The target bands shaded behind a line whose values run from ``low`` to ``high``, each named at its top
+    right."""
+    pad = (high - low) * 0.15 or 1.0
+    t = indicator.thresholds
+    low, high = (
+        min(low - pad, t.green - pad),
+        max(high + pad, t.amber + pad) if indicator.better == "lower" else max(high + pad, t.green + pad),
+    )
+    bands = _bands(indicator, low, high)
+    bands["label"] = bands["band"].str.capitalize()
+    rows = vl.data(bands)
+    scale = {"domain": list(RAG_COLOURS), "range": list(RAG_COLOURS.values())}
+    return [
+        vl.unit(
+            rows,
+            vl.mark("rect", opacity=0.12),
+            y=vl.field("y0", "quantitative"),
+            y2={"field": "y1"},
+            color=vl.field("band", "nominal", scale=scale, legend=None),
+        ),
+        vl.unit(
+            rows,
+            vl.mark("text", align="right", dx=-4, dy=10, color="#505A5F"),
+            y=vl.field("y1", "quantitative"),
+            x=vl.value("width"),
+            text=vl.field("label", "nominal"),
+        ),
+    ]
+
+
 def trend(
     frame: pd.DataFrame,
     indicator: Indicator,
@@ -192,7 +224,6 @@ def trend(
 
     ``frame``: period, value, consortium. ``markers``: (period, label) for initiatives.
     """
-    alt = _altair()
     import pandas as pd
 
     data = frame.copy()
@@ -209,84 +240,31 @@ def trend(
             id,
         )
     order = list(data["month"])
-    x = alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45))
-    lines = (
-        alt.Chart(long)
-        .mark_line(point=True)
-        .encode(
-            **_typed(
-                x=x,
-                y=alt.Y(
-                    "v:Q", title=indicator.unit if indicator.unit != "count" else "count", scale=alt.Scale(zero=False)
-                ),
-                color=alt.Color(
-                    "series:N",
-                    title=None,
-                    legend=_series_legend(),
-                    scale=alt.Scale(domain=[area_name, "Consortium"], range=[OKABE_ITO["blue"], OKABE_ITO["black"]]),
-                ),
-                strokeDash=alt.StrokeDash(
-                    "series:N",
-                    title=None,
-                    legend=_series_legend(),
-                    scale=alt.Scale(domain=[area_name, "Consortium"], range=[SOLID, DASHED]),
-                ),
-                tooltip=["month", "series", alt.Tooltip("v:Q", format=".1f")],
-            )
-        )
+    lines = vl.unit(
+        vl.data(long),
+        vl.mark("line", point=True),
+        x=vl.field("month", "nominal", sort=order, title=None, axis={"labelAngle": -45}),
+        y=vl.field(
+            "v", "quantitative", title=indicator.unit if indicator.unit != "count" else "count", scale={"zero": False}
+        ),
+        **_series("series", [area_name, "Consortium"], [OKABE_ITO["blue"], OKABE_ITO["black"]]),
+        tooltip=[
+            vl.field("month", "nominal"),
+            vl.field("series", "nominal"),
+            vl.field("v", "quantitative", format=".1f"),
+        ],
     )
     layers = []
     values = long["v"]
     if indicator.thresholds is not None and len(values):
-        low, high = float(values.min()), float(values.max())
-        pad = (high - low) * 0.15 or 1.0
-        t = indicator.thresholds
-        low, high = (
-            min(low - pad, t.green - pad),
-            max(high + pad, t.amber + pad) if indicator.better == "lower" else max(high + pad, t.green + pad),
-        )
-        bands = _bands(indicator, low, high)
-        bands["label"] = bands["band"].str.capitalize()
-        layers.append(
-            alt.Chart(bands)
-            .mark_rect(opacity=0.12)
-            .encode(
-                **_typed(
-                    y="y0:Q",
-                    y2="y1:Q",
-                    color=alt.Color(
-                        "band:N",
-                        scale=alt.Scale(domain=list(RAG_COLOURS), range=list(RAG_COLOURS.values())),
-                        legend=None,
-                    ),
-                )
-            )
-        )
-        layers.append(
-            alt.Chart(bands)
-            .mark_text(align="right", dx=-4, dy=10, color="#505A5F")
-            .encode(**_typed(y="y1:Q", x=alt.value("width"), text="label:N"))
-        )
+        layers += _band_layers(indicator, float(values.min()), float(values.max()))
     layers.append(lines)
     for period, label in markers or []:
         if period in set(data["period"]):
-            rule = pd.DataFrame({"month": [_month_label(period)], "label": [label]})
-            layers.append(
-                alt.Chart(rule)
-                .mark_rule(strokeDash=[2, 2], color=OKABE_ITO["reddish_purple"])
-                .encode(**_typed(x=alt.X("month:N", sort=order)))
-            )
-            layers.append(
-                alt.Chart(rule)
-                .mark_text(align="left", baseline="top", dx=4, dy=2, color=OKABE_ITO["reddish_purple"])
-                .encode(**_typed(x=alt.X("month:N", sort=order), y=alt.value(0), text="label:N"))
-            )
+            layers += _month_marker(label, _month_label(period), order)
     # Bands and lines both use colour: keep their scales apart, or Vega-Lite merges them.
-    chart = (
-        alt.layer(*layers)
-        .resolve_scale(color="independent", strokeDash="independent")
-        .properties(width=CHART_WIDTH - Y_AXIS, height=LINE_HEIGHT)
-    )
+    resolve = {"scale": {"color": "independent", "strokeDash": "independent"}}
+    chart = vl.chart(vl.layer(*layers, resolve=resolve), width=CHART_WIDTH - Y_AXIS, height=LINE_HEIGHT)
     table = pd.DataFrame(
         {
             "Month": [periods.label(p) for p in data["period"]],
@@ -339,7 +317,6 @@ def league(
     beyond that the best and last ``LEAGUE_ENDS`` and the highlighted council
     do, the title says so, and the data table still lists every member.
     """
-    alt = _altair()
     import pandas as pd
 
     data = frame.dropna(subset=["value"]).copy()
@@ -374,28 +351,27 @@ def league(
     low = min(0.0, float(data["value"].min()))
     high = max(float(data["value"].max()), consortium_value if consortium_value is not None else low)
     data["label_x"] = high
-    x_scale = alt.Scale(domain=[low, high if high > low else low + 1.0], nice=False)
-    bars = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            **_typed(
-                y=alt.Y("council:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
-                x=alt.X("value:Q", title=indicator.unit, scale=x_scale, axis=alt.Axis(tickCount=8)),
-                color=alt.Color(
-                    "focus:N",
-                    title=None,
-                    scale=alt.Scale(domain=["This council", "Other members"], range=[OKABE_ITO["blue"], "#858F95"]),
-                    legend=alt.Legend(orient="bottom") if highlight else None,
-                ),
-                tooltip=["council", alt.Tooltip("value:Q", format=".2f"), "status"],
-            )
-        )
+    x_scale = {"domain": [low, high if high > low else low + 1.0], "nice": False}
+    rows = vl.data(data)
+    focus = {"domain": ["This council", "Other members"], "range": [OKABE_ITO["blue"], "#858F95"]}
+    bars = vl.unit(
+        rows,
+        vl.mark("bar"),
+        y=vl.field("council", "nominal", sort=order, title=None, axis={"labelLimit": LABEL_LIMIT}),
+        x=vl.field("value", "quantitative", title=indicator.unit, scale=x_scale, axis={"tickCount": 8}),
+        color=vl.field("focus", "nominal", title=None, scale=focus, legend={"orient": "bottom"} if highlight else None),
+        tooltip=[
+            vl.field("council", "nominal"),
+            vl.field("value", "quantitative", format=".2f"),
+            vl.field("status", "nominal"),
+        ],
     )
-    text = (
-        alt.Chart(data)
-        .mark_text(align="left", dx=8)
-        .encode(**_typed(y=alt.Y("council:N", sort=order), x=alt.X("label_x:Q", scale=x_scale), text="label:N"))
+    text = vl.unit(
+        rows,
+        vl.mark("text", align="left", dx=8),
+        y=vl.field("council", "nominal", sort=order),
+        x=vl.field("label_x", "quantitative", scale=x_scale),
+        text=vl.field("label", "nominal"),
     )
     layers = [bars, text]
     if consortium_value is not None:
@@ -403,14 +379,18 @@ def league(
             {"value": [consortium_value], "label": [f"Consortium {indicator.format(consortium_value)}"]}
         )
         layers.append(
-            alt.Chart(rule)
-            .mark_rule(color=OKABE_ITO["black"], strokeDash=[5, 4], strokeWidth=2)
-            .encode(**_typed(x=alt.X("value:Q", scale=x_scale)))
+            vl.unit(
+                vl.data(rule),
+                vl.mark("rule", color=OKABE_ITO["black"], strokeDash=[5, 4], strokeWidth=2),
+                x=vl.field("value", "quantitative", scale=x_scale),
+            )
         )
     # beside the bars: the names (at most LABEL_LIMIT) and the figures' column, each with its gap
     beside = min(_text_width(data["council"]), LABEL_LIMIT) + _text_width(data["label"], CHART_TEXT - 1) + 20
-    chart = alt.layer(*layers).properties(
-        width=max(CHART_WIDTH / 3, CHART_WIDTH - beside), height=max(120, LEAGUE_BAR_PIXELS * len(data))
+    chart = vl.chart(
+        vl.layer(*layers),
+        width=max(CHART_WIDTH / 3, CHART_WIDTH - beside),
+        height=max(120, LEAGUE_BAR_PIXELS * len(data)),
     )
     table = pd.DataFrame(
         {
@@ -439,9 +419,7 @@ def league(
 
 
 def work_on_hand(frame: pd.DataFrame, area_name: str, period: str, id: str | None = None) -> Figure:
-    """Stacked bars of work on hand by age band and kind."""
-    alt = _altair()
-
+    """Bars of work on hand by age band, side by side by kind."""
     long = frame.melt(id_vars=["Age"], var_name="Kind", value_name="Items")
     title = f"Work on hand by age, end of {periods.label(period)}"
     if _no_values(long["Items"]) or not long["Items"].fillna(0).any():
@@ -453,24 +431,18 @@ def work_on_hand(frame: pd.DataFrame, area_name: str, period: str, id: str | Non
             id,
         )
     long["Items"] = long["Items"].fillna(0).astype(int)
-    chart = (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            **_typed(
-                x=alt.X("Age:N", sort=list(frame["Age"]), title="Age at month end", axis=alt.Axis(labelAngle=0)),
-                y=alt.Y("Items:Q", title="items"),
-                color=alt.Color(
-                    "Kind:N",
-                    scale=alt.Scale(range=list(CATEGORY_COLOURS[:2])),
-                    legend=alt.Legend(orient="bottom", title=None),
-                ),
-                xOffset="Kind:N",
-                tooltip=["Age", "Kind", "Items"],
-            )
-        )
-        .properties(width=CHART_WIDTH - Y_AXIS, height=BARS_HEIGHT)
+    bars = vl.unit(
+        vl.data(long),
+        vl.mark("bar"),
+        x=vl.field("Age", "nominal", sort=list(frame["Age"]), title="Age at month end", axis={"labelAngle": 0}),
+        y=vl.field("Items", "quantitative", title="items"),
+        color=vl.field(
+            "Kind", "nominal", scale={"range": list(CATEGORY_COLOURS[:2])}, legend={"orient": "bottom", "title": None}
+        ),
+        xOffset=vl.field("Kind", "nominal"),
+        tooltip=[vl.field("Age", "nominal"), vl.field("Kind", "nominal"), vl.field("Items", "quantitative")],
     )
+    chart = vl.chart(bars, width=CHART_WIDTH - Y_AXIS, height=BARS_HEIGHT)
     total = int(long["Items"].sum())
     old = int(long[long["Age"].isin(OLDER_THAN_30_DAYS)]["Items"].sum())
     alt_text = (
@@ -492,7 +464,6 @@ def spc(
 
     ``frame`` from ``SpcChart.frame()``.
     """
-    alt = _altair()
     import pandas as pd
 
     title = f"{indicator.short}: {area_name}, process control chart"
@@ -515,42 +486,56 @@ def spc(
         )
     )
     order = list(data["month"])
-    x = alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45))
-    base = alt.Chart(data)
-    limits = base.mark_line(strokeDash=[4, 3], color="#505A5F").encode(**_typed(x=x, y="upper:Q")) + base.mark_line(
-        strokeDash=[4, 3], color="#505A5F"
-    ).encode(**_typed(x=x, y="lower:Q"))
-    mean = base.mark_line(color=OKABE_ITO["black"], strokeWidth=1.5).encode(**_typed(x=x, y="mean:Q"))
-    line = base.mark_line(color="#858F95", strokeWidth=1.5).encode(
-        **_typed(x=x, y=alt.Y("value:Q", title=indicator.unit, scale=alt.Scale(zero=False)))
+    x = vl.field("month", "nominal", sort=order, title=None, axis={"labelAngle": -45})
+    rows = vl.data(data)  # one data set for every layer: Vega-Lite reads it once
+    dashed = vl.mark("line", strokeDash=[4, 3], color="#505A5F")
+    limits = vl.layer(
+        vl.unit(rows, dashed, x=x, y=vl.field("upper", "quantitative")),
+        vl.unit(rows, dashed, x=x, y=vl.field("lower", "quantitative")),
+    )
+    mean = vl.unit(
+        rows, vl.mark("line", color=OKABE_ITO["black"], strokeWidth=1.5), x=x, y=vl.field("mean", "quantitative")
+    )
+    line = vl.unit(
+        rows,
+        vl.mark("line", color="#858F95", strokeWidth=1.5),
+        x=x,
+        y=vl.field("value", "quantitative", title=indicator.unit, scale={"zero": False}),
     )
     domain = ["Common cause", "Special cause: improving", "Special cause: concerning"]
-    points = base.mark_point(filled=True, size=70).encode(
-        **_typed(
-            x=x,
-            y="value:Q",
-            color=alt.Color(
-                "point:N",
-                title=None,
-                scale=alt.Scale(domain=domain, range=["#858F95", OKABE_ITO["blue"], OKABE_ITO["vermillion"]]),
-                legend=alt.Legend(orient="top"),
-            ),
-            shape=alt.Shape(
-                "point:N",
-                title=None,
-                scale=alt.Scale(domain=domain, range=["circle", "triangle-down", "diamond"]),
-                legend=alt.Legend(orient="top"),
-            ),
-            tooltip=["month", alt.Tooltip("value:Q", format=".1f"), "point", "rules"],
-        )
+    colours = ["#858F95", OKABE_ITO["blue"], OKABE_ITO["vermillion"]]
+    legend = {"orient": "top"}
+    points = vl.unit(
+        rows,
+        vl.mark("point", filled=True, size=70),
+        x=x,
+        y=vl.field("value", "quantitative"),
+        color=vl.field("point", "nominal", title=None, scale={"domain": domain, "range": colours}, legend=legend),
+        shape=vl.field(
+            "point",
+            "nominal",
+            title=None,
+            scale={"domain": domain, "range": ["circle", "triangle-down", "diamond"]},
+            legend=legend,
+        ),
+        tooltip=[
+            vl.field("month", "nominal"),
+            vl.field("value", "quantitative", format=".1f"),
+            vl.field("point", "nominal"),
+            vl.field("rules", "nominal"),
+        ],
     )
     layers = [limits, mean, line, points]
     if indicator.thresholds is not None:
-        target = pd.DataFrame({"target": [indicator.thresholds.green]})
+        target = vl.data(pd.DataFrame({"target": [indicator.thresholds.green]}))
         layers.append(
-            alt.Chart(target).mark_rule(color=OKABE_ITO["bluish_green"], strokeWidth=2).encode(**_typed(y="target:Q"))
+            vl.unit(
+                target,
+                vl.mark("rule", color=OKABE_ITO["bluish_green"], strokeWidth=2),
+                y=vl.field("target", "quantitative"),
+            )
         )
-    chart = alt.layer(*layers).properties(width=CHART_WIDTH - Y_AXIS, height=LINE_HEIGHT)
+    chart = vl.chart(vl.layer(*layers), width=CHART_WIDTH - Y_AXIS, height=LINE_HEIGHT)
     table = pd.DataFrame(
         {
             "Month": [periods.label(p) for p in data["period"]],
@@ -605,7 +590,6 @@ def funnel(
     point (or a line up or down), wherever it overlaps no name already placed;
     a name with no free place is left off. The data table lists every council.
     """
-    alt = _altair()
     import numpy as np
     import pandas as pd
 
@@ -633,86 +617,49 @@ def funnel(
     ys = pd.concat([long["y"], points["value"]]).replace([np.inf, -np.inf], np.nan).dropna()
     pad = 0.05 * (float(ys.max()) - float(ys.min()) or 1.0)
     y_domain = [float(ys.min()) - pad, float(ys.max()) + pad]
-    x_scale = alt.Scale(type="log", domain=x_domain, nice=False)
-    y_scale = alt.Scale(zero=False, domain=y_domain, nice=False)
-    x = alt.X(
-        "n:Q",
+    x_scale = {"type": "log", "domain": x_domain, "nice": False}
+    y_scale = {"zero": False, "domain": y_domain, "nice": False}
+    x = vl.field(
+        "n",
+        "quantitative",
         title="cases (denominator, pooled over the window)",
         scale=x_scale,
-        axis=alt.Axis(labelOverlap="greedy", labelSeparation=6),
+        axis={"labelOverlap": "greedy", "labelSeparation": 6},
     )
-    y = alt.Y("y:Q", title=indicator.unit, scale=y_scale)
     # Limits are told apart by dash pattern (colour is kept for the councils' positions).
-    lines = (
-        alt.Chart(long)
-        .mark_line(color="#505A5F", clip=True)
-        .encode(
-            **_typed(
-                x=x,
-                y=y,
-                detail="limit:N",
-                strokeDash=alt.StrokeDash(
-                    "level:N",
-                    title=None,
-                    scale=alt.Scale(range=[[6, 3], [2, 2]]),
-                    legend=alt.Legend(orient="top", symbolType="stroke", symbolSize=900),
-                ),
-            )
-        )
+    dashes = vl.field(
+        "level",
+        "nominal",
+        title=None,
+        scale={"range": [[6, 3], [2, 2]]},
+        legend={"orient": "top", "symbolType": "stroke", "symbolSize": 900},
     )
-    target = alt.Chart(limits).mark_line(color=OKABE_ITO["black"], strokeWidth=1.5).encode(**_typed(x=x, y="target:Q"))
-    # One colour and shape per position on every funnel, so "within limits" reads the same everywhere:
-    # quiet grey circles for the many, strong colours and shapes for the few outside.
-    present = set(points["position"])
-    domain = [p for p in FUNNEL_POSITIONS if p in present] + sorted(present - set(FUNNEL_POSITIONS))
-    colours = [FUNNEL_POSITIONS.get(p, (OKABE_ITO["reddish_purple"], "cross"))[0] for p in domain]
-    shapes = [FUNNEL_POSITIONS.get(p, (OKABE_ITO["reddish_purple"], "cross"))[1] for p in domain]
+    lines = vl.unit(
+        vl.data(long),
+        vl.mark("line", color="#505A5F", clip=True),
+        x=x,
+        y=vl.field("y", "quantitative", title=indicator.unit, scale=y_scale),
+        detail=vl.field("limit", "nominal"),
+        strokeDash=dashes,
+    )
+    target = vl.unit(
+        vl.data(limits),
+        vl.mark("line", color=OKABE_ITO["black"], strokeWidth=1.5),
+        x=x,
+        y=vl.field("target", "quantitative"),
+    )
     many = len(points) > FUNNEL_LABEL_ALL
     points["focus"] = ["This council" if code == highlight else "" for code in points["area"]]
-    dot_size = 80 if len(points) <= 30 else 40 if len(points) <= 100 else 20
-    dots = (
-        alt.Chart(points.rename(columns={"denominator": "n"}))
-        .mark_point(filled=True, opacity=1.0 if len(points) <= 100 else 0.75)
-        .encode(
-            **_typed(
-                x=alt.X("n:Q", scale=x_scale),
-                y=alt.Y("value:Q", scale=y_scale),
-                # Same field, title and legend for shape and colour: Vega-Lite draws one legend with both.
-                shape=alt.Shape(
-                    "position:N",
-                    title="Position",
-                    legend=alt.Legend(orient="bottom", columns=1, labelLimit=2 * LABEL_LIMIT),
-                    scale=alt.Scale(domain=domain, range=shapes),
-                ),
-                color=alt.Color(
-                    "position:N",
-                    title="Position",
-                    legend=alt.Legend(orient="bottom", columns=1, labelLimit=2 * LABEL_LIMIT),
-                    scale=alt.Scale(domain=domain, range=colours),
-                ),
-                size=alt.condition(alt.datum.focus == "This council", alt.value(160), alt.value(dot_size)),
-                tooltip=[
-                    "council",
-                    alt.Tooltip("value:Q", format=".2f"),
-                    alt.Tooltip("n:Q", format=",.0f"),
-                    "position",
-                ],
-            )
-        )
-    )
+    dots = _funnel_dots(points, x_scale, y_scale)
     placed = _funnel_labels(points, highlight, many, x_domain, y_domain)
-    labels = (
-        alt.Chart(placed)
-        .mark_text(align="left", baseline="middle", fontSize=FUNNEL_LABEL_FONT)
-        .encode(
-            **_typed(
-                x=alt.X("label_n:Q", scale=x_scale),
-                y=alt.Y("label_y:Q", scale=y_scale),
-                text="label:N",
-            )
-        )
+    labels = vl.unit(
+        vl.data(placed),
+        vl.mark("text", align="left", baseline="middle", fontSize=FUNNEL_LABEL_FONT),
+        x=vl.field("label_n", "quantitative", scale=x_scale),
+        y=vl.field("label_y", "quantitative", scale=y_scale),
+        text=vl.field("label", "nominal"),
     )
-    chart = alt.layer(lines, target, dots, labels).properties(width=FUNNEL_WIDTH, height=FUNNEL_HEIGHT)
+    chart = vl.chart(vl.layer(lines, target, dots, labels), width=FUNNEL_WIDTH, height=FUNNEL_HEIGHT)
     table = pd.DataFrame(
         {
             "Council": points["council"],
@@ -755,6 +702,38 @@ def funnel(
         table,
         id,
         download=_funnel_download(plot, points, indicator),
+    )
+
+
+def _funnel_dots(points: pd.DataFrame, x_scale: dict[str, Any], y_scale: dict[str, Any]) -> dict[str, Any]:
+    """The councils' points: one colour and shape per position on every funnel, so "within limits" reads the
+    same everywhere (quiet grey circles for the many, strong colours and shapes for the few outside); the
+    page's own council drawn larger."""
+    present = set(points["position"])
+    domain = [p for p in FUNNEL_POSITIONS if p in present] + sorted(present - set(FUNNEL_POSITIONS))
+    colours = [FUNNEL_POSITIONS.get(p, (OKABE_ITO["reddish_purple"], "cross"))[0] for p in domain]
+    shapes = [FUNNEL_POSITIONS.get(p, (OKABE_ITO["reddish_purple"], "cross"))[1] for p in domain]
+    dot_size = 80 if len(points) <= 30 else 40 if len(points) <= 100 else 20
+    # Same field, title and legend for shape and colour: Vega-Lite draws one legend with both.
+    legend = {"orient": "bottom", "columns": 1, "labelLimit": 2 * LABEL_LIMIT}
+    return vl.unit(
+        vl.data(points.rename(columns={"denominator": "n"})),
+        vl.mark("point", filled=True, opacity=1.0 if len(points) <= 100 else 0.75),
+        x=vl.field("n", "quantitative", scale=x_scale),
+        y=vl.field("value", "quantitative", scale=y_scale),
+        shape=vl.field(
+            "position", "nominal", title="Position", legend=legend, scale={"domain": domain, "range": shapes}
+        ),
+        color=vl.field(
+            "position", "nominal", title="Position", legend=legend, scale={"domain": domain, "range": colours}
+        ),
+        size=vl.condition("(datum.focus === 'This council')", 160, dot_size),
+        tooltip=[
+            vl.field("council", "nominal"),
+            vl.field("value", "quantitative", format=".2f"),
+            vl.field("n", "quantitative", format=",.0f"),
+            vl.field("position", "nominal"),
+        ],
     )
 
 
@@ -840,8 +819,6 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
 
 def correlation_matrix(matrix: pd.DataFrame, labels: dict[str, str], lag: int, id: str | None = None) -> Figure:
     """Heatmap of within-council correlations (leader this month, follower ``lag`` months later)."""
-    alt = _altair()
-
     title = f"How indicators move together, {lag} month(s) apart"
     if isinstance(matrix, NotYet):
         return unavailable(title, matrix.reason, id)
@@ -853,26 +830,29 @@ def correlation_matrix(matrix: pd.DataFrame, labels: dict[str, str], lag: int, i
     long.columns = ["leader", "follower", "r"]
     long["text"] = long["r"].map(lambda r: "" if r != r else f"{r:+.2f}")
     order = [labels.get(i, i) for i in matrix.index]
-    base = alt.Chart(long).encode(
-        **_typed(
-            x=alt.X(
-                "follower:N",
-                sort=order,
-                title=f"… this indicator {lag} month(s) later",
-                axis=alt.Axis(labelAngle=-40, labelLimit=LABEL_LIMIT),
-            ),
-            y=alt.Y("leader:N", sort=order, title="This indicator now …", axis=alt.Axis(labelLimit=LABEL_LIMIT)),
-        )
-    )
-    cells = base.mark_rect().encode(
-        **_typed(color=alt.Color("r:Q", title="r", scale=alt.Scale(scheme="blueorange", domain=[-1, 1], reverse=True)))
-    )
-    text = base.mark_text().encode(
-        **_typed(text="text:N", color=alt.condition("abs(datum.r) > 0.5", alt.value("white"), alt.value("black")))
+    rows = vl.data(long)
+    axes = {
+        "x": vl.field(
+            "follower",
+            "nominal",
+            sort=order,
+            title=f"… this indicator {lag} month(s) later",
+            axis={"labelAngle": -40, "labelLimit": LABEL_LIMIT},
+        ),
+        "y": vl.field("leader", "nominal", sort=order, title="This indicator now …", axis={"labelLimit": LABEL_LIMIT}),
+    }
+    r_scale = {"scheme": "blueorange", "domain": [-1, 1], "reverse": True}
+    cells = vl.unit(rows, vl.mark("rect"), **axes, color=vl.field("r", "quantitative", title="r", scale=r_scale))
+    text = vl.unit(
+        rows,
+        vl.mark("text"),
+        **axes,
+        text=vl.field("text", "nominal"),
+        color=vl.condition("abs(datum.r) > 0.5", "white", "black"),
     )
     # beside the cells: the row names and the axis title, and the colour legend (about 60 pixels)
     beside = min(_text_width(order), LABEL_LIMIT) + 30 + 60
-    chart = alt.layer(cells, text).properties(width=max(30 * len(order), CHART_WIDTH - beside), height=30 * len(order))
+    chart = vl.chart(vl.layer(cells, text), width=max(30 * len(order), CHART_WIDTH - beside), height=30 * len(order))
     table = (
         matrix.rename(index=labels, columns=labels)
         .map(lambda r: "" if r != r else f"{r:+.2f}")
@@ -900,7 +880,6 @@ def impact(
     id: str | None = None,
 ) -> Figure:
     """The council's series before and after an initiative's start, beside its peers' average."""
-    alt = _altair()
     import pandas as pd
 
     data = series.copy()
@@ -919,40 +898,15 @@ def impact(
     long["series"] = long["series"].map({"value": area_name, "peers": "Peer councils (average)"})
     order = list(data["month"])
     domain = [area_name, "Peer councils (average)"]
-    lines = (
-        alt.Chart(long)
-        .mark_line(point=True)
-        .encode(
-            **_typed(
-                x=alt.X("month:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45)),
-                y=alt.Y("v:Q", title=indicator.unit, scale=alt.Scale(zero=False)),
-                color=alt.Color(
-                    "series:N",
-                    title=None,
-                    scale=alt.Scale(domain=domain, range=[OKABE_ITO["blue"], OKABE_ITO["black"]]),
-                    legend=_series_legend(),
-                ),
-                strokeDash=alt.StrokeDash(
-                    "series:N",
-                    title=None,
-                    legend=_series_legend(),
-                    scale=alt.Scale(domain=domain, range=[SOLID, DASHED]),
-                ),
-            )
-        )
+    lines = vl.unit(
+        vl.data(long),
+        vl.mark("line", point=True),
+        x=vl.field("month", "nominal", sort=order, title=None, axis={"labelAngle": -45}),
+        y=vl.field("v", "quantitative", title=indicator.unit, scale={"zero": False}),
+        **_series("series", domain, [OKABE_ITO["blue"], OKABE_ITO["black"]]),
     )
-    rule = pd.DataFrame({"month": [_month_label(start)], "label": ["Initiative starts"]})
-    marker = (
-        alt.Chart(rule)
-        .mark_rule(strokeDash=[2, 2], color=OKABE_ITO["reddish_purple"])
-        .encode(**_typed(x=alt.X("month:N", sort=order)))
-    )
-    label = (
-        alt.Chart(rule)
-        .mark_text(align="left", baseline="top", dx=4, dy=2, color=OKABE_ITO["reddish_purple"])
-        .encode(**_typed(x=alt.X("month:N", sort=order), y=alt.value(0), text="label:N"))
-    )
-    chart = alt.layer(lines, marker, label).properties(width=CHART_WIDTH - Y_AXIS, height=LINE_HEIGHT)
+    marker = _month_marker("Initiative starts", _month_label(start), order)
+    chart = vl.chart(vl.layer(lines, *marker), width=CHART_WIDTH - Y_AXIS, height=LINE_HEIGHT)
     table = pd.DataFrame(
         {"Month": [periods.label(p) for p in data["period"]], area_name: [indicator.format(v) for v in data["value"]]}
     )

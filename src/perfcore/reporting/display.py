@@ -496,7 +496,8 @@ def chart(
     decimals: int = 1,
     download: pd.DataFrame | None = None,
 ) -> None:
-    """Show an Altair chart as SVG, with a text alternative and its data as a table.
+    """Show a chart (a Vega-Lite dict from ``charts``, or an Altair chart) as SVG, with a text alternative and
+    its data as a table.
 
     ``alt`` says what the chart shows (the trend, not the encoding); ``data``
     is what a reader who cannot see the chart needs: usually the plotted values
@@ -511,7 +512,8 @@ def chart(
 
 
 def chart_svg(chart: Any) -> str:
-    """SVG of an Altair chart (or a Vega-Lite dict) with the perfcore theme, via vl-convert.
+    """SVG of a Vega-Lite dict (as ``charts`` builds them, its theme in its ``config``) or of an Altair chart
+    (drawn with the perfcore theme), via vl-convert.
 
     vl-convert keeps one JavaScript runtime per process, so only the first
     chart a process draws pays its start-up (about half a second).
@@ -527,7 +529,7 @@ def _themed_spec(chart: Any) -> dict[str, Any]:
 
     register_altair_theme()
     with alt.theme.enable("perfcore"):
-        # Not validated again here: every chart builder's spec is validated by the tests (charts._altair).
+        # Not validated again: Altair checks a chart's parts as they are made (its debug mode, on by default).
         return chart.to_dict(validate=False)
 
 
@@ -667,11 +669,14 @@ def markdown(text: str) -> None:
     _publish(markdown_bundle(text))
 
 
-# --- altair theme ----------------------------------------------------------------------
+# --- the charts' theme ----------------------------------------------------------------
 
 
-def altair_theme() -> dict[str, Any]:
-    """Vega-Lite config: Okabe-Ito colours, dark text, no chart junk, sizes for reading.
+def chart_config() -> dict[str, Any]:
+    """The perfcore theme, Vega-Lite's ``config``: Okabe-Ito colours, dark text, no chart junk, sizes for reading.
+
+    Written once for both kinds of chart: the ``charts`` builders' dicts carry it (``vegalite.chart``), and
+    Altair charts get it as the "perfcore" theme (``altair_theme``). A new dict each call: nobody shares it.
 
     A chart is about ``CHART_WIDTH`` pixels wide in all, axes included (the builders in ``charts`` size
     each plot so; a chart made without a width gets a plot that leaves room for a y axis), the page's text
@@ -696,21 +701,24 @@ def altair_theme() -> dict[str, Any]:
         "labelLimit": CHART_WIDTH // 2,  # Vega's 160 pixels cut "Special cause: improving" at these sizes
     }
     return {
-        "config": {
-            "font": CHART_FONT,
-            "background": "#FFFFFF",
-            "view": {"stroke": None, "continuousWidth": CHART_WIDTH - 60, "continuousHeight": 260},
-            "range": {"category": list(CATEGORY_COLOURS)},
-            "axis": axis,
-            "legend": legend,
-            "title": {"color": TEXT_COLOUR, "fontSize": CHART_TEXT + 2, "anchor": "start"},
-            "text": {"fontSize": CHART_TEXT - 1, "color": TEXT_COLOUR},
-            "line": {"strokeWidth": 2.5},
-            "point": {"size": 60, "filled": True},
-            "bar": {"color": OKABE_ITO["blue"]},
-            "mark": {"color": OKABE_ITO["blue"]},
-        }
+        "font": CHART_FONT,
+        "background": "#FFFFFF",
+        "view": {"stroke": None, "continuousWidth": CHART_WIDTH - 60, "continuousHeight": 260},
+        "range": {"category": list(CATEGORY_COLOURS)},
+        "axis": axis,
+        "legend": legend,
+        "title": {"color": TEXT_COLOUR, "fontSize": CHART_TEXT + 2, "anchor": "start"},
+        "text": {"fontSize": CHART_TEXT - 1, "color": TEXT_COLOUR},
+        "line": {"strokeWidth": 2.5},
+        "point": {"size": 60, "filled": True},
+        "bar": {"color": OKABE_ITO["blue"]},
+        "mark": {"color": OKABE_ITO["blue"]},
     }
+
+
+def altair_theme() -> dict[str, Any]:
+    """The perfcore theme for Altair charts (an analyst's own): ``chart_config`` as Altair's theme."""
+    return {"config": chart_config()}
 
 
 _theme_registered = False  # Altair's theme registry lives as long as the process
