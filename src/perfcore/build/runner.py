@@ -171,7 +171,7 @@ class Outcome:
     status: str  # "executed", "frozen", "failed"
     seconds: float = 0.0
     error: str | None = None
-    page: RenderedPage | None = None
+    page: RenderedPage | None = None  # what was executed or kept after a failure; a frozen page is on disk only
     progress: Progress | None = None  # set when the outcome is reported (build progress lines)
 
 
@@ -359,7 +359,7 @@ def build(
                     site,
                     councils=shard.councils_for_dwp(planned, jobs, month.period, set(month.consortium.codes)),
                 )
-            build_site(pages, config, site)
+            build_site(pages, config, site, state=_site_state_path(reports_dir))
             _remember_build_key(reports_dir, key)
     finally:
         if pool is not None:  # the plan failed or the build was stopped before the pages ran
@@ -573,13 +573,13 @@ def run(
     progress: Callable[[Outcome], None] | None,
     pool: ProcessPoolExecutor | None = None,
 ) -> list[Outcome]:
-    """Execute and render stale jobs in parallel; frozen ones are only read back.
+    """Execute and render stale jobs in parallel; frozen ones are left on disk (their outcome has no page).
 
     ``pool``: workers already started (``_warm_pool``), used and then shut down; else a pool is made.
 
     Each outcome reaches ``progress`` with its ``Progress``: pages done of all planned, and the time left
     estimated from the pages executed so far (frozen pages take no time)."""
-    from perfcore.render import RenderedPage, page_paths
+    from perfcore.render import page_paths
 
     outcomes: list[Outcome] = []
     stale: list[Job] = []
@@ -588,7 +588,8 @@ def run(
         out_html, _ = page_paths(site, job.context)
         manifest = out_html.parent / f"{job.context.report}_files" / "page.json"
         if _frozen(job) == job.fingerprint and out_html.exists() and manifest.exists():
-            outcome = Outcome(job, "frozen", page=RenderedPage.from_manifest(manifest))
+            # no page: it is on disk as the last build left it, and build_site reads it there with the others
+            outcome = Outcome(job, "frozen")
             outcomes.append(outcome)
             if progress:
                 progress(meter.note(outcome))
@@ -1056,6 +1057,11 @@ def build_key(
 
 def _build_key_path(reports_dir: Path) -> Path:
     return reports_dir / "executed" / "build-key.json"
+
+
+def _site_state_path(reports_dir: Path) -> Path:
+    """Where build_site remembers what it read and wrote (it names every audience's files: not in the site)."""
+    return reports_dir / "executed" / "site-built.json"
 
 
 def _last_build_key(reports_dir: Path) -> str | None:
