@@ -181,7 +181,13 @@ def test_disk_full_while_writing_the_site_is_one_line_and_leaves_every_file_whol
     before = files_under(site)
     assert "dwp/2026-10/sop-return-2026-10.csv" in before
 
-    fill(small_disk)  # the pages are frozen; the indexes, search, CSV and DWP copies are rewritten
+    # The pages are frozen and a rebuild with nothing changed writes nothing: two index pages someone deleted
+    # must be drawn again, onto a full disk.
+    deleted = ["councils/dundee-city/index.html", "dwp/2026-10/index.html"]
+    for path in deleted:
+        (site / path).unlink()
+        del before[path]
+    fill(small_disk)
     second = perfcore(
         project,
         "build",

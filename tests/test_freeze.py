@@ -67,7 +67,7 @@ def test_a_rebuild_with_nothing_changed_does_not_fingerprint_its_pages_again(cop
     asked = []
     monkeypatch.setattr(runner, "shown_from_others", lambda *args: asked.append(args) or "changed")
     returns = next((folder / "site" / "dwp").glob("*/sop-return-*.csv"))
-    # where each figure comes from, month by month (the report indexes listing them are rewritten by every build)
+    # where each figure comes from, month by month
     figures = sorted(p for p in (folder / "site").glob("*/**/figures.html") if p.parent.name[:2] == "20")
     written = returns.stat().st_mtime_ns
     figures_written = [page.stat().st_mtime_ns for page in figures]
