@@ -181,7 +181,13 @@ def test_disk_full_while_writing_the_site_is_one_line_and_leaves_every_file_whol
     before = files_under(site)
     assert "dwp/2026-10/sop-return-2026-10.csv" in before
 
-    fill(small_disk)  # the pages are frozen; the indexes, search, CSV and DWP copies are rewritten
+    # The pages are frozen and a rebuild with nothing changed writes nothing: two index pages someone deleted
+    # must be drawn again, onto a full disk.
+    deleted = ["councils/dundee-city/index.html", "dwp/2026-10/index.html"]
+    for path in deleted:
+        (site / path).unlink()
+        del before[path]
+    fill(small_disk)
     second = perfcore(
         project,
         "build",
@@ -455,3 +461,25 @@ def test_a_provisional_month_is_marked_on_its_pages(project: Path):
 
     pdf = project / "reports" / "site" / "consortium" / "2026-10" / "consortium-2026-10-benchmarks.pdf"
     assert "Provisional" in PdfReader(pdf).pages[0].extract_text()  # the PDF's cover says so too
+
+
+def test_what_a_killed_build_left_is_removed_wherever_it_is_and_nothing_else(tmp_path: Path):
+    """``files.remove_leftovers``: temporary files and folders at any depth (a page's own files too), the
+    staging folder; published files, and hidden files that are not temporaries, stay."""
+    from perfcore import files
+
+    site = tmp_path / "site"
+    kept = [site / "index.html", site / "councils/dundee-city/2026-10/report_files/page.json", site / ".keep"]
+    left = [
+        files.temporary_beside(site / "councils/dundee-city/2026-10/report_files/chart.svg"),
+        files.temporary_beside(site / "consortium/search.json"),
+        files.temporary_beside(site / "councils/dundee-city/2026-10/report_files"),  # a retired folder
+    ]
+    for path in [*kept, *left[:2]]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    (left[2] / "inside").mkdir(parents=True)
+    (site / ".staging" / "123-abc").mkdir(parents=True)
+    files.remove_leftovers(site, ".staging")
+    assert all(path.exists() for path in kept)
+    assert not any(path.exists() for path in [*left, site / ".staging"])

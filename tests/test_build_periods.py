@@ -117,6 +117,22 @@ def test_a_second_run_executes_nothing(built):
     assert "0 executed, 3 unchanged" in again.stdout.splitlines()[-1]
 
 
+@pytest.mark.slow
+def test_a_rebuild_with_nothing_changed_writes_no_file_and_a_deleted_index_page_comes_back(built):
+    project, _ = built
+    site = project / "reports" / "site"
+    build = ("build", "--all-periods", "--report", "indicators")
+    assert perfcore(project, *build).returncode == 0  # whatever ran before: this build's key is the next one's
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*") if p.is_file()}
+    again = perfcore(project, *build)
+    assert again.returncode == 0 and "0 executed" in again.stdout.splitlines()[-1]
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*") if p.is_file()} == before
+    month = site / "consortium" / "2026-09" / "index.html"
+    month.unlink()  # someone tidied the site by hand
+    assert perfcore(project, *build).returncode == 0
+    assert month.read_bytes() == before[month][1]
+
+
 def test_every_month_is_the_loaded_data_at_each_month_with_its_own_status(tmp_path: Path):
     """One load, one indicator table: each month gets its own period and complete/provisional status."""
     from perfcore.build.runner import every_month

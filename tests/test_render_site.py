@@ -230,3 +230,133 @@ def test_a_pdf_copied_for_dwp_is_copied_again_only_when_the_page_changed(tmp_pat
     os.utime(source, ns=(before + 1_000_000, before + 1_000_000))
     files.copy_if_changed(source, target)
     assert target.read_bytes() == b"%PDF other"
+
+
+# -- a rebuild with nothing changed draws nothing -------------------------------------------------------------
+
+
+def _files_now(folder: Path) -> dict[Path, tuple[int, bytes]]:
+    return {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def remembered(site, tmp_path):
+    """A copy of the two-month site, drawn once with a state file: (site, config, state file)."""
+    out = tmp_path / "site"
+    shutil.copytree(site.out_dir, out)
+    config = load_site_config(PROJECT)
+    state = tmp_path / "site-built.json"
+    first = build_site([], config, out, published=PUBLISHED, state=state)
+    assert not first.unchanged and first.written == ()  # the copy was already right: compared, nothing written
+    assert state.exists() and not any(p.name.startswith(".") for p in out.rglob("*"))  # the state is not published
+    return out, config, state
+
+
+def test_a_rebuild_with_nothing_changed_writes_nothing_and_leaves_the_same_site(remembered):
+    out, config, state = remembered
+    before = _files_now(out)
+    again = build_site([], config, out, published=PUBLISHED, state=state)
+    assert again.unchanged and again.written == ()
+    assert _files_now(out) == before  # not one file written: same bytes, same times
+    assert {p.context.period for p in again.pages} == {"2026-09", "2026-10"}  # still there to read
+    redrawn = build_site([], config, out, published=PUBLISHED)  # no state: everything drawn again and compared
+    assert not redrawn.unchanged and redrawn.written == ()  # the site left as it was is the site drawn afresh
+    assert _files_now(out) == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["councils/dundee-city/2026-09/index.html", "consortium/search.json", "dwp/2026-10/index.html", "assets"],
+)
+def test_a_deleted_or_edited_file_of_the_sites_own_is_drawn_again(remembered, path):
+    out, config, state = remembered
+    target = out / path
+    if target.is_dir():  # a folder someone removed: every file in it comes back
+        wanted = {p: p.read_bytes() for p in target.rglob("*") if p.is_file()}
+        shutil.rmtree(target)
+    else:
+        wanted = {target: target.read_bytes()}
+        target.unlink()
+    built = build_site([], config, out, published=PUBLISHED, state=state)
+    assert not built.unchanged and set(built.written) == set(wanted)
+    assert {p: p.read_bytes() for p in wanted} == wanted
+    edited = next(iter(wanted))
+    edited.write_bytes(b"<p>edited by hand</p>")  # same name, other bytes: the build's own file again
+    built = build_site([], config, out, published=PUBLISHED, state=state)
+    assert built.written == (edited,) and edited.read_bytes() == wanted[edited]
+    assert build_site([], config, out, published=PUBLISHED, state=state).unchanged
+
+
+def test_a_page_changed_on_disk_redraws_its_month_and_landing_and_only_what_shows_it(remembered, tmp_path):
+    """A page rendered again by another process (not handed in) is found by its manifest."""
+    out, config, state = remembered
+    before = _files_now(out)
+    book = report_notebook()
+    title = next(c for c in book.cells if c.cell_type == "markdown" and c.source.startswith("# "))
+    title.source = "# Dundee City in October, drawn again"
+    notebook = write_notebook(tmp_path / "changed.ipynb", book)
+    context = page_context(
+        config,
+        audience=COUNCIL,
+        period="2026-10",
+        report="summary",
+        report_title="Monthly summary",
+        council_name="Dundee City",
+        council_slug="dundee-city",
+        for_dwp=True,
+    )
+    out_html, out_pdf = page_paths(out, context)
+    render_page(notebook, out_html=out_html, out_pdf=out_pdf, context=context, config=config, published=PUBLISHED)
+    built = build_site([], config, out, published=PUBLISHED, state=state)
+    assert not built.unchanged
+    written = {p.relative_to(out).as_posix() for p in built.written}
+    assert {
+        "councils/dundee-city/2026-10/index.html",
+        "councils/dundee-city/index.html",
+        "councils/dundee-city/search.json",
+        "dwp/2026-10/dundee-city-2026-10-summary.pdf",  # DWP's copy of its PDF
+    } <= written
+    assert not any(p.startswith(("councils/east-ayrshire/", "consortium/")) for p in written)  # they show nothing of it
+    for path in ("councils/dundee-city/2026-10/index.html", "councils/dundee-city/index.html"):
+        assert "Dundee City in October, drawn again" in (out / path).read_text(encoding="utf-8")
+    after = _files_now(out)
+    others = [p for p in before if p.relative_to(out).parts[:2] in (("councils", "east-ayrshire"), ("consortium",))]
+    assert others and all(after[p] == before[p] for p in others)  # not written again
+
+
+def test_a_new_date_code_or_configuration_draws_the_site_again(remembered, monkeypatch):
+    import dataclasses
+
+    from perfcore.render import site as site_module
+
+    out, config, state = remembered
+    later = build_site([], config, out, published=date(2026, 12, 3), state=state)
+    assert not later.unchanged and (out / "index.html") in later.written  # the footer's date
+    assert "3 December 2026" in (out / "index.html").read_text(encoding="utf-8")
+    assert build_site([], config, out, published=date(2026, 12, 3), state=state).unchanged
+    renamed = dataclasses.replace(config, title="Renamed reports")
+    assert not build_site([], renamed, out, published=date(2026, 12, 3), state=state).unchanged
+    assert "Renamed reports" in (out / "index.html").read_text(encoding="utf-8")
+    monkeypatch.setattr(site_module, "_code_version", lambda: "another version of perfcore")
+    assert not build_site([], renamed, out, published=date(2026, 12, 3), state=state).unchanged
+    assert build_site([], renamed, out, published=date(2026, 12, 3), state=state).unchanged
+
+
+def test_a_file_added_to_the_dwp_folder_is_listed(remembered):
+    out, config, state = remembered
+    (out / "dwp" / "2026-10" / "hbpe-return-2026-10.xml").write_text("<return/>")
+    built = build_site([], config, out, published=PUBLISHED, state=state)
+    assert not built.unchanged
+    assert "hbpe-return-2026-10.xml" in (out / "dwp" / "2026-10" / "index.html").read_text(encoding="utf-8")
+
+
+def test_pages_handed_in_that_differ_from_disk_are_not_remembered(remembered):
+    """A page handed in wins over its manifest; a later build reading only the disk must draw again."""
+    import dataclasses
+
+    out, config, state = remembered
+    page = next(p for p in build_site([], config, out, published=PUBLISHED).pages if p.context.period == "2026-10")
+    build_site([dataclasses.replace(page, title="Only in memory")], config, out, published=PUBLISHED, state=state)
+    assert not state.exists()
+    assert not build_site([], config, out, published=PUBLISHED, state=state).unchanged
+    assert build_site([], config, out, published=PUBLISHED, state=state).unchanged

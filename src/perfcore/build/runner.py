@@ -171,7 +171,7 @@ class Outcome:
     status: str  # "executed", "frozen", "failed"
     seconds: float = 0.0
     error: str | None = None
-    page: RenderedPage | None = None
+    page: RenderedPage | None = None  # what was executed or kept after a failure; a frozen page is on disk only
     progress: Progress | None = None  # set when the outcome is reported (build progress lines)
 
 
@@ -282,7 +282,7 @@ def build(
     from perfcore.reporting import data as reporting_data
     from perfcore.reporting import downloads, onboarding, report
 
-    started, pool = time.perf_counter(), None
+    started, pool, no_worker_ran = time.perf_counter(), None, False
     root = root or settings.project_root()
     config = load_site_config(root)
     reports_dir = settings.resolve_path("reports", reports_dir)
@@ -335,6 +335,7 @@ def build(
                 )
                 outcomes = run(jobs, site=site, root=root, config=config, workers=workers, progress=progress, pool=pool)
                 pool = None  # run has shut it down
+                no_worker_ran = all(o.status == "frozen" for o in outcomes)
                 if told is not None:
                     told.result()
                 figures_pages = explained.result()
@@ -359,12 +360,15 @@ def build(
                     site,
                     councils=shard.councils_for_dwp(planned, jobs, month.period, set(month.consortium.codes)),
                 )
-            build_site(pages, config, site)
+            build_site(pages, config, site, state=_site_state_path(reports_dir))
             _remember_build_key(reports_dir, key)
     finally:
         if pool is not None:  # the plan failed or the build was stopped before the pages ran
             _end_workers(pool)
-        files.remove_leftovers(site, STAGING)  # what workers ended mid-page left in staging
+        if no_worker_ran:  # every page frozen: no worker left anything (this process writes by rename)
+            shutil.rmtree(site / STAGING, ignore_errors=True)
+        else:
+            files.remove_leftovers(site, STAGING)  # what workers ended mid-page left, in staging or beside a page
     return BuildSummary(
         data.period,
         site,
@@ -573,13 +577,13 @@ def run(
     progress: Callable[[Outcome], None] | None,
     pool: ProcessPoolExecutor | None = None,
 ) -> list[Outcome]:
-    """Execute and render stale jobs in parallel; frozen ones are only read back.
+    """Execute and render stale jobs in parallel; frozen ones are left on disk (their outcome has no page).
 
     ``pool``: workers already started (``_warm_pool``), used and then shut down; else a pool is made.
 
     Each outcome reaches ``progress`` with its ``Progress``: pages done of all planned, and the time left
     estimated from the pages executed so far (frozen pages take no time)."""
-    from perfcore.render import RenderedPage, page_paths
+    from perfcore.render import page_paths
 
     outcomes: list[Outcome] = []
     stale: list[Job] = []
@@ -588,7 +592,8 @@ def run(
         out_html, _ = page_paths(site, job.context)
         manifest = out_html.parent / f"{job.context.report}_files" / "page.json"
         if _frozen(job) == job.fingerprint and out_html.exists() and manifest.exists():
-            outcome = Outcome(job, "frozen", page=RenderedPage.from_manifest(manifest))
+            # no page: it is on disk as the last build left it, and build_site reads it there with the others
+            outcome = Outcome(job, "frozen")
             outcomes.append(outcome)
             if progress:
                 progress(meter.note(outcome))
@@ -1058,6 +1063,11 @@ def _build_key_path(reports_dir: Path) -> Path:
     return reports_dir / "executed" / "build-key.json"
 
 
+def _site_state_path(reports_dir: Path) -> Path:
+    """Where build_site remembers what it read and wrote (it names every audience's files: not in the site)."""
+    return reports_dir / "executed" / "site-built.json"
+
+
 def _last_build_key(reports_dir: Path) -> str | None:
     try:
         return json.loads(_build_key_path(reports_dir).read_text(encoding="utf-8")).get("key")
@@ -1150,9 +1160,13 @@ def _stories_written(site: Path, data: ReportData, planned: list[Job]) -> bool:
 
 def write_landing_months(months: list[ReportData], site: Path, planned: list[Job], trusted: bool) -> None:
     """Each month's stories, unless the build key is unchanged and they are there already."""
+    by_period: dict[str, list[Job]] = {}
+    for job in planned:  # once, not once per month: a history plans hundreds of pages for each of its months
+        by_period.setdefault(job.context.period, []).append(job)
     for month in months:
-        if not (trusted and _stories_written(site, month, planned)):
-            write_landing_stories(month, site, planned)
+        jobs = by_period.get(month.period, [])
+        if not (trusted and _stories_written(site, month, jobs)):
+            write_landing_stories(month, site, jobs)
 
 
 def write_landing_stories(data: ReportData, site: Path, planned: list[Job]) -> None:
@@ -1174,8 +1188,11 @@ def write_dwp_returns(data: ReportData, site: Path, councils: set[str] | None = 
 
 
 def write_dwp_return(data: ReportData, site: Path) -> Path:
-    """dwp/<period>/sop-return-<period>.csv: speed-of-processing figures per council for DWP."""
+    """dwp/<period>/sop-return-<period>.csv: speed-of-processing figures per council for DWP; not written
+    again when its bytes would be the same (a build of chosen reports makes no returns folder, so it came here
+    on every build, and the site around it was drawn again)."""
     import csv
+    import io
 
     from perfcore.reporting.report import value
 
@@ -1189,18 +1206,24 @@ def write_dwp_return(data: ReportData, site: Path) -> Path:
         "new_claims_within_14_days_pct",
         "caseload",
     )
-    with files.open_replacing(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("gss_code", "council", "period", *columns, "framework_version"))
-        for council in data.consortium.members:
-            values = [value(data, council.code, c) for c in columns]
-            writer.writerow(
-                (
-                    council.code,
-                    council.name,
-                    data.period,
-                    *("" if v is None else f"{v:.4f}".rstrip("0").rstrip(".") for v in values),
-                    data.framework.version,
-                )
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle)
+    writer.writerow(("gss_code", "council", "period", *columns, "framework_version"))
+    for council in data.consortium.members:
+        values = [value(data, council.code, c) for c in columns]
+        writer.writerow(
+            (
+                council.code,
+                council.name,
+                data.period,
+                *("" if v is None else f"{v:.4f}".rstrip("0").rstrip(".") for v in values),
+                data.framework.version,
             )
-    return path
+        )
+    text = handle.getvalue().encode("utf-8")
+    try:
+        if path.read_bytes() == text:
+            return path
+    except OSError:
+        pass  # not there yet: write it
+    return files.write_bytes(path, text)

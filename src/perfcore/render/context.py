@@ -20,6 +20,7 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -66,7 +67,7 @@ class PageContext:
         if self.council_slug and not (_SLUG.match(self.council_slug) and self.council_name):
             raise ValueError(f"council slug {self.council_slug!r}: use Council.slug and give council_name")
 
-    @property
+    @cached_property  # frozen, so computed once: the site's indexes ask each page thousands of times
     def audience_dir(self) -> PurePosixPath:
         """The audience's folder, from the site root."""
         return audience_dir(self.audience, self.council_slug)
@@ -79,17 +80,17 @@ class PageContext:
     def period_label(self) -> str:
         return periods.label(self.period)
 
-    @property
+    @cached_property
     def page_path(self) -> PurePosixPath:
         """e.g. councils/dundee-city/2026-10/summary.html"""
         return self.audience_dir / self.period / f"{self.report}.html"
 
-    @property
+    @cached_property
     def assets_path(self) -> PurePosixPath:
         """Chart SVGs, chart data and the manifest: beside the page, same audience."""
         return self.audience_dir / self.period / f"{self.report}_files"
 
-    @property
+    @cached_property
     def pdf_path(self) -> PurePosixPath:
         """e.g. councils/dundee-city/2026-10/dundee-city-2026-10-summary.pdf.
 
@@ -151,12 +152,12 @@ class RenderedPage:
 
     @classmethod
     def from_manifest(cls, path: Path) -> RenderedPage:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_bytes())
         folder = path.parent.parent  # <page>_files/page.json -> the page's folder
         return cls(
             context=PageContext.from_json(data["context"]),
             html=folder / data["html"],
-            pdf=Path(os.path.normpath(folder / data["pdf"])) if data.get("pdf") else None,
+            pdf=Path(os.path.normpath(os.path.join(folder, data["pdf"]))) if data.get("pdf") else None,
             title=data["title"],
             text=data["text"],
             assets=tuple(folder / a for a in data.get("assets") or ()),

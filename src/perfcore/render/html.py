@@ -122,7 +122,22 @@ def page_text(body: str) -> str:
 
 def relative(page: PurePosixPath, target: str) -> str:
     """``target`` (from the site root) as a link from ``page``: the site works from any folder."""
-    return posixpath.relpath(target, start=str(page.parent) or ".")
+    return _relative(target, str(page.parent) or ".")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _relative(target: str, start: str) -> str:
+    """``posixpath.relpath`` for two paths inside the site, without its ``abspath`` (a ``getcwd`` per call:
+    the indexes of a 27-council history make tens of thousands of links, many of them the same)."""
+    target, start = posixpath.normpath(target), posixpath.normpath(start)
+    if posixpath.isabs(target) or posixpath.isabs(start) or ".." in (target.split("/")[0], start.split("/")[0]):
+        return posixpath.relpath(target, start=start)  # outside the site's tree: the general case
+    to = [] if target == "." else target.split("/")
+    here = [] if start == "." else start.split("/")
+    common = 0
+    while common < min(len(to), len(here)) and to[common] == here[common]:
+        common += 1
+    return "/".join([".."] * (len(here) - common) + to[common:]) or "."
 
 
 @functools.cache

@@ -9,6 +9,17 @@ the month's story (``render.landing``) from the ``landing.json`` the build
 wrote in that month's folder (``reporting.landing``); DWP's from the returns'
 manifests.
 
+A rebuild with nothing changed draws nothing: given a ``state`` file (the
+runner keeps it outside the published site, beside its build key),
+``build_site`` records there a key of everything it reads (perfcore's code, the
+site configuration, the published date, the site folder, and the size, times
+and inode of every file in the site but those it writes: page manifests, pages,
+PDFs, stories, downloads, DWP's files) and the signature of every file it wrote.
+Called again with no new page, the same key and every file it wrote still as it
+left it, it returns at once; anything else (a page rendered, a story changed, a
+file deleted or edited) redraws as before, rewriting only files whose text
+changed.
+
 Layout (``PageContext`` fixes the report paths; this module the rest)::
 
     index.html                           shared: links to the audiences, no data
@@ -31,13 +42,14 @@ Layout (``PageContext`` fixes the report paths; this module the rest)::
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath
 
@@ -79,8 +91,16 @@ class Audience:
 @dataclass(frozen=True)
 class BuiltSite:
     out_dir: Path
-    pages: tuple[RenderedPage, ...]
     written: tuple[Path, ...]
+    unchanged: bool = False  # nothing to redraw: the inputs were the last build's and its files were all there
+    indexed: tuple[RenderedPage, ...] | None = field(default=None, repr=False)
+
+    @property
+    def pages(self) -> tuple[RenderedPage, ...]:
+        """Every page the site indexes (read from disk when this build had no need to read them)."""
+        if self.indexed is not None:
+            return self.indexed
+        return tuple(_all_pages([], self.out_dir, _SiteFiles.scan(self.out_dir).manifests))
 
 
 def page_context(
@@ -129,42 +149,194 @@ def build_site(
     out_dir: Path,
     *,
     published: date | None = None,
+    state: Path | None = None,
 ) -> BuiltSite:
-    """Write the landing, period and report index pages, search indexes, DWP folder and assets."""
+    """Write the landing, period and report index pages, search indexes, DWP folder and assets.
+
+    ``pages``: pages just rendered (their manifests are on disk too); every other page is read from disk.
+    ``state``: a file (outside the site: it lists every audience's files) where it remembers what it read
+    and wrote; with no page handed in and nothing changed since then, it writes nothing."""
     published = published or settings.today()
-    every_page = _all_pages(pages, out_dir)
-    written: list[Path] = [*_copy_assets(out_dir)]
+    pages = list(pages)
+    found = _SiteFiles.scan(out_dir)
+    key = _inputs_key(config, published, out_dir) if state else ""
+    last = _read_state(state) if state else None
+    if not pages and last is not None and found.unchanged_since(last, key):
+        return BuiltSite(out_dir, (), unchanged=True)
+    if state:
+        state.unlink(missing_ok=True)  # until this build ends: one stopped half-way vouches for nothing
+    every_page = _all_pages(pages, out_dir, found.manifests, found.files)
+    written: list[Path] = []
+    writer = _Writer(config, out_dir, published, written)
+    _copy_assets(out_dir, writer)
     by_audience: dict[Audience, list[RenderedPage]] = defaultdict(list)
     for page in every_page:
         by_audience[_audience_of(page.context)].append(page)
-    writer = _Writer(config, out_dir, published, written)
     councils = sorted((a for a in by_audience if a.kind == COUNCIL), key=lambda a: a.label)
     for audience, group in sorted(by_audience.items(), key=lambda item: item[0].dir):
         writer.audience(audience, group, councils if audience.kind in (CONSORTIUM, ANALYSTS) else [])
-    dwp_files = _copy_dwp_pdfs(every_page, out_dir, written)
+    dwp_files = _copy_dwp_pdfs(every_page, out_dir, writer)
     writer.dwp(dwp_files, _dwp_labels(every_page))
     writer.root(sorted(by_audience, key=lambda a: (a.kind != CONSORTIUM, a.label)), bool(dwp_files))
-    return BuiltSite(out_dir, tuple(every_page), tuple(written))
+    if state and _from_disk(pages):  # the pages handed in are the ones on disk: the next build may trust them
+        _write_state(state, found.state(out_dir, writer.outputs, key))
+    return BuiltSite(out_dir, tuple(written), indexed=tuple(every_page))
 
 
-def _all_pages(pages: Iterable[RenderedPage], out_dir: Path) -> list[RenderedPage]:
-    """Pages on disk (earlier months) overlaid with the ones just rendered."""
-    found: dict[Path, RenderedPage] = {}
-    if out_dir.exists():
-        for manifest in sorted(out_dir.glob(f"*/**/*_files/{MANIFEST}")):
-            if any(part.startswith(".") for part in manifest.relative_to(out_dir).parts):
-                continue  # a page being rendered, or what a killed build left: not published
+# -- what build_site reads, and whether it changed ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SiteFiles:
+    """Every file in the site that build_site may read or has written, from one walk of the folder.
+
+    Hidden names are left out (staging, temporary files: never published), and a page's
+    ``<report>_files/`` folder gives only its manifest (its charts are the page's business, not the indexes')."""
+
+    files: dict[str, os.stat_result]  # path from the site root -> its stat
+    manifests: tuple[str, ...]  # the page manifests among them
+
+    @classmethod
+    def scan(cls, out_dir: Path) -> _SiteFiles:
+        files: dict[str, os.stat_result] = {}
+        manifests = []
+        for path, stat, manifest in _walk(str(out_dir)):
+            files[path] = stat
+            if manifest:
+                manifests.append(path)
+        return cls(files, tuple(sorted(manifests)))
+
+    def inputs_key(self, base: str, outputs: Iterable[str]) -> str:
+        """``base`` (code, configuration, date) and every file but the outputs, by size, times and inode:
+        perfcore replaces a file by renaming a new one over it, so any write changes its inode and times."""
+        skip = set(outputs)
+        digest = hashlib.sha256(base.encode())
+        for path in sorted(self.files):
+            if path not in skip:
+                digest.update(f"{path}\0{_signature(self.files[path])}\n".encode())
+        return digest.hexdigest()
+
+    def unchanged_since(self, last: dict, key: str) -> bool:
+        """The same inputs as when ``last`` was recorded, and every file written then still as it was."""
+        outputs = last.get("outputs")
+        if not isinstance(outputs, dict) or last.get("base") != key:
+            return False
+        for path, signature in outputs.items():
+            stat = self.files.get(path)
+            if stat is None or _signature(stat) != signature:
+                return False  # deleted or edited since: redraw it
+        return last.get("inputs") == self.inputs_key(key, outputs)
+
+    def state(self, out_dir: Path, outputs: Iterable[str], key: str) -> dict | None:
+        """What the next build compares with: the inputs as found (build_site writes only its outputs) and
+        each output as this build left it. None when an output is not there (it could not be trusted)."""
+        written = {}
+        for path in sorted(set(outputs)):
             try:
-                page = RenderedPage.from_manifest(manifest)
-            except (ValueError, KeyError, TypeError) as exc:
-                raise BuildError(f"{manifest}: unreadable page manifest ({exc}); re-render that page") from exc
-            if page.html.exists():
-                found[page.html.resolve()] = page
-    root = out_dir.resolve()
+                written[path] = _signature(os.stat(out_dir / path))
+            except OSError:
+                return None
+        return {"base": key, "inputs": self.inputs_key(key, written), "outputs": written}
+
+
+def _walk(root: str, prefix: str = "") -> Iterator[tuple[str, os.stat_result, bool]]:
+    """(path from the site root, stat, is a page manifest) for every file ``_SiteFiles`` covers."""
+    try:
+        entries = list(os.scandir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue  # a page being rendered, a temporary file, what a killed build left: not published
+        path = prefix + name
+        try:
+            if entry.is_dir():
+                if prefix and name.endswith("_files"):  # a page's own files: its manifest is what indexes read
+                    try:
+                        yield f"{path}/{MANIFEST}", os.stat(f"{entry.path}/{MANIFEST}"), True
+                    except OSError:
+                        pass
+                else:
+                    yield from _walk(entry.path, path + "/")
+            else:
+                yield path, entry.stat(), False
+        except FileNotFoundError:
+            continue  # removed while we looked
+
+
+def _signature(stat: os.stat_result) -> str:
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
+
+
+def _inputs_key(config: SiteConfig, published: date, out_dir: Path) -> str:
+    """What every page build_site draws depends on besides the site's files: its code and templates,
+    the configuration, the date in the footers, and which folder it is."""
+    text = f"{_code_version()}\0{config!r}\0{published.isoformat()}\0{out_dir.resolve()}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _code_version() -> str:
+    """perfcore's code and templates (the assets and favicon are copied from there), hashed."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(f"{path.relative_to(package).as_posix()}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _read_state(path: Path) -> dict | None:
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _write_state(path: Path, state: dict | None) -> None:
+    if state is not None:
+        files.write_text(path, json.dumps(state, separators=(",", ":")))
+
+
+def _from_disk(pages: list[RenderedPage]) -> bool:
+    """Every page handed in is what its manifest on disk says: a later build reading only the disk would
+    draw the same site (a caller's own RenderedPage, never saved, must not be trusted)."""
     for page in pages:
-        if not page.html.resolve().is_relative_to(root):
+        manifest = page.html.parent / f"{page.context.report}_files" / MANIFEST
+        try:
+            if RenderedPage.from_manifest(manifest) != page:
+                return False
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+    return True
+
+
+def _all_pages(
+    pages: Iterable[RenderedPage],
+    out_dir: Path,
+    manifests: Iterable[str],
+    site_files: dict[str, os.stat_result] | None = None,
+) -> list[RenderedPage]:
+    """Pages on disk (earlier months) overlaid with the ones just rendered."""
+    root = out_dir.resolve()
+    found: dict[str, RenderedPage] = {}
+    for path in manifests:
+        try:
+            page = RenderedPage.from_manifest(out_dir / path)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BuildError(f"{out_dir / path}: unreadable page manifest ({exc}); re-render that page") from exc
+        except FileNotFoundError:
+            continue  # removed since the walk
+        html_path = posixpath.normpath(f"{posixpath.dirname(posixpath.dirname(path))}/{page.html.name}")
+        there = html_path in site_files if site_files is not None else page.html.exists()
+        if there:
+            found[f"{root}/{html_path}"] = page
+    for page in pages:
+        resolved = page.html.resolve()
+        if not resolved.is_relative_to(root):
             raise BuildError(f"{page.html}: page is outside the site folder {out_dir}")
-        found[page.html.resolve()] = page
+        found[str(resolved)] = page
     return sorted(found.values(), key=lambda p: p.context.page_path.as_posix())
 
 
@@ -172,25 +344,24 @@ def _audience_of(context: PageContext) -> Audience:
     return Audience(str(context.audience_dir), context.audience_label, context.audience, context.council_slug)
 
 
-def _copy_assets(out_dir: Path) -> list[Path]:
-    target = out_dir / ASSETS_DIR
-    copied = []
+def _copy_assets(out_dir: Path, writer: _Writer) -> None:
+    """The shared CSS, scripts and icons, copied when their bytes differ (an installed package's files
+    may carry any time, so the time says nothing)."""
     for source in sorted((TEMPLATES / "assets").iterdir()):
         if source.is_file():
-            copied.append(files.copy_file(source, target / source.name))
+            writer.write_bytes(PurePosixPath(ASSETS_DIR) / source.name, source.read_bytes())
     # browsers ask for /favicon.ico whatever a page links: it lives at the root, shared like index.html
-    return [*copied, files.copy_file(TEMPLATES / FAVICON, out_dir / FAVICON)]
+    writer.write_bytes(PurePosixPath(FAVICON), (TEMPLATES / FAVICON).read_bytes())
 
 
-def _copy_dwp_pdfs(pages: list[RenderedPage], out_dir: Path, written: list[Path]) -> list[Path]:
+def _copy_dwp_pdfs(pages: list[RenderedPage], out_dir: Path, writer: _Writer) -> list[Path]:
     """Council PDFs marked for DWP, copied into dwp/<period>/; plus whatever else is there (returns)."""
     for page in pages:
         # a page that failed is never sent (the runner keeps a good one in place instead)
         if page.context.for_dwp and page.ok and page.pdf is not None and page.pdf.exists():
-            target = out_dir / DWP / page.context.period / page.pdf.name
-            # the build wrote the page's PDF: a copy made after that is the same file (assets are always
-            # copied: an installed package's files may carry an older time than the site's copy)
-            written.append(files.copy_if_changed(page.pdf, target))
+            target = PurePosixPath(DWP) / page.context.period / page.pdf.name
+            # the build wrote the page's PDF: a copy made after that is the same file
+            writer.copy_pdf(page.pdf, target)
     folder = out_dir / DWP
     if not folder.exists():
         return []
@@ -219,6 +390,7 @@ class _Writer:
         self.out_dir = out_dir
         self.published = published
         self.written = written
+        self.outputs: set[str] = set()  # every file this build wrote or found already right: STATE checks them
         self.dwp_pages: dict[str, list[RenderedPage]] = {}  # DWP's own pages (the guide) by month
 
     # -- plumbing ---------------------------------------------------------------------
@@ -228,13 +400,23 @@ class _Writer:
 
     def write_text(self, path: PurePosixPath, text: str) -> None:
         """Write ``text`` unless the file already holds it: a rebuild with nothing changed rewrites nothing."""
+        self.write_bytes(path, text.encode("utf-8"))
+
+    def write_bytes(self, path: PurePosixPath, data: bytes) -> None:
         target = self.out_dir / path
+        self.outputs.add(path.as_posix())
         try:
-            if target.read_text(encoding="utf-8") == text:
+            if target.read_bytes() == data:
                 return
-        except (OSError, UnicodeDecodeError):
+        except OSError:
             pass  # not there yet (or unreadable): write it
-        self.written.append(files.write_text(target, text))
+        self.written.append(files.write_bytes(target, data))
+
+    def copy_pdf(self, source: Path, path: PurePosixPath) -> None:
+        self.outputs.add(path.as_posix())
+        target = self.out_dir / path
+        if not files.is_copy_of(target, source):
+            self.written.append(files.copy_file(source, target))
 
     def shell(
         self, path: PurePosixPath, audience: Audience | None, title: str, body: str, crumbs: tuple[Crumb, ...]
