@@ -245,3 +245,31 @@ def test_the_chart_width_is_the_text_column_of_the_page_and_of_the_pdf():
     assert (typst.papersize, typst.margin_x, typst.fontsize) == ("a4", "2cm", "10pt")
     text_width_pt = (210 - 2 * 20) / 25.4 * 72
     assert 9.0 <= CHART_TEXT * text_width_pt / CHART_WIDTH <= 10.0
+
+
+def _measured(spec: dict) -> dict:
+    """The spec with every label limit the theme sets, none lifted: Vega measures each label against it."""
+    from perfcore.reporting import display
+
+    config = {key: value for key, value in spec["config"].items() if key not in ("axisX", "axisY")}
+    config["legend"] = display.chart_config()["legend"]
+    return {**spec, "config": config}
+
+
+def test_lifting_label_limits_draws_the_same_chart(data):
+    """Where a chart's labels cannot reach their limit, the limit is lifted (vl-convert measures nothing for it),
+    and the chart drawn is the same, byte for byte, as with the limit."""
+    from perfcore.reporting.display import chart_svg
+
+    indicator = data.framework.indicator("new_claims_days")
+    figures = [
+        charts.trend(report.trend(data, "S12000042", indicator.id), indicator, "Dundee City"),
+        charts.work_on_hand(report.work_on_hand_age(data, "S12000042"), "Dundee City", data.period),
+        charts.league(report.league(data, indicator.id), indicator, None, data.period),
+    ]
+    lifted = 0
+    for figure in figures:
+        spec = figure.chart
+        lifted += sum(spec["config"].get(key, {}).get("labelLimit") == 0 for key in ("axisX", "axisY", "legend"))
+        assert chart_svg(spec) == chart_svg(_measured(spec))
+    assert lifted >= 2  # the trend's months and its legend

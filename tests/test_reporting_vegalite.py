@@ -79,3 +79,16 @@ def test_a_layer_shares_the_data_its_layers_share_and_keys_are_written_as_altair
     assert list(spec) == ["config", "layer", "data", "height", "width", "$schema"]
     assert spec["$schema"] == __import__("altair").SCHEMA_URL
     validated(spec)
+
+
+def test_a_label_that_could_reach_its_limit_keeps_it():
+    long_name = "The Highland and Islands Council of a Very Long Name Indeed"  # 58 characters: ~600 pixels
+    rows = vl.data(pd.DataFrame({"month": ["Oct 26"], "series": [long_name], "v": [1.0]}))
+    colour = vl.field("series", "nominal", scale={"domain": [long_name, "Consortium"]})
+    spec = vl.chart(vl.unit(rows, vl.mark("line"), x=vl.field("month", "nominal", sort=["Oct 26"]), color=colour))
+    assert spec["config"]["axisX"]["labelLimit"] == 0  # "Oct 26" cannot be cut
+    assert spec["config"]["legend"]["labelLimit"] == display.chart_config()["legend"]["labelLimit"]  # kept
+    foreign = vl.chart(vl.unit(rows, vl.mark("line"), x=vl.field("month", "nominal", sort=["Октябрь"])))
+    assert "axisX" not in foreign["config"]  # beyond Latin-1 no width is assumed: measured as before
+    unknown = vl.chart(vl.unit(rows, vl.mark("line"), x=vl.field("month", "nominal", sort=["Sep 26"])))
+    assert "axisX" not in unknown["config"]  # the data holds a month the sort list does not: not known

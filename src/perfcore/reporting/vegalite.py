@@ -110,10 +110,97 @@ def chart(spec: dict[str, Any], **properties: Any) -> dict[str, Any]:
 
     body = {k: v for k, v in spec.items() if k in _BODY}
     rest = {k: v for k, v in spec.items() if k not in _BODY}
-    return {"config": chart_config(), **body, **_sorted({**rest, **properties}), "$schema": SCHEMA_URL}
+    config = chart_config()
+    _unlimited_labels(config, spec)
+    return {"config": config, **body, **_sorted({**rest, **properties}), "$schema": SCHEMA_URL}
 
 
 _BODY = ("data", "mark", "encoding", "layer")  # a chart's own keys, before its size, resolve and the like
+
+# -- labels that cannot be too long -------------------------------------------------------------------------
+# vl-convert measures every label Vega checks against its ``labelLimit`` (to shorten it with "…"), each
+# measurement a small SVG laid out in Rust: about a third of a council page's chart time. Where every label of
+# an axis or of the legends is known and cannot reach its limit, the limit is lifted (``labelLimit: 0``), which
+# draws the same chart, byte for byte, without measuring for it.
+AXIS_LABEL_LIMIT = 180  # Vega-Lite's default for an axis
+LEGEND_LABEL_LIMIT = 160  # and for a legend
+# No character from U+0020 to U+00FF, nor the typographic punctuation below, is wider than this many ems in
+# DejaVu Sans (1.0) or its bold (1.11), the charts' font (their advance widths, read from the font files).
+WIDEST_LATIN1_EM = 1.2
+_PUNCTUATION = frozenset("–—…‘’“”€•")
+_LEGEND_CHANNELS = ("color", "fill", "stroke", "strokeDash", "shape", "opacity", "size", "strokeWidth")
+
+
+def _unlimited_labels(config: dict[str, Any], spec: dict[str, Any]) -> None:
+    units = list(_units(spec, None))
+    for channel, key in (("x", "axisX"), ("y", "axisY")):
+        axis = config.get("axis", {})
+        size, limit = axis.get("labelFontSize", 10), axis.get("labelLimit", AXIS_LABEL_LIMIT)
+        labels = [
+            _known_labels(u, rows, channel, "axis", limit)
+            for u, rows in units
+            if _has_guide(u["encoding"].get(channel), "axis")
+        ]
+        if labels and all(found is not None and _fit(found[0], size, found[1]) for found in labels):
+            config[key] = {**config.get(key, {}), "labelLimit": 0}
+    legend = config.get("legend", {})
+    size, limit = legend.get("labelFontSize", 10), legend.get("labelLimit", LEGEND_LABEL_LIMIT)
+    labels = [
+        _known_labels(u, rows, channel, "legend", limit)
+        for u, rows in units
+        for channel in _LEGEND_CHANNELS
+        if _has_guide(u["encoding"].get(channel), "legend")
+    ]
+    if labels and all(found is not None and _fit(found[0], size, found[1]) for found in labels):
+        config["legend"] = {**legend, "labelLimit": 0}
+
+
+def _units(spec: dict[str, Any], rows: Any):
+    """(unit, the data it draws: its own or its layer's) for every unit of the spec."""
+    rows = spec.get("data", rows)
+    if "encoding" in spec:
+        yield spec, rows
+    for part in spec.get("layer", ()):
+        yield from _units(part, rows)
+
+
+def _has_guide(channel: Any, guide: str) -> bool:
+    """Whether the channel draws an axis or legend (``guide``): a field not told ``axis: null``; a channel set
+    to a value draws none."""
+    return isinstance(channel, dict) and "field" in channel and channel.get(guide, {}) is not None
+
+
+def _known_labels(
+    unit: dict[str, Any], rows: Any, channel: str, guide: str, default_limit: float
+) -> tuple[list[Any], float] | None:
+    """The labels of the unit's ``channel`` and the limit its guide shortens them at; None when they are not
+    known here (a number axis, a field without a domain). A nominal field's labels are its scale's ``domain``
+    (what the guide shows, whatever the data), else its data's values, all in its ``sort`` list."""
+    encoding = unit["encoding"].get(channel)
+    if not isinstance(encoding, dict) or "field" not in encoding or encoding.get("type") not in ("nominal", "ordinal"):
+        return None
+    properties = encoding.get(guide) or {}
+    if any(key in properties for key in ("labelExpr", "format", "formatType")):
+        return None
+    limit = properties.get("labelLimit", default_limit)
+    domain = (encoding.get("scale") or {}).get("domain")
+    if isinstance(domain, list):
+        return domain, limit
+    order, values = encoding.get("sort"), rows.get("values") if isinstance(rows, dict) else None
+    if not isinstance(order, list) or not isinstance(values, list):
+        return None
+    shown = {row.get(encoding["field"]) for row in values}
+    return (order, limit) if shown <= set(order) else None
+
+
+def _fit(labels: list[Any], font_size: float, limit: float) -> bool:
+    """Whether every label is text that no font size ``font_size`` could make wider than ``limit`` pixels."""
+    return all(
+        isinstance(label, str)
+        and all(" " <= c <= "\xff" or c in _PUNCTUATION for c in label)
+        and len(label) * font_size * WIDEST_LATIN1_EM <= limit
+        for label in labels
+    )
 
 
 def _sorted(properties: dict[str, Any]) -> dict[str, Any]:
