@@ -30,19 +30,24 @@ PROJECT = Path(__file__).resolve().parents[1]
 COUNCILS = (("dundee-city", "Dundee City"), ("east-ayrshire", "East Ayrshire"))
 
 
+def _summary_context(config, period: str, slug: str = "dundee-city", name: str = "Dundee City"):
+    """A council's monthly summary page, which DWP gets a copy of."""
+    return page_context(
+        config,
+        audience=COUNCIL,
+        period=period,
+        report="summary",
+        report_title="Monthly summary",
+        council_name=name,
+        council_slug=slug,
+        for_dwp=True,
+    )
+
+
 def _render(config, site: Path, notebook: Path, period: str, *, pdf: bool = True):
     pages = []
     for slug, name in COUNCILS:
-        context = page_context(
-            config,
-            audience=COUNCIL,
-            period=period,
-            report="summary",
-            report_title="Monthly summary",
-            council_name=name,
-            council_slug=slug,
-            for_dwp=True,
-        )
+        context = _summary_context(config, period, slug, name)
         out_html, out_pdf = page_paths(site, context)
         pages.append(
             render_page(
@@ -295,16 +300,7 @@ def test_a_page_changed_on_disk_redraws_its_month_and_landing_and_only_what_show
     title = next(c for c in book.cells if c.cell_type == "markdown" and c.source.startswith("# "))
     title.source = "# Dundee City in October, drawn again"
     notebook = write_notebook(tmp_path / "changed.ipynb", book)
-    context = page_context(
-        config,
-        audience=COUNCIL,
-        period="2026-10",
-        report="summary",
-        report_title="Monthly summary",
-        council_name="Dundee City",
-        council_slug="dundee-city",
-        for_dwp=True,
-    )
+    context = _summary_context(config, "2026-10")
     out_html, out_pdf = page_paths(out, context)
     render_page(notebook, out_html=out_html, out_pdf=out_pdf, context=context, config=config, published=PUBLISHED)
     built = build_site([], config, out, published=PUBLISHED, state=state)
