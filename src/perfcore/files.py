@@ -97,6 +97,18 @@ def write_text(path: Path, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` unless the file already holds exactly it (a rebuild with nothing changed writes nothing,
+    so freeze and the site's own state see no change); True when it wrote."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass  # not there yet (or unreadable): write it
+    write_bytes(path, data)
+    return True
+
+
 def copy_file(source: Path, target: Path) -> Path:
     with replacing(target) as temporary:
         shutil.copyfile(source, temporary)

@@ -1220,10 +1220,5 @@ def write_dwp_return(data: ReportData, site: Path) -> Path:
                 data.framework.version,
             )
         )
-    text = handle.getvalue().encode("utf-8")
-    try:
-        if path.read_bytes() == text:
-            return path
-    except OSError:
-        pass  # not there yet: write it
-    return files.write_bytes(path, text)
+    files.write_if_changed(path, handle.getvalue().encode("utf-8"))
+    return path

@@ -121,14 +121,7 @@ def _write(
 
 def write_if_changed(path: Path, text: str) -> bool:
     """Write ``text`` unless the file already holds exactly it: a rebuild with nothing changed writes nothing."""
-    data = text.encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return False
-    except OSError:
-        pass
-    files.write_bytes(path, data)
-    return True
+    return files.write_if_changed(path, text.encode("utf-8"))
 
 
 # -- a council's page ------------------------------------------------------------------------------------------

@@ -405,12 +405,8 @@ class _Writer:
     def write_bytes(self, path: PurePosixPath, data: bytes) -> None:
         target = self.out_dir / path
         self.outputs.add(path.as_posix())
-        try:
-            if target.read_bytes() == data:
-                return
-        except OSError:
-            pass  # not there yet (or unreadable): write it
-        self.written.append(files.write_bytes(target, data))
+        if files.write_if_changed(target, data):
+            self.written.append(target)
 
     def copy_pdf(self, source: Path, path: PurePosixPath) -> None:
         self.outputs.add(path.as_posix())

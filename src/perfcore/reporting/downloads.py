@@ -266,10 +266,8 @@ def write_month_files(data: ReportData, site: Path) -> list[Path]:
     """Write the month's files into the site; a file whose bytes are unchanged is left alone (freeze)."""
     written = []
     for month_file in month_files(data):
-        path = site / month_file.path
-        if path.exists() and path.read_bytes() == month_file.content:
-            continue
-        written.append(files.write_bytes(path, month_file.content))
+        if files.write_if_changed(site / month_file.path, month_file.content):
+            written.append(site / month_file.path)
     return written
 
 

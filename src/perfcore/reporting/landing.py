@@ -297,10 +297,7 @@ def path(site: Path, audience_dir: str, period: str) -> Path:
 def write_story(site: Path, audience_dir: str, item: Story) -> Path | None:
     """Write the story unless the file already says the same (a rebuild with nothing changed writes nothing)."""
     target = path(site, audience_dir, item.period)
-    text = item.to_json()
-    if target.exists() and target.read_text(encoding="utf-8") == text:
-        return None
-    return files.write_text(target, text)
+    return target if files.write_if_changed(target, item.to_json().encode("utf-8")) else None
 
 
 def read_story(site: Path, audience_dir: str, period: str) -> Story | None:
