@@ -76,10 +76,7 @@ class WriterRun:
 
     def to_json(self) -> dict:
         """For ``writers.lua``: what is not set is left out (JSON's null is not Lua's nil)."""
-        return {key: value for key, value in self._fields().items() if value is not None}
-
-    def _fields(self) -> dict:
-        return {
+        fields = {
             "format": self.to,
             "template": str(self.template) if self.template else None,
             "filters": [str(f) for f in self.filters],
@@ -89,6 +86,7 @@ class WriterRun:
             "toc_depth": self.toc_depth,
             "section_divs": self.section_divs,
         }
+        return {key: value for key, value in fields.items() if value is not None}
 
 
 def write_formats(markdown: str, runs: Sequence[WriterRun], *, what: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
