@@ -256,6 +256,32 @@ def test_the_fast_path_loads_what_the_careful_path_loads(tmp_path, monkeypatch):
     assert fast.count("work_items") == 2_502
 
 
+@pytest.mark.parametrize("layout", ["as written", "on one line", "start tags over several lines"])
+def test_every_record_is_stored_with_the_line_the_careful_reader_gives_it(tmp_path, layout):
+    """Records one to a line travel to DuckDB as a range of lines, any other layout as a list."""
+    records = [*RECORDS, *(item(f"W{i:04d}", "2026-10-03") for i in range(300))]
+    text = LAYOUTS[layout](extract_xml(records=records))
+    path = write(tmp_path / "extract.xml", text)
+    expected = {
+        element: [line for name, lines, _ in read(extract.read_extract, path)[2] if name == element for line in lines]
+        for element in ("Claim", "Change", "Item")
+    }
+    h = Harness(tmp_path / "w")
+    assert h.ingest(text).outcome == "accepted"
+    for element, table in (("Claim", "claims"), ("Change", "changes"), ("Item", "work_items")):
+        stored = [line for (line,) in h.con.execute(f"select line from {table} order by rowid").fetchall()]
+        assert stored == expected[element]
+
+
+def test_lines_are_a_range_only_when_they_are_one_apart():
+    from perfcore.intake.ingest import _compact
+
+    assert _compact([7, 8, 9]) == range(7, 10)
+    assert _compact([7]) == range(7, 8)
+    for lines in ([7, 7, 9], [7, 9], [9, 8, 7, 10], [3, 3, 3], []):
+        assert _compact(lines) == lines and isinstance(_compact(lines), list)
+
+
 def test_a_value_holding_a_separator_is_refused_not_misaligned():
     from perfcore.intake import ingest
 

@@ -61,6 +61,12 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
     return con
 
 
+# A bulk load (an extract's records, in one transaction) writes and compresses each row group
+# as soon as it is full, on the inserting thread while the file is still being read, instead
+# of buffering five per table and compressing them all in the COMMIT, after the read
+# (bench/bench_ingest.py: the commit of a million records went from 0.3 s to 0.03 s).
+_DUCKDB_CONFIG = {"write_buffer_row_group_count": 1}
+
 LOCK_WAIT_SECONDS = 300.0  # an ingest or a build's snapshot holds the file this long at most, in practice far less
 
 
@@ -73,7 +79,7 @@ def _open_waiting(duckdb, database: Path, read_only: bool) -> duckdb.DuckDBPyCon
     deadline, told = time.monotonic() + LOCK_WAIT_SECONDS, False
     while True:
         try:
-            return duckdb.connect(str(database), read_only=read_only)
+            return duckdb.connect(str(database), read_only=read_only, config=_DUCKDB_CONFIG)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
