@@ -8,6 +8,8 @@ here: ``bench/bench_ingest.py`` measures the speed.
 
 from __future__ import annotations
 
+import itertools
+import re
 import subprocess
 import sys
 import threading
@@ -132,6 +134,35 @@ def test_the_fast_reader_never_vouches_for_an_invalid_file(tmp_path, case):
         read(extract.read_extract, path)
     with pytest.raises(extract.ReadAgain):
         read(extract.read_extract_fast, path)
+
+
+def claims_in_their_own_attribute_orders(count: int) -> str:
+    """An extract of ``count`` claims, each with its six attributes in an order no other claim uses."""
+    claims = [claim(f"P{i:03d}", "2026-10-01", "2026-10-05", info="2026-10-02", tenure="social") for i in range(count)]
+    orders = itertools.islice(itertools.permutations(range(6)), 1, None)  # not the order the builder writes
+    text = extract_xml(records=claims)
+
+    def reorder(match: re.Match) -> str:
+        attributes = re.findall(r'\w+="[^"]*"', match.group(1))
+        return "<Claim " + " ".join(attributes[i] for i in next(orders)) + "/>"
+
+    return re.sub(r"<Claim ([^>]*)/>", reorder, text)
+
+
+@pytest.mark.parametrize("count", [2, extract._LAYOUT_LIMIT])
+def test_records_in_many_attribute_orders_are_read_as_the_careful_reader_reads_them(tmp_path, count):
+    path = write(tmp_path / "extract.xml", claims_in_their_own_attribute_orders(count))
+    careful = read(extract.read_extract, path)
+    assert read(extract.read_extract_fast, path) == careful
+    assert [values[:2] for _, _, values in careful[2]][0] == ["P000", "2026-10-01"]
+
+
+def test_records_in_more_attribute_orders_than_a_system_writes_are_left_to_the_careful_reader(tmp_path):
+    text = claims_in_their_own_attribute_orders(extract._LAYOUT_LIMIT + 1)
+    with pytest.raises(extract.ReadAgain, match="attribute layouts"):
+        read(extract.read_extract_fast, write(tmp_path / "extract.xml", text))
+    result = Harness(tmp_path / "w").ingest(text)
+    assert (result.outcome, result.records_loaded) == ("accepted", extract._LAYOUT_LIMIT + 1)
 
 
 def test_a_sink_failure_is_raised_for_a_valid_file_and_read_again_for_an_invalid_one(tmp_path):

@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import operator
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -715,9 +716,11 @@ class _ExpatReader:
         # encoding="utf-8" overrides whatever the file declares, as the careful reader's does.
         self._parser = parser = pyexpat.ParserCreate("utf-8", " ")
         parser.buffer_text = False
+        parser.ordered_attributes = True  # [name, value, name, value, ...]: cheaper than a dict per record
         self._lines: dict[Section, list[int]] = {}
         self._records: dict[Section, list[str]] = {}
-        self._starts: dict[str, tuple[Callable[[str], None], tuple[str, ...], tuple[str, ...]]] = {}
+        self._starts: dict[str, tuple[Callable[[str], None], Section, dict[tuple[str, ...], _Pick]]] = {}
+        self._layouts: dict[Section, dict[tuple[str, ...], _Pick]] = {section: {} for section in SECTIONS}
         self._ends: dict[str, Callable[[int], None]] = {}
         for section in SECTIONS:
             self._open(section, [], [])
@@ -733,22 +736,25 @@ class _ExpatReader:
     def _open(self, section: Section, lines: list[int], records: list[str]) -> None:
         tag = _EXPAT_TAG[section]
         self._lines[section], self._records[section] = lines, records
-        self._starts[tag] = (records.append, section.names, (ABSENT,) * len(section.names))
+        self._starts[tag] = (records.append, section, self._layouts[section])
         self._ends[tag] = lines.append
 
     def _install(self) -> None:
         parser = self._parser
         starts, ends = self._starts, self._ends
-        other_start, other_end = self._other_start, self._other_end
+        other_start, other_end, pick_for = self._other_start, self._other_end, self._pick_for
         line = type(parser).CurrentLineNumber.__get__  # the getter, called without an attribute lookup
         join = VALUE_SEPARATOR.join
 
-        def start(tag: str, attributes: dict[str, str]) -> None:
+        def start(tag: str, attributes: list[str]) -> None:
             record = starts.get(tag)
             if record is None:
-                other_start(tag, attributes)
+                other_start(tag, dict(zip(attributes[::2], attributes[1::2])))
             else:  # the values in Section.names order, an absent one as ABSENT
-                record[0](join(map(attributes.get, record[1], record[2])))
+                pick = record[2].get(tuple(attributes[::2])) or pick_for(record[1], attributes[::2])
+                values = attributes[1::2]
+                values.append(ABSENT)
+                record[0](join(pick(values)))
 
         def end(tag: str) -> None:
             add = ends.get(tag)
@@ -765,6 +771,19 @@ class _ExpatReader:
         parser.StartDoctypeDeclHandler = self._doubt("a DOCTYPE")
         parser.SkippedEntityHandler = self._doubt("an entity")
         parser.ExternalEntityRefHandler = self._doubt("an external entity")
+
+    def _pick_for(self, section: Section, names: list[str]) -> _Pick:
+        """For records whose attributes come in the order ``names``: a function from their values
+        (with ABSENT appended) to the values in ``Section.names`` order, an absent one as ABSENT.
+        A system writes its records in one layout, or a few (optional attributes left out);
+        past ``_LAYOUT_LIMIT`` of them the careful reader takes the file."""
+        layouts = self._layouts[section]
+        if len(layouts) >= _LAYOUT_LIMIT:
+            raise _Doubt("records in too many attribute layouts")
+        position = {name: i for i, name in enumerate(names)}
+        indices = [position.get(name, len(names)) for name in section.names]  # len(names): the ABSENT appended
+        layouts[tuple(names)] = pick = operator.itemgetter(*indices)  # every section has several attributes
+        return pick
 
     @staticmethod
     def _doubt(what: str) -> Callable:
@@ -912,3 +931,5 @@ _EXPAT_HEADER = _EXPAT_Q + "Header"
 _EXPAT_TOTALS = frozenset((_EXPAT_Q + "Caseload", _EXPAT_Q + "Expenditure"))
 _EXPAT_PARENTS = {_EXPAT_Q + section.parent: section for section in SECTIONS}
 _HEADER_CHILDREN = frozenset(("Authority", "Period", "Source", "Created", "Sequence"))
+_LAYOUT_LIMIT = 64  # attribute layouts per section the expat reader keeps a picker for
+_Pick = Callable[[list[str]], tuple[str, ...]]
