@@ -231,6 +231,44 @@ except extract.ReadAgain:
 """
 
 
+def test_the_gil_changes_hands_often_while_a_fast_read_runs_and_as_before_after_it(tmp_path):
+    seen = []
+    before = sys.getswitchinterval()
+    extract.read_extract_fast(
+        write(tmp_path / "valid.xml", BASE), lambda batch: seen.append(sys.getswitchinterval()), lambda header: None
+    )
+    assert seen and set(seen) == {min(before, extract._SwitchInterval.SHORT)}
+    assert sys.getswitchinterval() == before
+    with pytest.raises(extract.ReadAgain):
+        read(extract.read_extract_fast, write(tmp_path / "invalid.xml", INVALID["a bad date at the end"]))
+    assert sys.getswitchinterval() == before
+
+
+def test_concurrent_fast_reads_put_the_interval_back_only_when_the_last_ends(tmp_path):
+    """A thread's read starts first and ends first, in the middle of this thread's read."""
+    path, before = write(tmp_path / "valid.xml", BASE), sys.getswitchinterval()
+    thread_reading, may_end, seen = threading.Event(), threading.Event(), []
+
+    def thread_sink(batch):
+        thread_reading.set()
+        may_end.wait(timeout=30)
+
+    thread = threading.Thread(target=extract.read_extract_fast, args=(path, thread_sink, lambda h: None))
+    thread.start()
+    assert thread_reading.wait(timeout=30)
+
+    def sink(batch):
+        if not seen:
+            may_end.set()
+            thread.join(timeout=30)
+        seen.append(sys.getswitchinterval())
+
+    extract.read_extract_fast(path, sink, lambda header: None)
+    assert not thread.is_alive()
+    assert seen and set(seen) == {min(before, extract._SwitchInterval.SHORT)}
+    assert sys.getswitchinterval() == before
+
+
 def test_a_doctype_naming_a_fifo_is_refused_without_opening_it(tmp_path):
     """The validator refuses a DOCTYPE before any entity is declared: were the entity read, the
     FIFO would block the validator for good (a subprocess, so that a hang fails the test)."""
