@@ -13,9 +13,10 @@ For the planned council-report Job of the latest complete month it measures, in 
 3. the notebook's code run in-process in an IPython shell, cold (first run in a fresh process:
    pays every import and vl-convert's JavaScript start-up) then warm (second run, profiled with
    cProfile): the warm profile is split into report.load, the other warehouse queries (DuckDB
-   calls), analytics (``perfcore.analytics``), Altair spec building (``to_dict``: schema validation),
-   chart rendering (vl-convert) and the rest;
-4. ``render_page`` again under cProfile: pandoc (every subprocess run through ``run_pandoc``),
+   calls), analytics (``perfcore.analytics``), the chart builders (their pandas work and the Vega-Lite
+   dicts), chart rendering (vl-convert) and the rest;
+4. ``render_page`` again under cProfile: pandoc (``write_formats``: one process writes the HTML and
+   the Typst; any other run through ``run_pandoc``),
    Typst (``typst.compile``) and the rest (reading the notebook, writing files).
 
 A category's time is the time spent in its functions when called from outside the category
@@ -88,6 +89,11 @@ def named(*fragments: str) -> Callable[[tuple[str, int, str]], bool]:
 
 def function(file_fragment: str, name: str) -> Callable[[tuple[str, int, str]], bool]:
     return lambda f: file_fragment in f[0].replace(os.sep, "/") and f[2] == name
+
+
+def pandoc_runs(f: tuple[str, int, str]) -> bool:
+    """A pandoc process: ``write_formats`` (a page's HTML and Typst in one run) or ``run_pandoc``."""
+    return "perfcore/render/pandoc.py" in f[0].replace(os.sep, "/") and f[2] in ("write_formats", "run_pandoc")
 
 
 def chart_builders(f: tuple[str, int, str]) -> bool:
@@ -234,12 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         numbers["render_profiled_s"] = time.perf_counter() - started
         stats = pstats.Stats(profile)
         numbers["render"] = {
-            "pandoc_s": category_seconds(stats, function("perfcore/render/pandoc.py", "run_pandoc")),
-            "pandoc_runs": sum(
-                v[1]
-                for f, v in stats.stats.items()  # type: ignore[attr-defined]
-                if f[2] == "run_pandoc" and "render/pandoc.py" in f[0]
-            ),
+            "pandoc_s": category_seconds(stats, pandoc_runs),
+            "pandoc_runs": sum(v[1] for f, v in stats.stats.items() if pandoc_runs(f)),  # type: ignore[attr-defined]
             "typst_s": category_seconds(stats, function("perfcore/render/pdf.py", "compile_pdf")),
         }
     numbers["load_average_at_end"] = round(os.getloadavg()[0], 2)

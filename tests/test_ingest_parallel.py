@@ -157,6 +157,17 @@ def test_records_in_many_attribute_orders_are_read_as_the_careful_reader_reads_t
     assert [values[:2] for _, _, values in careful[2]][0] == ["P000", "2026-10-01"]
 
 
+def test_a_layout_picks_the_values_in_the_sections_order_whatever_the_sections_width():
+    reader = extract._ExpatReader.__new__(extract._ExpatReader)
+    wide = extract.SECTION_BY_TAG["{" + extract.NS + "}Item"]  # ref, kind, received
+    narrow = extract.Section("Note", "Notes", "notes", (extract.hbpe.Attribute("ref", "ref", "ref"),))
+    reader._layouts = {wide: {}, narrow: {}}
+    pick = reader._pick_for(wide, ["received", "ref"])
+    assert pick(["2026-10-01", "W1", extract.ABSENT]) == ("W1", extract.ABSENT, "2026-10-01")
+    assert reader._pick_for(narrow, ["ref"])(["N1", extract.ABSENT]) == ("N1",)
+    assert reader._pick_for(narrow, [])([extract.ABSENT]) == (extract.ABSENT,)
+
+
 def test_records_in_more_attribute_orders_than_a_system_writes_are_left_to_the_careful_reader(tmp_path):
     text = claims_in_their_own_attribute_orders(extract._LAYOUT_LIMIT + 1)
     with pytest.raises(extract.ReadAgain, match="attribute layouts"):

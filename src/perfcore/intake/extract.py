@@ -819,7 +819,10 @@ class _ExpatReader:
             raise _Doubt("records in too many attribute layouts")
         position = {name: i for i, name in enumerate(names)}
         indices = [position.get(name, len(names)) for name in section.names]  # len(names): the ABSENT appended
-        layouts[tuple(names)] = pick = operator.itemgetter(*indices)  # every section has several attributes
+        pick = operator.itemgetter(*indices)
+        if len(indices) == 1:  # itemgetter of one index returns the value itself, not a 1-tuple
+            pick = lambda values, only=pick: (only(values),)  # noqa: E731
+        layouts[tuple(names)] = pick
         return pick
 
     @staticmethod
