@@ -280,7 +280,12 @@ def markdown(n: dict[str, Any]) -> str:
         ),
         ("render HTML + PDF (`render_page`)", n["render_html_pdf_s"], None, ""),
         ("· HTML only", n["render_html_only_s"], None, "the PDF costs the difference"),
-        ("· pandoc (subprocesses, profiled)", r["pandoc_s"], None, f"{r['pandoc_runs']} runs"),
+        (
+            "· pandoc (subprocesses, profiled)",
+            r["pandoc_s"],
+            None,
+            f"pandoc runs: {r['pandoc_runs']} (HTML and Typst written by one)",
+        ),
         ("· Typst compile, PDF/A (profiled)", r["typst_s"], None, ""),
         ("**the notebook's code in-process, profiled** (cold = first run in a fresh process)", None, None, ""),
         ("· total under cProfile", runs["cold"]["total_s"], runs["warm"]["total_s"], ""),
