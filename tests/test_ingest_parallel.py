@@ -336,9 +336,15 @@ def test_the_fast_path_loads_what_the_careful_path_loads(tmp_path, monkeypatch):
     assert fast.count("work_items") == 2_502
 
 
-@pytest.mark.parametrize("layout", ["as written", "on one line", "start tags over several lines"])
-def test_every_record_is_stored_with_the_line_the_careful_reader_gives_it(tmp_path, layout):
+@pytest.mark.parametrize(
+    "layout, travel", [("as written", range), ("on one line", list), ("start tags over several lines", list)]
+)
+def test_every_record_is_stored_with_the_line_the_careful_reader_gives_it(tmp_path, monkeypatch, layout, travel):
     """Records one to a line travel to DuckDB as a range of lines, any other layout as a list."""
+    from perfcore.intake import ingest
+
+    compact, travelled = ingest._compact, []
+    monkeypatch.setattr(ingest, "_compact", lambda lines: travelled.append(compact(lines)) or travelled[-1])
     records = [*RECORDS, *(item(f"W{i:04d}", "2026-10-03") for i in range(300))]
     text = LAYOUTS[layout](extract_xml(records=records))
     path = write(tmp_path / "extract.xml", text)
@@ -351,6 +357,7 @@ def test_every_record_is_stored_with_the_line_the_careful_reader_gives_it(tmp_pa
     for element, table in (("Claim", "claims"), ("Change", "changes"), ("Item", "work_items")):
         stored = [line for (line,) in h.con.execute(f"select line from {table} order by rowid").fetchall()]
         assert stored == expected[element]
+    assert any(isinstance(lines, travel) for lines in travelled)
 
 
 def test_lines_are_a_range_only_when_they_are_one_apart():
